@@ -1,0 +1,76 @@
+/* dev.h: the narrow interface between the monitor and the device models.
+ *
+ * Devices never call KVM. The monitor (or a unit test) hands each device:
+ *   - struct gmem: guest RAM, reached only through gmem_ptr(), which checks
+ *     that [gpa, gpa+len) lies inside RAM: the one place a hostile guest's
+ *     DMA address is stopped;
+ *   - struct irq_line: raise/lower one interrupt input (GSI);
+ *   - a struct iobus on which the device registers its PIO/MMIO regions with
+ *     read/write callbacks (see monitor/iobus.h for dispatch).
+ * A unit test builds the same three from plain memory and fakes.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gmem {
+	uint8_t *host;  /* host mapping of guest physical 0 */
+	uint64_t size;  /* bytes of RAM from guest physical 0 */
+};
+
+/* Host pointer for guest range [gpa, gpa+len), or NULL when any byte of it
+ * lies outside RAM (or the range wraps). len 0 is valid inside RAM. */
+static inline void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	if (gpa > m->size || len > m->size - gpa)
+		return NULL;
+	return m->host + gpa;
+}
+
+/* One interrupt input. set(ctx, gsi, level): level 1 asserts, 0 deasserts;
+ * an edge is set(1) then set(0). Returns 0 or -errno. */
+struct irq_line {
+	int (*set)(void *ctx, unsigned gsi, int level);
+	void *ctx;
+	unsigned gsi;
+};
+
+static inline int irq_set(const struct irq_line *l, int level)
+{
+	return l->set ? l->set(l->ctx, l->gsi, level) : 0;
+}
+
+/* Access callbacks. offset is from the region's base; size is 1, 2, 4 or 8.
+ * Reads return the value in the low `size` bytes. */
+struct io_ops {
+	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+	void (*write)(void *opaque, uint64_t offset, unsigned size, uint64_t value);
+};
+
+enum io_space { IO_PIO, IO_MMIO };
+
+struct iobus;
+
+/* Registers [base, base+len) in `space`; name appears in exit accounting
+ * ("com1", "pci-cfg", "pcnet0"). Returns 0, -EEXIST on overlap, -ENOMEM. */
+int iobus_register(struct iobus *bus, enum io_space space, uint64_t base, uint64_t len,
+		   const char *name, const struct io_ops *ops, void *opaque);
+/* Removes the region starting at base (PCI BAR moves). 0 or -ENOENT. */
+int iobus_unregister(struct iobus *bus, enum io_space space, uint64_t base);
+
+/* What a device may ask of the machine: power off, reset, or end with a
+ * status (the debug-exit port). The monitor stops the vCPUs and exits with
+ * the reason; status is only meaningful for VM_REQ_DEBUG_EXIT. */
+enum vm_request { VM_REQ_POWEROFF, VM_REQ_RESET, VM_REQ_DEBUG_EXIT };
+
+struct vm_ctl {
+	void (*request)(void *ctx, enum vm_request req, int status);
+	void *ctx;
+};
+
+static inline void vm_request(const struct vm_ctl *c, enum vm_request req, int status)
+{
+	if (c && c->request)
+		c->request(c->ctx, req, status);
+}

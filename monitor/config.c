@@ -1,0 +1,343 @@
+/* config.c: see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+void config_init(struct monitor_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->memory_mib = 128;
+	c->vcpus = 1;
+	c->control_fd = -1;
+	c->console = CONSOLE_STDIO;
+	c->console_fd = -1;
+	c->stats = STATS_HUMAN;
+}
+
+void config_free(struct monitor_config *c)
+{
+	free(c->name);
+	free(c->kernel);
+	free(c->initrd);
+	free(c->cmdline);
+	free(c->control);
+	free(c->console_path);
+	free(c->stats_file);
+	memset(c, 0, sizeof(*c));
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int parse_uint_opt(const char *what, const char *v, uint64_t max, uint32_t *out)
+{
+	uint64_t x;
+	int r = parse_u64(v, max, &x);
+
+	if (r == -ERANGE) {
+		log_err("%s: %s is out of range (at most %llu)", what, v, (unsigned long long)max);
+		return MON_EXIT_USAGE;
+	}
+	if (r < 0) {
+		log_err("%s: '%s' is not a number", what, v);
+		return MON_EXIT_USAGE;
+	}
+	*out = (uint32_t)x;
+	return 0;
+}
+
+/* "stdio", "none", "file:PATH", "unix:PATH", "fd:N" */
+static int parse_console(struct monitor_config *c, const char *what, const char *v)
+{
+	uint64_t fd;
+
+	if (!strcmp(v, "stdio")) {
+		c->console = CONSOLE_STDIO;
+	} else if (!strcmp(v, "none")) {
+		c->console = CONSOLE_NONE;
+	} else if (!strncmp(v, "file:", 5) && v[5]) {
+		c->console = CONSOLE_FILE;
+		return set_str(&c->console_path, v + 5) < 0 ? MON_EXIT_OSERR : 0;
+	} else if (!strncmp(v, "unix:", 5) && v[5]) {
+		c->console = CONSOLE_UNIX;
+		return set_str(&c->console_path, v + 5) < 0 ? MON_EXIT_OSERR : 0;
+	} else if (!strncmp(v, "fd:", 3) && parse_u64(v + 3, 65535, &fd) == 0) {
+		c->console = CONSOLE_FD;
+		c->console_fd = (int)fd;
+	} else {
+		log_err("%s: '%s' is not one of stdio, none, file:PATH, unix:PATH, fd:N", what, v);
+		return MON_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int parse_stats(struct monitor_config *c, const char *what, const char *v)
+{
+	if (!strcmp(v, "human"))
+		c->stats = STATS_HUMAN;
+	else if (!strcmp(v, "json"))
+		c->stats = STATS_JSON;
+	else if (!strcmp(v, "none"))
+		c->stats = STATS_NONE;
+	else {
+		log_err("%s: '%s' is not one of human, json, none", what, v);
+		return MON_EXIT_USAGE;
+	}
+	return 0;
+}
+
+void config_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmm-monitor --kernel FILE [options]\n"
+		"Runs one KVM virtual machine in this process.\n\n"
+		"  --kernel FILE        PVH ELF (XEN_ELFNOTE_PHYS32_ENTRY) or Linux bzImage\n"
+		"  --initrd FILE        initial ramdisk (PVH module / Linux initrd)\n"
+		"  --cmdline STR        kernel command line (max %u bytes)\n"
+		"  --memory MIB         guest RAM in MiB (%u..%u, default 128)\n"
+		"  --vcpus N            virtual CPUs (1..%u, default 1)\n"
+		"  --name NAME          VM name used in messages (default vm)\n"
+		"  --config FILE.json   read settings from a JSON file; later flags override it\n"
+		"  --control PATH       serve the JSON control socket at PATH\n"
+		"  --control-fd N       serve the control socket on inherited listening fd N\n"
+		"  --console SPEC       serial console: stdio (default), none, file:PATH,\n"
+		"                       unix:PATH (listening socket), fd:N (inherited fd)\n"
+		"  --stats FORMAT       exit-accounting summary on stderr at exit: human (default),\n"
+		"                       json, none\n"
+		"  --stats-file PATH    also write the JSON summary to PATH at exit\n"
+		"  --debug              debug logging\n"
+		"  --help               this text\n\n"
+		"Exit status: the guest's debug-exit status (0..63; 0 = pass), 0 after a clean\n"
+		"poweroff or a requested stop, 64 usage, 65 bad kernel/initrd, 66 missing file,\n"
+		"69 no KVM, 70 internal error, 71 host resource error, 77 /dev/kvm permission,\n"
+		"78 size out of range, 80 guest reset, 81 triple fault, 82 emulation failure,\n"
+		"83 VM entry failure, 128+N killed by signal N.\n",
+		MON_CMDLINE_MAX, MON_MEM_MIN_MIB, MON_MEM_MAX_MIB, MON_VCPUS_MAX);
+}
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_NAME, OPT_CONFIG,
+	OPT_CONTROL, OPT_CONTROL_FD, OPT_CONSOLE, OPT_STATS, OPT_STATS_FILE, OPT_DEBUG, OPT_HELP,
+};
+
+int config_parse_args(struct monitor_config *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "vcpus", required_argument, NULL, OPT_VCPUS },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "control-fd", required_argument, NULL, OPT_CONTROL_FD },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	int o, r = 0;
+	uint32_t fd;
+
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *v = optarg;
+		switch (o) {
+		case OPT_KERNEL: r = set_str(&c->kernel, v); break;
+		case OPT_INITRD: r = set_str(&c->initrd, v); break;
+		case OPT_CMDLINE: r = set_str(&c->cmdline, v); break;
+		case OPT_NAME: r = set_str(&c->name, v); break;
+		case OPT_CONTROL: r = set_str(&c->control, v); break;
+		case OPT_STATS_FILE: r = set_str(&c->stats_file, v); break;
+		case OPT_MEMORY: r = parse_uint_opt("--memory", v, UINT32_MAX, &c->memory_mib); break;
+		case OPT_VCPUS: r = parse_uint_opt("--vcpus", v, UINT32_MAX, &c->vcpus); break;
+		case OPT_CONTROL_FD:
+			r = parse_uint_opt("--control-fd", v, 65535, &fd);
+			c->control_fd = (int)fd;
+			break;
+		case OPT_CONSOLE: r = parse_console(c, "--console", v); break;
+		case OPT_STATS: r = parse_stats(c, "--stats", v); break;
+		case OPT_DEBUG: c->debug = true; break;
+		case OPT_CONFIG: r = config_load_json(c, v); break;
+		case OPT_HELP: config_usage(stdout); return 1;
+		case ':':
+			log_err("%s: missing value (see --help)", argv[optind - 1]);
+			return MON_EXIT_USAGE;
+		default:
+			log_err("%s: unknown option (see --help)", argv[optind - 1]);
+			return MON_EXIT_USAGE;
+		}
+		if (r < 0)
+			return MON_EXIT_OSERR;
+		if (r > 0)
+			return r;
+	}
+	if (optind < argc) {
+		log_err("%s: unexpected argument (options take the form --name VALUE; see --help)",
+			argv[optind]);
+		return MON_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* JSON keys; every key in the file must be one of these. */
+static int json_set(struct monitor_config *c, const char *origin, const char *key,
+		    struct json_object *v)
+{
+	char what[128];
+	const char *s;
+	int64_t n;
+
+	snprintf(what, sizeof(what), "%s: key \"%s\"", origin, key);
+	if (!strcmp(key, "memory_mib") || !strcmp(key, "vcpus")) {
+		if (!json_object_is_type(v, json_type_int)) {
+			log_err("%s: expected an integer", what);
+			return MON_EXIT_USAGE;
+		}
+		n = json_object_get_int64(v);
+		if (n < 0 || n > UINT32_MAX) {
+			log_err("%s: %lld is out of range", what, (long long)n);
+			return MON_EXIT_USAGE;
+		}
+		if (!strcmp(key, "vcpus"))
+			c->vcpus = (uint32_t)n;
+		else
+			c->memory_mib = (uint32_t)n;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		log_err("%s: expected a string", what);
+		return MON_EXIT_USAGE;
+	}
+	s = json_object_get_string(v);
+	if (!strcmp(key, "kernel"))
+		return set_str(&c->kernel, s) < 0 ? MON_EXIT_OSERR : 0;
+	if (!strcmp(key, "initrd"))
+		return set_str(&c->initrd, s) < 0 ? MON_EXIT_OSERR : 0;
+	if (!strcmp(key, "cmdline"))
+		return set_str(&c->cmdline, s) < 0 ? MON_EXIT_OSERR : 0;
+	if (!strcmp(key, "name"))
+		return set_str(&c->name, s) < 0 ? MON_EXIT_OSERR : 0;
+	if (!strcmp(key, "control"))
+		return set_str(&c->control, s) < 0 ? MON_EXIT_OSERR : 0;
+	if (!strcmp(key, "stats_file"))
+		return set_str(&c->stats_file, s) < 0 ? MON_EXIT_OSERR : 0;
+	if (!strcmp(key, "console"))
+		return parse_console(c, what, s);
+	if (!strcmp(key, "stats"))
+		return parse_stats(c, what, s);
+	log_err("%s: unknown key (known: name, kernel, initrd, cmdline, memory_mib, vcpus, "
+		"control, console, stats, stats_file)", what);
+	return MON_EXIT_USAGE;
+}
+
+int config_load_json_string(struct monitor_config *c, const char *json, const char *origin)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root;
+	enum json_tokener_error jerr;
+	int r = 0;
+
+	if (!tok)
+		return MON_EXIT_OSERR;
+	root = json_tokener_parse_ex(tok, json, (int)strlen(json));
+	jerr = json_tokener_get_error(tok);
+	if (!root || jerr != json_tokener_success ||
+	    tok->char_offset < (int)strlen(json) /* trailing garbage */) {
+		if (root && jerr == json_tokener_success) {
+			/* whitespace after the object is fine */
+			const char *rest = json + tok->char_offset;
+			while (*rest == ' ' || *rest == '\n' || *rest == '\t' || *rest == '\r')
+				rest++;
+			if (!*rest)
+				goto parsed;
+		}
+		log_err("%s: invalid JSON at offset %d: %s", origin, (int)tok->char_offset,
+			jerr == json_tokener_success ? "trailing data"
+						     : json_tokener_error_desc(jerr));
+		r = MON_EXIT_DATAERR;
+		goto out;
+	}
+parsed:
+	if (!json_object_is_type(root, json_type_object)) {
+		log_err("%s: expected a JSON object at the top level", origin);
+		r = MON_EXIT_DATAERR;
+		goto out;
+	}
+	json_object_object_foreach(root, key, val) {
+		r = json_set(c, origin, key, val);
+		if (r)
+			break;
+	}
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	return r;
+}
+
+int config_load_json(struct monitor_config *c, const char *path)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len;
+	int r = read_file(path, CONFIG_FILE_MAX, &buf, &len);
+
+	if (r < 0) {
+		log_errno(r, "config %s", path);
+		return r == -ENOENT || r == -EACCES || r == -EISDIR ? MON_EXIT_NOINPUT
+								     : MON_EXIT_DATAERR;
+	}
+	if (strlen((char *)buf) != len) {
+		log_err("config %s: contains a NUL byte; not a JSON text file", path);
+		return MON_EXIT_DATAERR;
+	}
+	return config_load_json_string(c, (char *)buf, path);
+}
+
+int config_validate(const struct monitor_config *c, uint64_t host_mem_bytes)
+{
+	uint64_t mem = (uint64_t)c->memory_mib << 20;
+
+	if (!c->kernel || !*c->kernel) {
+		log_err("no kernel given: use --kernel FILE (see --help)");
+		return MON_EXIT_USAGE;
+	}
+	if (c->memory_mib < MON_MEM_MIN_MIB || c->memory_mib > MON_MEM_MAX_MIB) {
+		log_err("memory: %u MiB is out of range (%u..%u MiB)", c->memory_mib,
+			MON_MEM_MIN_MIB, MON_MEM_MAX_MIB);
+		return MON_EXIT_CONFIG;
+	}
+	if (host_mem_bytes && mem > host_mem_bytes) {
+		log_err("memory: %u MiB is more than this host's %llu MiB", c->memory_mib,
+			(unsigned long long)(host_mem_bytes >> 20));
+		return MON_EXIT_CONFIG;
+	}
+	if (c->vcpus < 1 || c->vcpus > MON_VCPUS_MAX) {
+		log_err("vcpus: %u is out of range (1..%u)", c->vcpus, MON_VCPUS_MAX);
+		return MON_EXIT_CONFIG;
+	}
+	if (c->cmdline && strlen(c->cmdline) > MON_CMDLINE_MAX) {
+		log_err("cmdline: %zu bytes is longer than %u", strlen(c->cmdline), MON_CMDLINE_MAX);
+		return MON_EXIT_USAGE;
+	}
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* config.h: a monitor's configuration, from command-line flags and/or a JSON
+ * file (flags given after --config override the file). json-c stays here; the
+ * rest of the monitor sees only struct monitor_config. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MON_MEM_MIN_MIB 8u
+#define MON_MEM_MAX_MIB 3072u /* RAM lies below the 3 GiB PCI hole */
+#define MON_VCPUS_MAX 64u
+#define MON_CMDLINE_MAX 4095u
+
+enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_UNIX, CONSOLE_FD, CONSOLE_NONE };
+enum stats_format { STATS_HUMAN, STATS_JSON, STATS_NONE };
+
+struct monitor_config {
+	char *name;    /* VM name for messages (default: "vm") */
+	char *kernel;  /* required */
+	char *initrd;
+	char *cmdline;
+	uint32_t memory_mib; /* default 128 */
+	uint32_t vcpus;      /* default 1 */
+	char *control;       /* control socket path; NULL: none */
+	int control_fd;      /* inherited listening socket (-1: none) */
+	enum console_kind console;
+	char *console_path; /* file or unix socket path */
+	int console_fd;
+	enum stats_format stats; /* summary on stderr at exit */
+	char *stats_file;        /* JSON summary written here at exit */
+	bool debug;
+};
+
+/* Exit statuses (documented in monitor/README.md). 0..63 are the guest's own
+ * debug-exit status. */
+enum {
+	MON_EXIT_OK = 0,
+	MON_EXIT_GUEST_MAX = 63,
+	MON_EXIT_USAGE = 64,    /* bad flag or config value */
+	MON_EXIT_DATAERR = 65,  /* kernel/initrd/config file is corrupt or of the wrong kind */
+	MON_EXIT_NOINPUT = 66,  /* kernel/initrd/config file missing or unreadable */
+	MON_EXIT_NOKVM = 69,    /* /dev/kvm absent or lacking a required capability */
+	MON_EXIT_SOFTWARE = 70, /* internal error */
+	MON_EXIT_OSERR = 71,    /* host resource failure (memory, threads, sockets) */
+	MON_EXIT_NOPERM = 77,   /* /dev/kvm permission denied */
+	MON_EXIT_CONFIG = 78,   /* memory or vCPUs out of range for this host */
+	MON_EXIT_RESET = 80,    /* the guest reset the machine */
+	MON_EXIT_TRIPLE_FAULT = 81,
+	MON_EXIT_EMULATION = 82, /* KVM could not emulate an instruction */
+	MON_EXIT_ENTRY_FAIL = 83,
+	MON_EXIT_SIGNAL_BASE = 128, /* 128 + signal number */
+};
+
+void config_init(struct monitor_config *c);
+void config_free(struct monitor_config *c);
+
+/* Parses argv. Returns 0, 1 when --help/--version was printed (exit 0), or a
+ * MON_EXIT_* status after printing an error naming the flag. */
+int config_parse_args(struct monitor_config *c, int argc, char **argv);
+
+/* Loads a JSON config file into c. Returns 0 or a MON_EXIT_* status after
+ * printing an error naming the file and the key. */
+int config_load_json(struct monitor_config *c, const char *path);
+/* Same, from a string (tests); `origin` names it in messages. */
+int config_load_json_string(struct monitor_config *c, const char *json, const char *origin);
+
+/* Checks what flags alone cannot: kernel given, sizes in range for this host.
+ * Returns 0 or a MON_EXIT_* status after printing why. */
+int config_validate(const struct monitor_config *c, uint64_t host_mem_bytes);
+
+void config_usage(FILE *f);

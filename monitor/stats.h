@@ -1,0 +1,14 @@
+/* stats.h: the monitor's exit accounting as data (json-c, for the control
+ * socket and --stats json) and as a table for people; one builder, two
+ * renderings. */
+#pragma once
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "vm.h"
+
+/* {"uptime_ns":..,"exits":{"total":..,"by_reason":{"io":{"count":..,"ns":..},..},
+ *  "run_ns":..},"regions":[{"space":"pio","name":"com1","base":..,"len":..,
+ *  "reads":..,"writes":..,"read_ns":..,"write_ns":..},..]} */
+struct json_object *stats_json(struct vm *vm);
+void stats_print_human(FILE *f, struct json_object *stats);

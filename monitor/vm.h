@@ -1,0 +1,101 @@
+/* vm.h: one KVM virtual machine: guest RAM, in-kernel irqchip and PIT,
+ * vCPU threads, the exit loop and its accounting. Devices sit on vm->bus. */
+#pragma once
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot.h"
+#include "dev.h"
+#include "iobus.h"
+
+/* Why the VM ended; decides the monitor's exit status. */
+enum vm_end {
+	VM_END_NONE,
+	VM_END_POWEROFF,     /* guest powered off */
+	VM_END_RESET,        /* guest reset (reboot) */
+	VM_END_DEBUG_EXIT,   /* guest wrote the debug-exit port */
+	VM_END_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
+	VM_END_EMULATION,    /* KVM_EXIT_INTERNAL_ERROR */
+	VM_END_ENTRY_FAIL,   /* KVM_EXIT_FAIL_ENTRY or an unexpected exit */
+	VM_END_STOPPED,      /* stopped on request (forced, or graceful and the guest complied) */
+	VM_END_SIGNAL,       /* the monitor got a terminating signal */
+	VM_END_ERROR,        /* host-side failure while running */
+};
+const char *vm_end_name(enum vm_end e);
+
+/* KVM exit reasons we account separately; the rest fall in VMX_OTHER. */
+enum vm_exit_kind {
+	VMX_IO, VMX_MMIO, VMX_HLT, VMX_INTR, VMX_SHUTDOWN, VMX_INTERNAL, VMX_FAIL_ENTRY,
+	VMX_SYSTEM_EVENT, VMX_OTHER, VMX_COUNT
+};
+const char *vm_exit_kind_name(enum vm_exit_kind k);
+
+struct vm_exit_stats {
+	uint64_t count[VMX_COUNT];
+	uint64_t ns[VMX_COUNT]; /* time in user space handling the exit */
+	uint64_t run_ns;        /* time inside KVM_RUN */
+	uint64_t runs;
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	struct vm_exit_stats stats; /* written by this vCPU's thread only */
+};
+
+struct vm {
+	const char *name;
+	int kvm_fd, vm_fd;
+	struct gmem mem;
+	size_t run_size;
+	struct iobus bus;
+	struct vm_ctl ctl; /* handed to devices */
+	unsigned nr_vcpus;
+	struct vcpu *vcpus;
+	struct boot_state boot;
+	uint64_t start_ns;
+
+	pthread_mutex_t lock; /* guards the fields below */
+	enum vm_end end;
+	int end_status;        /* debug-exit status, signal number */
+	bool stop_requested;   /* a graceful stop was asked for */
+	int done_fd;           /* eventfd: written once when the VM ends */
+	void (*on_stop_request)(void *ctx); /* graceful stop: machine.c sends Ctrl-Alt-Del */
+	void *on_stop_ctx;
+};
+
+/* Opens /dev/kvm and creates the VM with RAM, irqchip, PIT and vCPUs.
+ * Returns 0 or -errno with a message logged naming the cause. */
+int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_vcpus);
+void vm_destroy(struct vm *vm);
+
+/* Sets vCPU 0's registers for the boot state; others wait for INIT/SIPI. */
+int vm_setup_boot(struct vm *vm, const struct boot_state *st);
+
+/* Starts the vCPU threads. */
+int vm_start(struct vm *vm);
+/* Ends the VM for `why` (first caller wins), kicks every vCPU out of KVM_RUN,
+ * and signals done_fd. Safe from any thread. */
+void vm_end(struct vm *vm, enum vm_end why, int status);
+/* Graceful stop: asks the guest (Ctrl-Alt-Del); a later poweroff or reset
+ * then ends the VM as VM_END_STOPPED. */
+void vm_request_stop(struct vm *vm);
+/* Joins the vCPU threads (after vm_end). */
+void vm_join(struct vm *vm);
+
+/* Sums the vCPUs' exit accounting. Racy reads of counters are fine. */
+void vm_exit_stats_total(struct vm *vm, struct vm_exit_stats *out);
+
+/* Sets an interrupt input's level (KVM_IRQ_LINE); usable as irq_line.set. */
+int vm_irq_set(void *vm, unsigned gsi, int level);
+
+/* Host RAM in bytes (for config checks). */
+uint64_t vm_host_mem_bytes(void);
+/* True on a kvm_pvm host (/sys/module/kvm_pvm). */
+bool vm_host_is_pvm(void);
