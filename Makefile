@@ -51,3 +51,14 @@ clean:
 
 .PHONY: all deps check check-quick clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+BENCH_RUNS ?= 20
+bench: deps all
+	@python3 bench/start_time.py --runs $(BENCH_RUNS) --json $(B)/bench-start.json
+.PHONY: bench
+
+# The main job (for now: the monitor on the bundled guest; vmmd + switch next).
+demo: deps all
+	@echo "== build/vmm-monitor --kernel build/netguest.elf --cmdline selftest"
+	@$(B)/vmm-monitor --kernel $(B)/netguest.elf --cmdline selftest
+.PHONY: demo

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,7 +162,7 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		const char *v = optarg;
 		switch (o) {
 		case OPT_KERNEL: r = set_str(&c->kernel, v); break;
@@ -208,7 +210,18 @@ static int json_set(struct monitor_config *c, const char *origin, const char *ke
 	const char *s;
 	int64_t n;
 
+	static const char *const known[] = { "name", "kernel", "initrd", "cmdline", "memory_mib",
+					     "vcpus", "control", "console", "stats", "stats_file" };
+	bool ok = false;
+
 	snprintf(what, sizeof(what), "%s: key \"%s\"", origin, key);
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		ok = ok || !strcmp(key, known[i]);
+	if (!ok) {
+		log_err("%s: unknown key (known: name, kernel, initrd, cmdline, memory_mib, vcpus, "
+			"control, console, stats, stats_file)", what);
+		return MON_EXIT_USAGE;
+	}
 	if (!strcmp(key, "memory_mib") || !strcmp(key, "vcpus")) {
 		if (!json_object_is_type(v, json_type_int)) {
 			log_err("%s: expected an integer", what);
@@ -244,11 +257,7 @@ static int json_set(struct monitor_config *c, const char *origin, const char *ke
 		return set_str(&c->stats_file, s) < 0 ? MON_EXIT_OSERR : 0;
 	if (!strcmp(key, "console"))
 		return parse_console(c, what, s);
-	if (!strcmp(key, "stats"))
-		return parse_stats(c, what, s);
-	log_err("%s: unknown key (known: name, kernel, initrd, cmdline, memory_mib, vcpus, "
-		"control, console, stats, stats_file)", what);
-	return MON_EXIT_USAGE;
+	return parse_stats(c, what, s); /* "stats", the last known key */
 }
 
 int config_load_json_string(struct monitor_config *c, const char *json, const char *origin)
@@ -273,8 +282,9 @@ int config_load_json_string(struct monitor_config *c, const char *json, const ch
 				goto parsed;
 		}
 		log_err("%s: invalid JSON at offset %d: %s", origin, (int)tok->char_offset,
-			jerr == json_tokener_success ? "trailing data"
-						     : json_tokener_error_desc(jerr));
+			jerr == json_tokener_success    ? "trailing data"
+			: jerr == json_tokener_continue ? "unexpected end of input"
+							: json_tokener_error_desc(jerr));
 		r = MON_EXIT_DATAERR;
 		goto out;
 	}
@@ -310,7 +320,11 @@ int config_load_json(struct monitor_config *c, const char *path)
 		log_err("config %s: contains a NUL byte; not a JSON text file", path);
 		return MON_EXIT_DATAERR;
 	}
-	return config_load_json_string(c, (char *)buf, path);
+	{
+		char origin[PATH_MAX + 8];
+		snprintf(origin, sizeof(origin), "config %s", path);
+		return config_load_json_string(c, (char *)buf, origin);
+	}
 }
 
 int config_validate(const struct monitor_config *c, uint64_t host_mem_bytes)

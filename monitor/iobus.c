@@ -3,6 +3,7 @@
 #include "iobus.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,18 +61,42 @@ static struct iobus_region *find(struct iobus *bus, enum io_space sp, uint64_t a
 	return r;
 }
 
+/* A region unregistered earlier for the same device (a PCI BAR that moves
+ * back and forth) is reused, so that the retired list stays bounded by the
+ * number of devices, whatever the guest does. Its stats carry on. */
+static struct iobus_region *take_retired(struct iobus *bus, struct iobus_space *s,
+					 const struct io_ops *ops, void *opaque)
+{
+	struct iobus_region *r = NULL;
+
+	pthread_rwlock_wrlock(&bus->lock);
+	for (unsigned i = 0; i < s->n_retired; i++) {
+		if (s->retired[i]->ops == ops && s->retired[i]->opaque == opaque) {
+			r = s->retired[i];
+			s->retired[i] = s->retired[--s->n_retired];
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&bus->lock);
+	return r;
+}
+
 int iobus_register(struct iobus *bus, enum io_space sp, uint64_t base, uint64_t len,
 		   const char *name, const struct io_ops *ops, void *opaque)
 {
 	struct iobus_space *s;
 	struct iobus_region *r;
+	bool reused;
 	unsigned i;
 	int ret = 0;
 
 	if (len == 0 || base + len < base || sp > IO_MMIO || !ops)
 		return -EINVAL;
 	s = &bus->space[sp];
-	r = calloc(1, sizeof(*r));
+	r = take_retired(bus, s, ops, opaque);
+	reused = r != NULL;
+	if (!r)
+		r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->base = base;
@@ -101,8 +126,11 @@ int iobus_register(struct iobus *bus, enum io_space sp, uint64_t base, uint64_t 
 	s->n++;
 	r = NULL;
 out:
+	if (r && reused) /* a vCPU may still be inside it: keep it retired */
+		s->retired[s->n_retired++] = r;
+	else
+		free(r);
 	pthread_rwlock_unlock(&bus->lock);
-	free(r);
 	return ret;
 }
 

@@ -49,7 +49,7 @@ int machine_create(struct machine *m, struct vm *vm, struct console *console)
 	if ((r = uart16550_attach(m->com1, bus, MACHINE_COM1_BASE, "com1")) < 0 ||
 	    (r = i8042_attach(m->kbd, bus)) < 0 ||
 	    (r = debug_exit_attach(m->debug_exit, bus, MACHINE_DEBUG_EXIT_BASE)) < 0 ||
-	    (r = pm_poweroff_attach(m->poweroff, bus)) < 0 ||
+	    (r = pm_poweroff_attach(m->poweroff, bus, MACHINE_POWEROFF_PORT)) < 0 ||
 	    (r = pci_bus_attach(m->pci, bus)) < 0)
 		return log_errno(r, "vm %s: devices: register I/O ports", vm->name);
 

@@ -10,6 +10,7 @@
 #define MACHINE_COM1_GSI 4
 #define MACHINE_KBD_GSI 1
 #define MACHINE_DEBUG_EXIT_BASE 0xf4
+#define MACHINE_POWEROFF_PORT 0x604
 
 struct uart16550;
 struct i8042;

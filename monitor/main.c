@@ -71,6 +71,12 @@ static void stop_forced(void *ctx)
 	vm_end(&m->vm, VM_END_STOPPED, 0);
 }
 
+static void stop_graceful(void *ctx)
+{
+	struct monitor *m = ctx;
+	vm_ask_guest_to_stop(&m->vm);
+}
+
 static const char *vm_state(struct monitor *m)
 {
 	enum vm_end e;
@@ -142,7 +148,8 @@ struct json_object *monitor_handle_request(void *ctx, const char *method,
 		if (force) {
 			*after_reply = stop_forced;
 		} else {
-			vm_request_stop(&m->vm);
+			vm_mark_stopping(&m->vm);
+			*after_reply = stop_graceful;
 			if (timeout_ms > 0) {
 				struct itimerspec its = {
 					.it_value = { .tv_sec = timeout_ms / 1000,

@@ -2,6 +2,9 @@
 #include "stats.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -24,6 +27,50 @@ static void add_region(void *ctx, enum io_space sp, const char *name, uint64_t b
 	add_u64(o, "read_ns", st->read_ns);
 	add_u64(o, "write_ns", st->write_ns);
 	json_object_array_add(arr, o);
+}
+
+/* Guest RAM pages resident in this process (touched by guest or loader). */
+static uint64_t guest_resident_bytes(const struct gmem *m)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	size_t pages = m->size / (size_t)psz;
+	unsigned char *vec;
+	uint64_t n = 0;
+
+	if (!m->host || !(vec = malloc(pages)))
+		return 0;
+	if (mincore(m->host, m->size, vec) == 0)
+		for (size_t i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	free(vec);
+	return n * (uint64_t)psz;
+}
+
+/* Peak RSS of this process image: VmHWM. (getrusage's ru_maxrss would carry
+ * over the parent's peak from before exec.) */
+static uint64_t peak_rss_bytes(void)
+{
+	char line[256];
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
+static struct json_object *memory_json(struct vm *vm)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_u64(o, "guest_bytes", vm->mem.size);
+	add_u64(o, "guest_resident_bytes", guest_resident_bytes(&vm->mem));
+	add_u64(o, "peak_rss_bytes", peak_rss_bytes());
+	return o;
 }
 
 struct json_object *stats_json(struct vm *vm)
@@ -53,6 +100,7 @@ struct json_object *stats_json(struct vm *vm)
 	json_object_object_add(root, "exits", exits);
 	iobus_foreach(&vm->bus, add_region, regions);
 	json_object_object_add(root, "regions", regions);
+	json_object_object_add(root, "memory", memory_json(vm));
 	return root;
 }
 
@@ -69,12 +117,16 @@ static double avg_us(uint64_t ns, uint64_t n)
 
 void stats_print_human(FILE *f, struct json_object *stats)
 {
-	struct json_object *exits, *by, *regions;
+	struct json_object *exits, *by, *regions, *mem;
 	uint64_t up = get_u64(stats, "uptime_ns");
 
 	json_object_object_get_ex(stats, "exits", &exits);
 	json_object_object_get_ex(exits, "by_reason", &by);
 	json_object_object_get_ex(stats, "regions", &regions);
+	json_object_object_get_ex(stats, "memory", &mem);
+	fprintf(f, "memory: peak RSS %.1f MiB, guest RAM resident %.1f of %.1f MiB\n",
+		get_u64(mem, "peak_rss_bytes") / 1048576.0,
+		get_u64(mem, "guest_resident_bytes") / 1048576.0, get_u64(mem, "guest_bytes") / 1048576.0);
 	fprintf(f, "exits: %" PRIu64 " in %.3f ms (%.3f ms inside KVM_RUN)\n",
 		get_u64(exits, "total"), up / 1e6, get_u64(exits, "run_ns") / 1e6);
 	fprintf(f, "  %-16s %12s %12s\n", "reason", "count", "avg us");

@@ -9,6 +9,7 @@
 
 /* {"uptime_ns":..,"exits":{"total":..,"by_reason":{"io":{"count":..,"ns":..},..},
  *  "run_ns":..},"regions":[{"space":"pio","name":"com1","base":..,"len":..,
- *  "reads":..,"writes":..,"read_ns":..,"write_ns":..},..]} */
+ *  "reads":..,"writes":..,"read_ns":..,"write_ns":..},..],
+ *  "memory":{"guest_bytes":..,"guest_resident_bytes":..,"peak_rss_bytes":..}} */
 struct json_object *stats_json(struct vm *vm);
 void stats_print_human(FILE *f, struct json_object *stats);

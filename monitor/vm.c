@@ -346,11 +346,15 @@ void vm_end(struct vm *vm, enum vm_end why, int status)
 	(void)!write(vm->done_fd, &one, sizeof(one));
 }
 
-void vm_request_stop(struct vm *vm)
+void vm_mark_stopping(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->stop_requested = true;
 	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_ask_guest_to_stop(struct vm *vm)
+{
 	if (vm->on_stop_request)
 		vm->on_stop_request(vm->on_stop_ctx);
 }

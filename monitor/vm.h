@@ -83,9 +83,12 @@ int vm_start(struct vm *vm);
 /* Ends the VM for `why` (first caller wins), kicks every vCPU out of KVM_RUN,
  * and signals done_fd. Safe from any thread. */
 void vm_end(struct vm *vm, enum vm_end why, int status);
-/* Graceful stop: asks the guest (Ctrl-Alt-Del); a later poweroff or reset
- * then ends the VM as VM_END_STOPPED. */
-void vm_request_stop(struct vm *vm);
+/* Graceful stop, in two steps so that a caller can answer in between:
+ * vm_mark_stopping() records the request, so that a later poweroff or reset
+ * ends the VM as VM_END_STOPPED; vm_ask_guest_to_stop() then asks the guest
+ * (machine.c sends Ctrl-Alt-Del). */
+void vm_mark_stopping(struct vm *vm);
+void vm_ask_guest_to_stop(struct vm *vm);
 /* Joins the vCPU threads (after vm_end). */
 void vm_join(struct vm *vm);
 

@@ -1,0 +1,183 @@
+/* netguest.h: the bundled freestanding test guest's one header.
+ *
+ * Cost model (shared/notes/platform-kvm.md): CPL0 instructions are emulated
+ * at ~250 ns each (every rep iteration counts), every port access is an exit
+ * of ~8 us, CPL3 runs natively. So: device I/O at CPL0, straight-line and
+ * short; loops over buffers at CPL3 through user_call(). */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NORETURN __attribute__((noreturn))
+
+/* ---- PVH start of day (xen/include/public/arch-x86/hvm/start_info.h) ---- */
+#define PVH_START_MAGIC 0x336ec578u
+#define PVH_MEMMAP_RAM 1u
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr; /* version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+extern const struct hvm_start_info *start_info;
+extern uint64_t boot_tsc; /* rdtsc on entry to C */
+
+/* ---- ports ---- */
+#define PORT_DEBUG_EXIT 0xf4   /* QEMU isa-debug-exit: outl(status) */
+#define PORT_ACPI_PM1A 0x604   /* our monitor: outw(0x2000) powers off */
+#define ACPI_PM1_SLP_EN_S5 0x2000
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
+/* Waits for an interrupt with no lost-wakeup window (sti shadows hlt). */
+static inline void irq_wait(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
+
+/* ---- console.c: COM1 16550 and line output ---- */
+void console_init(void);
+/* printf subset: %s %c %d %u %x %ld %lu %lx %%, with optional 0-pad width
+ * for x/u/d (%08x). Output is buffered and flushed at each '\n'. */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kvprintf(const char *fmt, va_list ap);
+void console_flush(void);
+
+/* ---- power.c: leaving the VM ---- */
+void debug_exit(uint32_t status) NORETURN;
+void poweroff(void) NORETURN; /* 0x604, then debug-exit 0, then hlt */
+
+/* ---- cpu.c: traps, interrupts, CPL3 calls ---- */
+struct trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_IRQ_BASE 0x20
+#define VEC_LAPIC_SPURIOUS 0x30 /* last IDT entry (entry.S NR_VECTORS) */
+
+typedef void (*irq_handler_fn)(unsigned irq);
+
+/* Remaps the 8259 pair to 0x20-0x2f, all masked, and routes it to the CPU
+ * through the local APIC's LINT0 (virtual wire) when the APIC is on. */
+void pic_init(void);
+void pic_unmask(unsigned irq);
+void pic_mask(unsigned irq);
+void irq_set_handler(unsigned irq, irq_handler_fn fn);
+
+/* How a CPL3 call ended: vector < 0 when fn returned `value`; otherwise the
+ * exception that stopped it, with its error code, rip and (for #PF) cr2. */
+struct user_result {
+	long value;
+	int vector;
+	uint64_t error_code, rip, cr2;
+};
+/* Runs fn(arg) at CPL3 with interrupts enabled, on a 64 KiB user stack.
+ * Returns when fn returns or faults. Not reentrant. */
+struct user_result user_call(long (*fn)(void *), void *arg);
+
+/* ---- pit.c: 8254 channel 0 ---- */
+#define PIT_HZ 1193182u
+void pit_start_periodic(uint16_t count); /* mode 2, IRQ0 every count ticks */
+void pit_stop(void);
+
+/* ---- pci.c: configuration mechanism #1 ---- */
+struct pci_scan {
+	unsigned functions;  /* present functions on bus 0 */
+	unsigned bad;        /* functions whose config space read back inconsistently */
+};
+uint32_t pci_cfg_read32(unsigned bus, unsigned dev, unsigned fn, unsigned off);
+/* Scans bus 0, printing one line per function. */
+void pci_scan_bus0(struct pci_scan *out);
+
+/* ---- cmdline.c: "mode key=value key=value ..." ---- */
+#define CMDLINE_MAX 1024
+#define CMDLINE_MAX_ARGS 32
+
+struct cmdline_arg {
+	const char *key;
+	const char *value; /* "" for a bare word */
+	bool used;         /* looked up by the mode */
+};
+struct cmdline {
+	const char *mode; /* "" when the command line is empty */
+	unsigned nargs;
+	struct cmdline_arg args[CMDLINE_MAX_ARGS];
+	bool truncated; /* too long or too many words: the rest was dropped */
+};
+
+/* Splits s (NUL-terminated, at most CMDLINE_MAX - 1 bytes kept) into a copy
+ * owned by c. Never fails; see c->truncated. */
+void cmdline_parse(struct cmdline *c, const char *s);
+/* The value of key, or NULL. Marks the argument used. */
+const char *cmdline_get(struct cmdline *c, const char *key);
+/* key as an unsigned number (decimal or 0x hex). Returns 0 and sets *out
+ * (left alone when absent); -1 when the value is not a number. */
+int cmdline_get_u64(struct cmdline *c, const char *key, uint64_t *out);
+/* The first argument the mode never looked up, or NULL. */
+const struct cmdline_arg *cmdline_unused(const struct cmdline *c);
+
+/* ---- lib.c ---- */
+size_t kstrlen(const char *s);
+int kstrcmp(const char *a, const char *b);
+/* Parses all of s as decimal or 0x-hex. Returns 0, or -1 on junk/overflow. */
+int parse_u64(const char *s, uint64_t *out);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* ---- modes (mode_*.c) ---- */
+struct mode {
+	const char *name;
+	/* Runs the mode; returns the debug-exit status, or does not return. */
+	int (*run)(struct cmdline *c);
+};
+int mode_selftest(struct cmdline *c);
+int mode_idle(struct cmdline *c);
+
+/* ---- image layout (netguest.ld) ---- */
+extern char __image_start[], __image_end[];

@@ -1,0 +1,33 @@
+# Shared helpers for integration tests (source it). Tests run from the repo
+# root; exit 0 = pass, 77 = skip, anything else = fail.
+set -u
+MONITOR=${MONITOR:-build/vmm-monitor}
+GUEST=${GUEST:-build/netguest.elf}
+CTL="python3 tests/lib/vmmctl.py"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+
+need_kvm() {
+	[ -c /dev/kvm ] || skip "/dev/kvm absent"
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm not accessible"
+}
+
+# A temporary directory removed on exit; cleanup hooks appended to CLEANUP.
+TMP=$(mktemp -d /tmp/vmm-test.XXXXXX)
+CLEANUP=()
+_cleanup() {
+	local i
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" || true; done
+	rm -rf "$TMP"
+}
+trap _cleanup EXIT
+
+# wait_for CMD... : retries for up to $WAIT_SECS (default 10) seconds.
+wait_for() {
+	local deadline=$(($(date +%s) + ${WAIT_SECS:-10}))
+	until "$@"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
