@@ -16,6 +16,7 @@ static struct cmdline cmdline;
 static const struct mode modes[] = {
 	{ "selftest", mode_selftest },
 	{ "idle", mode_idle },
+	{ "fault", mode_fault },
 	/* later: tx, rx, echo */
 };
 

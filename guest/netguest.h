@@ -178,6 +178,7 @@ struct mode {
 };
 int mode_selftest(struct cmdline *c);
 int mode_idle(struct cmdline *c);
+int mode_fault(struct cmdline *c);
 
 /* ---- image layout (netguest.ld) ---- */
 extern char __image_start[], __image_end[];
