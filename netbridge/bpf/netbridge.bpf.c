@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netbridge.bpf.c: the switch datapath, tc programs (sched_cls).
+ *
+ *   nb_port_ingress   tc ingress of a VM tap or the host port: frames the VM
+ *                     sent. Anti-spoofing, FDB lookup, bpf_redirect, or flood.
+ *   nb_port_egress    tc egress of a VM tap or the host port: frames delivered
+ *                     to the VM (rx).
+ *   nb_uplink_ingress tc ingress of the uplink: learn source MACs; frames to a
+ *                     VM MAC are redirected to its tap; group frames are cloned
+ *                     to every port and passed to the host stack; the rest
+ *                     passes untouched.
+ *
+ * Map layout: ../nb_abi.h. Flooding is a bounded bpf_clone_redirect loop over
+ * the switch's row of nb_slots (bpf_redirect_map is rejected in tc here, see
+ * notes/platform-ebpf.md). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "nb_abi.h"
+
+/* Not in vmlinux.h (they are macros in the UAPI). */
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NB_MAX_SWITCHES * NB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct nb_port);
+} nb_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NB_MAX_SWITCHES * NB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct nb_slot);
+} nb_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NB_MAX_SWITCHES);
+	__type(key, __u32);
+	__type(value, struct nb_switch);
+} nb_switches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NB_MAX_FDB);
+	__type(key, struct nb_fdb_key);
+	__type(value, struct nb_fdb_val);
+} nb_fdb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NB_MAX_SWITCHES * NB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct nb_counters);
+} nb_stats SEC(".maps");
+
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] &&
+	       a[5] == b[5];
+}
+
+static __always_inline struct nb_counters *port_counters(const struct nb_port *p)
+{
+	__u32 idx = p->switch_id * NB_MAX_PORTS + p->slot;
+
+	return bpf_map_lookup_elem(&nb_stats, &idx);
+}
+
+static __always_inline struct ethhdr *eth_header(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (data + sizeof(struct ethhdr) > end) {
+		if (bpf_skb_pull_data(skb, sizeof(struct ethhdr)))
+			return NULL;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		if (data + sizeof(struct ethhdr) > end)
+			return NULL;
+	}
+	return data;
+}
+
+/* The switch counts frames to the uplink where it sends them (the uplink's
+ * egress also carries the host's own traffic); VM taps and the host port
+ * count at their own egress. */
+static __always_inline void count_rx_at_redirect(__u32 stat_idx, __u32 kind, __u32 len)
+{
+	struct nb_counters *c;
+
+	if (kind != NB_PORT_UPLINK)
+		return;
+	c = bpf_map_lookup_elem(&nb_stats, &stat_idx);
+	if (c) {
+		c->rx_frames++;
+		c->rx_bytes += len;
+	}
+}
+
+/* Flood limiter: at most sw->flood_limit flooded frames per second from one
+ * port on one CPU. Returns 1 when the frame may be flooded. */
+static __always_inline int flood_allowed(__u32 switch_id, struct nb_counters *c)
+{
+	struct nb_switch *sw = bpf_map_lookup_elem(&nb_switches, &switch_id);
+	__u64 now;
+
+	if (!sw || !sw->flood_limit)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now - c->flood_window_ns >= 1000000000ull) {
+		c->flood_window_ns = now;
+		c->flood_in_window = 0;
+	}
+	if (c->flood_in_window >= sw->flood_limit)
+		return 0;
+	c->flood_in_window++;
+	return 1;
+}
+
+/* Clones the frame to every port of the switch but the ingress one. */
+static __always_inline void flood(struct __sk_buff *skb, const struct nb_port *in,
+				  __u32 in_ifindex, struct nb_counters *c)
+{
+	__u32 base = in->switch_id * NB_MAX_PORTS;
+	__u32 len = skb->len;
+
+	for (__u32 i = 0; i < NB_MAX_PORTS; i++) {
+		__u32 idx = base + i;
+		struct nb_slot *s = bpf_map_lookup_elem(&nb_slots, &idx);
+
+		if (!s || !s->ifindex || s->ifindex == in_ifindex)
+			continue;
+		if (bpf_clone_redirect(skb, s->ifindex, 0)) {
+			c->drops[NB_DROP_REDIRECT_FAILED]++;
+			continue;
+		}
+		count_rx_at_redirect(idx, s->kind, len);
+	}
+}
+
+/* Unicast to a known port of the same switch: redirect. Returns the tc verdict. */
+static __always_inline int forward(struct __sk_buff *skb, const struct nb_fdb_val *e,
+				   __u32 in_ifindex, struct nb_counters *c)
+{
+	struct nb_port *out;
+
+	out = bpf_map_lookup_elem(&nb_ports, &e->ifindex);
+	if (!out || e->ifindex == in_ifindex) {
+		c->drops[NB_DROP_NO_ROUTE]++;
+		return TC_ACT_SHOT;
+	}
+	count_rx_at_redirect(out->switch_id * NB_MAX_PORTS + out->slot, out->kind, skb->len);
+	return bpf_redirect(e->ifindex, 0);
+}
+
+SEC("tc")
+int nb_port_ingress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct nb_fdb_key key = {};
+	struct nb_fdb_val *e;
+	struct nb_counters *c;
+	struct nb_port *p;
+	struct ethhdr *eth;
+
+	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
+	if (!p)
+		return TC_ACT_SHOT; /* a port being added or removed: not switched yet */
+	c = port_counters(p);
+	if (!c)
+		return TC_ACT_SHOT;
+	c->tx_frames++;
+	c->tx_bytes += skb->len;
+	eth = eth_header(skb);
+	if (!eth) {
+		c->drops[NB_DROP_NO_ROUTE]++;
+		return TC_ACT_SHOT;
+	}
+	if (!mac_eq(eth->h_source, p->mac)) {
+		c->drops[NB_DROP_SPOOFED]++;
+		return TC_ACT_SHOT;
+	}
+	if (!(eth->h_dest[0] & 1)) {
+		key.switch_id = p->switch_id;
+		__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
+		e = bpf_map_lookup_elem(&nb_fdb, &key);
+		if (e)
+			return forward(skb, e, ifindex, c);
+	}
+	/* broadcast, multicast, unknown unicast */
+	if (!flood_allowed(p->switch_id, c)) {
+		c->drops[NB_DROP_FLOOD_LIMIT]++;
+		return TC_ACT_SHOT;
+	}
+	flood(skb, p, ifindex, c);
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int nb_port_egress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct nb_counters *c;
+	struct nb_port *p;
+
+	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
+	if (!p)
+		return TC_ACT_OK;
+	c = port_counters(p);
+	if (c) {
+		c->rx_frames++;
+		c->rx_bytes += skb->len;
+	}
+	return TC_ACT_OK;
+}
+
+static __always_inline void learn(__u32 switch_id, const __u8 *src, __u32 ifindex)
+{
+	struct nb_fdb_key key = { .switch_id = switch_id };
+	struct nb_fdb_val val = { .ifindex = ifindex, .flags = NB_FDB_LEARNED };
+	struct nb_fdb_val *e;
+	__u64 now;
+
+	if (src[0] & 1)
+		return; /* a group address is never a source */
+	__builtin_memcpy(key.mac, src, NB_ETH_ALEN);
+	now = bpf_ktime_get_ns();
+	e = bpf_map_lookup_elem(&nb_fdb, &key);
+	if (e) {
+		/* A VM's static entry is never taken over from outside. */
+		if (!(e->flags & NB_FDB_LEARNED))
+			return;
+		/* Refresh at most every 100 ms: no write per frame. */
+		if (e->ifindex == ifindex && now - e->seen_ns < 100000000ull)
+			return;
+	}
+	val.seen_ns = now;
+	bpf_map_update_elem(&nb_fdb, &key, &val, BPF_ANY);
+}
+
+SEC("tc")
+int nb_uplink_ingress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct nb_fdb_key key = {};
+	struct nb_fdb_val *e;
+	struct nb_counters *c;
+	struct nb_port *p;
+	struct ethhdr *eth;
+
+	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
+	if (!p)
+		return TC_ACT_OK;
+	c = port_counters(p);
+	eth = eth_header(skb);
+	if (!c || !eth)
+		return TC_ACT_OK;
+	learn(p->switch_id, eth->h_source, ifindex);
+	if (eth->h_dest[0] & 1) {
+		c->tx_frames++;
+		c->tx_bytes += skb->len;
+		if (flood_allowed(p->switch_id, c))
+			flood(skb, p, ifindex, c);
+		else
+			c->drops[NB_DROP_FLOOD_LIMIT]++;
+		return TC_ACT_OK; /* the host stack gets its copy */
+	}
+	key.switch_id = p->switch_id;
+	__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
+	e = bpf_map_lookup_elem(&nb_fdb, &key);
+	if (!e || (e->flags & NB_FDB_LEARNED))
+		return TC_ACT_OK; /* not for a VM: the host stack's */
+	c->tx_frames++;
+	c->tx_bytes += skb->len;
+	return forward(skb, e, ifindex, c);
+}

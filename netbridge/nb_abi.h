@@ -1,0 +1,81 @@
+/* nb_abi.h: the map layout shared by the BPF programs (netbridge/bpf/) and the
+ * control plane. Every map is pinned under /sys/fs/bpf/<runtime>/, so this
+ * layout is an ABI between a running datapath and the next control plane:
+ * change a struct and the next start refuses the pinned maps (libbpf reports
+ * the mismatch) instead of misreading them.
+ *
+ * Includes no headers: the BPF side gets __u8.. from vmlinux.h, the user side
+ * from <linux/types.h>. */
+#pragma once
+
+#define NB_MAX_SWITCHES 64
+#define NB_MAX_PORTS 32 /* per switch; also the flood loop bound */
+#define NB_MAX_FDB 8192
+#define NB_SWITCH_NAME_MAX 32 /* with the NUL */
+#define NB_ETH_ALEN 6
+
+/* nb_ports (HASH, key: __u32 ifindex) */
+enum nb_port_kind { NB_PORT_VM = 1, NB_PORT_UPLINK = 2, NB_PORT_HOST = 3 };
+enum nb_attach_mode { NB_ATTACH_NONE = 0, NB_ATTACH_TCX = 1, NB_ATTACH_CLSACT = 2 };
+/* or'ed into nb_port.attach: netbridge created the clsact qdisc and removes it */
+#define NB_ATTACH_OWN_QDISC 0x80
+
+struct nb_port {
+	__u32 switch_id;
+	__u32 slot;        /* index in the switch's row of nb_slots; stats index is
+			      switch_id * NB_MAX_PORTS + slot */
+	__u8 mac[NB_ETH_ALEN]; /* VM/host port: the only source MAC accepted */
+	__u8 kind;         /* enum nb_port_kind */
+	__u8 attach;       /* enum nb_attach_mode used for this port | NB_ATTACH_OWN_QDISC */
+};
+
+/* nb_slots (ARRAY, NB_MAX_SWITCHES * NB_MAX_PORTS, index switch_id *
+ * NB_MAX_PORTS + slot): the flood list. ifindex 0 = free slot. */
+struct nb_slot {
+	__u32 ifindex;
+	__u32 kind; /* enum nb_port_kind */
+};
+
+/* nb_switches (ARRAY, NB_MAX_SWITCHES): control plane only. */
+struct nb_switch {
+	char name[NB_SWITCH_NAME_MAX];
+	__u32 in_use;
+	__u32 uplink_ifindex;
+	__u32 host_ifindex; /* switch side of the host veth pair */
+	__u32 flood_limit;  /* flooded frames per second per port per CPU, 0 = none */
+};
+
+/* nb_fdb (HASH, NB_MAX_FDB) */
+struct nb_fdb_key {
+	__u32 switch_id;
+	__u8 mac[NB_ETH_ALEN];
+	__u8 pad[2]; /* zero */
+};
+enum { NB_FDB_STATIC = 1, NB_FDB_LEARNED = 2 };
+struct nb_fdb_val {
+	__u32 ifindex;
+	__u32 flags;     /* NB_FDB_* */
+	__u64 seen_ns;   /* CLOCK_MONOTONIC, learned entries; the control plane ages them */
+};
+
+/* nb_stats (PERCPU_ARRAY, NB_MAX_SWITCHES * NB_MAX_PORTS): guest point of
+ * view. rx = delivered to the port (VM: counted at the tap's tc egress;
+ * uplink/host: counted where the switch redirects to it), tx = sent into the
+ * switch by the port (counted at its tc ingress). */
+enum nb_drop_reason {
+	NB_DROP_SPOOFED = 0,
+	NB_DROP_NO_ROUTE,
+	NB_DROP_REDIRECT_FAILED,
+	NB_DROP_FLOOD_LIMIT,
+	NB_DROP_MAX
+};
+struct nb_counters {
+	__u64 rx_frames;
+	__u64 rx_bytes;
+	__u64 tx_frames;
+	__u64 tx_bytes;
+	__u64 drops[NB_DROP_MAX];
+	/* flood limiter state (per CPU): window start and frames in it */
+	__u64 flood_window_ns;
+	__u64 flood_in_window;
+};
