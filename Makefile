@@ -50,7 +50,7 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps check check-quick clean
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/cache -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 BENCH_RUNS ?= 20
 bench: deps all

@@ -74,3 +74,17 @@ static inline void vm_request(const struct vm_ctl *c, enum vm_request req, int s
 	if (c && c->request)
 		c->request(c->ctx, req, status);
 }
+
+/* What a device may ask of the monitor so that accesses do not exit
+ * (monitor/vm.c implements it with KVM; unit tests may leave it empty).
+ * coalesce_add: writes to [addr, addr+len) in `space` no longer exit; KVM
+ * queues them and the monitor delivers them to the region's write callback,
+ * in order, before it handles the next exit of any vCPU (so a read that
+ * exits sees every earlier write), counting each in *drained.
+ * coalesce_del undoes it. Both return 0 or -errno. */
+struct io_accel {
+	int (*coalesce_add)(void *ctx, enum io_space space, uint64_t addr, uint64_t len,
+			    uint64_t *drained);
+	int (*coalesce_del)(void *ctx, enum io_space space, uint64_t addr, uint64_t len);
+	void *ctx;
+};

@@ -17,7 +17,9 @@ static const struct mode modes[] = {
 	{ "selftest", mode_selftest },
 	{ "idle", mode_idle },
 	{ "fault", mode_fault },
-	/* later: tx, rx, echo */
+	{ "tx", mode_tx },
+	{ "rx", mode_rx },
+	{ "echo", mode_echo },
 };
 
 static bool mapped(uint64_t paddr, uint64_t len)

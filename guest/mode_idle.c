@@ -17,7 +17,7 @@
 #define SC1_DELETE 0x53
 #define KBD_IRQ 1
 
-static volatile bool stop_requested;
+volatile bool stop_requested;
 static volatile uint32_t kbd_bytes;
 static uint8_t kbd_prev;
 
@@ -41,21 +41,29 @@ static void kbd_irq(unsigned irq)
 	kbd_drain();
 }
 
+static uint32_t kbd_stale;
+
+void stop_request_listen(void)
+{
+	stop_requested = false;
+	kbd_prev = 0;
+	kbd_bytes = 0;
+	irq_set_handler(KBD_IRQ, kbd_irq);
+	kbd_drain(); /* bytes from before we listened are not a request */
+	kbd_stale = kbd_bytes;
+	stop_requested = false;
+	kbd_prev = 0;
+	pic_unmask(KBD_IRQ);
+}
+
 int mode_idle(struct cmdline *c)
 {
 	uint32_t stale, wakeups = 0;
 
 	(void)c;
-	stop_requested = false;
-	kbd_prev = 0;
-	kbd_bytes = 0;
 	pic_init();
-	irq_set_handler(KBD_IRQ, kbd_irq);
-	kbd_drain(); /* bytes from before we listened are not a request */
-	stale = kbd_bytes;
-	stop_requested = false;
-	kbd_prev = 0;
-	pic_unmask(KBD_IRQ);
+	stop_request_listen();
+	stale = kbd_stale;
 
 	kprintf("netguest: mode=idle ready\n");
 	while (!stop_requested) {

@@ -55,6 +55,12 @@ static inline uint8_t inb(uint16_t port)
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
 static inline uint32_t inl(uint16_t port)
 {
 	uint32_t v;
@@ -130,8 +136,45 @@ struct pci_scan {
 	unsigned bad;        /* functions whose config space read back inconsistently */
 };
 uint32_t pci_cfg_read32(unsigned bus, unsigned dev, unsigned fn, unsigned off);
+void pci_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint32_t v);
+/* The first function on bus 0 with this vendor:device; its slot in *dev.
+ * Returns false when there is none. */
+bool pci_find(uint16_t vendor, uint16_t device, unsigned *dev);
 /* Scans bus 0, printing one line per function. */
 void pci_scan_bus0(struct pci_scan *out);
+
+/* ---- pcnet.c: the PCnet driver (pcnet32's register sequence) ---- */
+#define NET_RX_RING_BITS 5
+#define NET_TX_RING_BITS 5
+#define NET_RX_RING (1u << NET_RX_RING_BITS)
+#define NET_TX_RING (1u << NET_TX_RING_BITS)
+#define NET_BUF_SIZE 1536
+
+struct net_stats {
+	uint64_t tx_frames, tx_bytes, tx_errors;
+	uint64_t rx_frames, rx_bytes, rx_errors;
+	uint64_t irqs;
+	uint64_t io_ops;      /* port accesses to the NIC since open */
+	uint64_t io_ops_open; /* those of the open sequence */
+};
+extern struct net_stats net_stats;
+extern uint8_t net_mac[6];
+extern unsigned net_irq;
+
+/* Called in the interrupt handler (CPL0, IF=0) for each frame received. */
+typedef void (*net_rx_fn)(const uint8_t *frame, unsigned len);
+/* Finds the NIC on bus 0, opens it as pcnet32 does and unmasks its IRQ.
+ * Prints a result=fail line and returns false on failure. */
+bool net_open(net_rx_fn fn);
+void net_close(void);
+/* Transmit: while net_tx_free(), fill net_tx_buf(net_tx_slot()) and call
+ * net_tx_send(len). net_tx_pending() counts frames not yet completed. */
+bool net_tx_free(void);
+unsigned net_tx_slot(void);
+uint8_t *net_tx_buf(unsigned slot);
+void net_tx_send(unsigned len);
+unsigned net_tx_pending(void);
+void net_tx_reclaim(void);
 
 /* ---- cmdline.c: "mode key=value key=value ..." ---- */
 #define CMDLINE_MAX 1024
@@ -178,6 +221,14 @@ struct mode {
 };
 int mode_selftest(struct cmdline *c);
 int mode_idle(struct cmdline *c);
+int mode_tx(struct cmdline *c);
+int mode_rx(struct cmdline *c);
+int mode_echo(struct cmdline *c);
+
+/* ---- mode_idle.c: the machine's stop request (Ctrl-Alt-Del on the i8042) ---- */
+/* Listens for it on IRQ1 (after pic_init); stop_requested turns true. */
+void stop_request_listen(void);
+extern volatile bool stop_requested;
 int mode_fault(struct cmdline *c);
 
 /* ---- image layout (netguest.ld) ---- */

@@ -54,3 +54,20 @@ void pci_scan_bus0(struct pci_scan *out)
 		}
 	}
 }
+
+void pci_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDRESS, PCI_ENABLE | bus << 16 | dev << 11 | fn << 8 | (off & 0xfc));
+	outl(PCI_CONFIG_DATA, v);
+}
+
+bool pci_find(uint16_t vendor, uint16_t device, unsigned *dev)
+{
+	for (unsigned d = 0; d < 32; d++) {
+		if (pci_cfg_read32(0, d, 0, PCI_ID) == ((uint32_t)device << 16 | vendor)) {
+			*dev = d;
+			return true;
+		}
+	}
+	return false;
+}

@@ -123,6 +123,10 @@ void config_usage(FILE *f)
 		"  --stats FORMAT       exit-accounting summary on stderr at exit: human (default),\n"
 		"                       json, none\n"
 		"  --stats-file PATH    also write the JSON summary to PATH at exit\n"
+		"  --nic model=pcnet,tap=NAME|fd=N[,mac=MAC][,opt=LIST]\n"
+		"                       a NIC on a tap (tap=NAME opens or creates it; fd=N is an\n"
+		"                       inherited tap); repeatable. opt: the I/O optimizations\n"
+		"                       (default all): none, or coalesce+combine+irqfd, or -NAME\n"
 		"  --debug              debug logging\n"
 		"  --help               this text\n\n"
 		"Exit status: the guest's debug-exit status (0..63; 0 = pass), 0 after a clean\n"
@@ -135,7 +139,7 @@ void config_usage(FILE *f)
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_NAME, OPT_CONFIG,
-	OPT_CONTROL, OPT_CONTROL_FD, OPT_CONSOLE, OPT_STATS, OPT_STATS_FILE, OPT_DEBUG, OPT_HELP,
+	OPT_CONTROL, OPT_CONTROL_FD, OPT_CONSOLE, OPT_STATS, OPT_STATS_FILE, OPT_DEBUG, OPT_HELP, OPT_NIC,
 };
 
 int config_parse_args(struct monitor_config *c, int argc, char **argv)
@@ -154,6 +158,7 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
@@ -180,6 +185,19 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		case OPT_CONSOLE: r = parse_console(c, "--console", v); break;
 		case OPT_STATS: r = parse_stats(c, "--stats", v); break;
 		case OPT_DEBUG: c->debug = true; break;
+		case OPT_NIC: {
+			const char *why = "";
+			if (c->nr_nics == NIC_MAX) {
+				log_err("--nic: at most %u NICs", NIC_MAX);
+				return MON_EXIT_USAGE;
+			}
+			if (nic_parse(v, &c->nics[c->nr_nics], &why) < 0) {
+				log_err("--nic %s: %s", v, why);
+				return MON_EXIT_USAGE;
+			}
+			c->nr_nics++;
+			break;
+		}
 		case OPT_CONFIG: r = config_load_json(c, v); break;
 		case OPT_HELP: config_usage(stdout); return 1;
 		case ':':

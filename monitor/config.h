@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nic.h"
+
 #define MON_MEM_MIN_MIB 8u
 #define MON_MEM_MAX_MIB 3072u /* RAM lies below the 3 GiB PCI hole */
 #define MON_VCPUS_MAX 64u
@@ -28,6 +30,8 @@ struct monitor_config {
 	int console_fd;
 	enum stats_format stats; /* summary on stderr at exit */
 	char *stats_file;        /* JSON summary written here at exit */
+	struct nic_config nics[NIC_MAX]; /* --nic, in order: pcnet0, pcnet1... */
+	unsigned nr_nics;
 	bool debug;
 };
 

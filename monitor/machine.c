@@ -9,6 +9,7 @@
 #include "debug_exit.h"
 #include "i8042.h"
 #include "log.h"
+#include "nic.h"
 #include "pci.h"
 #include "pm_poweroff.h"
 #include "uart16550.h"
@@ -59,12 +60,28 @@ int machine_create(struct machine *m, struct vm *vm, struct console *console)
 	return 0;
 }
 
+int machine_add_nics(struct machine *m, const struct monitor_config *cfg, struct ioloop *loop)
+{
+	static const unsigned gsis[NIC_MAX] = MACHINE_NIC_GSIS;
+	int r;
+
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		r = nic_create(&m->nics[i], &cfg->nics[i], i, m->vm, m->pci, gsis[i], loop);
+		m->nr_nics = i + 1;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 void machine_destroy(struct machine *m)
 {
 	if (m->vm)
 		m->vm->on_stop_request = NULL;
 	if (m->pci)
-		pci_bus_free(m->pci);
+		pci_bus_free(m->pci); /* unregisters the NICs' BARs too */
+	for (unsigned i = 0; i < m->nr_nics; i++)
+		nic_free(m->nics[i]);
 	if (m->poweroff)
 		pm_poweroff_free(m->poweroff);
 	if (m->debug_exit)

@@ -2,6 +2,7 @@
  * "VMApp"). See monitor/README.md for flags, the control protocol and exit
  * statuses. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "jsonl.h"
 #include "log.h"
+#include "nic.h"
 #include "monitor.h"
 #include "stats.h"
 #include "util.h"
@@ -63,6 +65,18 @@ static int load_image(const char *vm, const char *what, const char *path, size_t
 		return MON_EXIT_DATAERR;
 	}
 	return 0;
+}
+
+/* The exit accounting plus "nics": one object per NIC (nic.h). */
+static struct json_object *monitor_stats(struct monitor *m)
+{
+	struct json_object *st = stats_json(&m->vm), *nics = json_object_new_array();
+
+	for (unsigned i = 0; i < m->machine.nr_nics; i++)
+		if (m->machine.nics[i])
+			json_object_array_add(nics, nic_stats_json(m->machine.nics[i]));
+	json_object_object_add(st, "nics", nics);
+	return st;
 }
 
 static void stop_forced(void *ctx)
@@ -117,7 +131,7 @@ struct json_object *monitor_handle_request(void *ctx, const char *method,
 	if (!strcmp(method, "status"))
 		return jsonl_result(req, status_json(m));
 	if (!strcmp(method, "stats"))
-		return jsonl_result(req, stats_json(&m->vm));
+		return jsonl_result(req, monitor_stats(m));
 	if (!strcmp(method, "stop")) {
 		struct json_object *v;
 		bool force = false;
@@ -223,9 +237,37 @@ static int setup_loop(struct monitor *m)
 	return 0;
 }
 
+static uint64_t jget(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, a, &v))
+		return 0;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return 0;
+	return json_object_get_uint64(v);
+}
+
+static void print_nics_human(FILE *f, struct json_object *st)
+{
+	struct json_object *nics, *n, *name;
+
+	if (!json_object_object_get_ex(st, "nics", &nics))
+		return;
+	for (size_t i = 0; i < json_object_array_length(nics); i++) {
+		n = json_object_array_get_idx(nics, i);
+		json_object_object_get_ex(n, "name", &name);
+		fprintf(f, "%s: tx %" PRIu64 " frames %" PRIu64 " bytes, rx %" PRIu64 " frames %" PRIu64
+			" bytes, exits %" PRIu64 ", interrupts %" PRIu64 ", doorbells %" PRIu64 "\n",
+			json_object_get_string(name), jget(n, "tx", "frames"), jget(n, "tx", "bytes"),
+			jget(n, "rx", "frames"), jget(n, "rx", "bytes"), jget(n, "exits", "total"),
+			jget(n, "interrupts", NULL), jget(n, "doorbells", NULL));
+	}
+}
+
 static void report(struct monitor *m, int status)
 {
-	struct json_object *st = stats_json(&m->vm);
+	struct json_object *st = monitor_stats(m);
 
 	json_object_object_add(st, "end", json_object_new_string(vm_end_name(m->vm.end)));
 	json_object_object_add(st, "exit_status", json_object_new_int(status));
@@ -233,6 +275,7 @@ static void report(struct monitor *m, int status)
 		fprintf(stderr, "vm %s: ended: %s, exit status %d\n", m->vm.name,
 			vm_end_name(m->vm.end), status);
 		stats_print_human(stderr, st);
+		print_nics_human(stderr, st);
 	} else if (m->cfg->stats == STATS_JSON) {
 		fprintf(stderr, "%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
 	}
@@ -301,6 +344,9 @@ static int run(struct monitor *m)
 	r = machine_create(&m->machine, &m->vm, m->console);
 	if (r < 0)
 		return MON_EXIT_OSERR;
+	r = machine_add_nics(&m->machine, cfg, m->loop);
+	if (r < 0)
+		return r == -EINVAL || r == -ENODEV ? MON_EXIT_USAGE : MON_EXIT_OSERR;
 	if (cfg->control || cfg->control_fd >= 0) {
 		r = control_open(&m->control, m->loop, cfg->control, cfg->control_fd,
 				 monitor_handle_request, m);

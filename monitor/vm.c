@@ -169,6 +169,9 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 	vm->name = name;
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->coalesced_lock, NULL);
+	vm->accel = (struct io_accel){ .coalesce_add = vm_coalesce_add,
+				       .coalesce_del = vm_coalesce_del, .ctx = vm };
 	r = iobus_init(&vm->bus);
 	if (r < 0)
 		return r;
@@ -247,6 +250,15 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 			return r;
 	}
 
+	r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	if (r > 0 && (size_t)r * (size_t)sysconf(_SC_PAGESIZE) < vm->run_size) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		vm->coalesced_ring = (void *)((char *)vm->vcpus[0].run + (size_t)r * page);
+		vm->coalesced_max = (unsigned)((page - sizeof(struct kvm_coalesced_mmio_ring)) /
+					       sizeof(struct kvm_coalesced_mmio));
+		vm->coalesced_pio = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0;
+	}
+
 	vm->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->done_fd < 0)
 		return log_errno(-errno, "vm %s: eventfd", name);
@@ -277,6 +289,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->done_fd);
 	iobus_destroy(&vm->bus);
 	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->coalesced_lock);
 	vm->vcpus = NULL;
 	vm->vm_fd = vm->kvm_fd = vm->done_fd = -1;
 }
@@ -435,6 +448,97 @@ static void handle_mmio(struct vcpu *v)
 	}
 }
 
+int vm_coalesce_add(void *opaque, enum io_space sp, uint64_t addr, uint64_t len, uint64_t *drained)
+{
+	struct vm *vm = opaque;
+	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = (uint32_t)len,
+					     .pio = sp == IO_PIO };
+	int r = 0;
+
+	if (!vm->coalesced_ring || (sp == IO_PIO && !vm->coalesced_pio))
+		return -ENOTSUP;
+	pthread_mutex_lock(&vm->coalesced_lock);
+	if (vm->nr_zones == VM_COALESCED_ZONES_MAX)
+		r = -ENOSPC;
+	else if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0)
+		r = -errno;
+	else
+		vm->zones[vm->nr_zones++] = (struct vm_coalesced_zone){ sp, addr, len, drained };
+	pthread_mutex_unlock(&vm->coalesced_lock);
+	return r;
+}
+
+int vm_coalesce_del(void *opaque, enum io_space sp, uint64_t addr, uint64_t len)
+{
+	struct vm *vm = opaque;
+	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = (uint32_t)len,
+					     .pio = sp == IO_PIO };
+	int r = -ENOENT;
+
+	if (!vm->coalesced_ring)
+		return -ENOTSUP;
+	pthread_mutex_lock(&vm->coalesced_lock);
+	for (unsigned i = 0; i < vm->nr_zones; i++) {
+		struct vm_coalesced_zone *zn = &vm->zones[i];
+		if (zn->space != sp || zn->addr != addr || zn->len != len)
+			continue;
+		r = ioctl(vm->vm_fd, KVM_UNREGISTER_COALESCED_MMIO, &z) < 0 ? -errno : 0;
+		pthread_mutex_unlock(&vm->coalesced_lock);
+		vm_coalesced_drain(vm); /* what was queued still counts */
+		pthread_mutex_lock(&vm->coalesced_lock);
+		for (unsigned j = 0; j < vm->nr_zones; j++)
+			if (vm->zones[j].space == sp && vm->zones[j].addr == addr) {
+				vm->zones[j] = vm->zones[--vm->nr_zones];
+				break;
+			}
+		break;
+	}
+	pthread_mutex_unlock(&vm->coalesced_lock);
+	return r;
+}
+
+void vm_coalesced_drain(struct vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *ring = vm->coalesced_ring;
+
+	if (!ring || __atomic_load_n(&ring->first, __ATOMIC_ACQUIRE) ==
+			     __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->coalesced_lock);
+	while (ring->first != __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE)) {
+		struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[ring->first % vm->coalesced_max];
+		enum io_space sp = e->pio ? IO_PIO : IO_MMIO;
+		unsigned len = MIN(e->len, 8u);
+		uint64_t v = 0;
+
+		memcpy(&v, e->data, len);
+		iobus_write(&vm->bus, sp, e->phys_addr, len, v);
+		for (unsigned i = 0; i < vm->nr_zones; i++) {
+			const struct vm_coalesced_zone *z = &vm->zones[i];
+			if (z->space == sp && e->phys_addr >= z->addr && e->phys_addr < z->addr + z->len) {
+				if (z->drained)
+					__atomic_add_fetch(z->drained, 1, __ATOMIC_RELAXED);
+				break;
+			}
+		}
+		__atomic_store_n(&ring->first, (ring->first + 1) % vm->coalesced_max, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vm->coalesced_lock);
+}
+
+int vm_irqfd(struct vm *vm, int fd, unsigned gsi, int resamplefd, bool assign)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+
+	if (!assign)
+		irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+	else if (resamplefd >= 0) {
+		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irqfd.resamplefd = (uint32_t)resamplefd;
+	}
+	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
 /* Handles one exit. Returns false when the vCPU must stop. */
 static bool handle_exit(struct vcpu *v, enum vm_exit_kind *kind)
 {
@@ -445,10 +549,12 @@ static bool handle_exit(struct vcpu *v, enum vm_exit_kind *kind)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		*kind = VMX_IO;
+		vm_coalesced_drain(vm);
 		handle_io(v);
 		return true;
 	case KVM_EXIT_MMIO:
 		*kind = VMX_MMIO;
+		vm_coalesced_drain(vm);
 		handle_mmio(v);
 		return true;
 	case KVM_EXIT_HLT:

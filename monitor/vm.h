@@ -49,6 +49,15 @@ struct vcpu {
 	struct vm_exit_stats stats; /* written by this vCPU's thread only */
 };
 
+#define VM_COALESCED_ZONES_MAX 16
+
+/* A coalesced PIO/MMIO window (dev.h struct io_accel). */
+struct vm_coalesced_zone {
+	enum io_space space;
+	uint64_t addr, len;
+	uint64_t *drained; /* writes delivered from the ring */
+};
+
 struct vm {
 	const char *name;
 	int kvm_fd, vm_fd;
@@ -68,6 +77,16 @@ struct vm {
 	int done_fd;           /* eventfd: written once when the VM ends */
 	void (*on_stop_request)(void *ctx); /* graceful stop: machine.c sends Ctrl-Alt-Del */
 	void *on_stop_ctx;
+
+	/* Coalesced writes: KVM's ring (the page at KVM_CAP_COALESCED_MMIO's
+	 * offset in vCPU 0's kvm_run mapping), drained under coalesced_lock. */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	unsigned coalesced_max; /* ring entries */
+	bool coalesced_pio;     /* KVM_CAP_COALESCED_PIO */
+	pthread_mutex_t coalesced_lock;
+	struct vm_coalesced_zone zones[VM_COALESCED_ZONES_MAX];
+	unsigned nr_zones;
+	struct io_accel accel; /* handed to devices: vm_coalesce_add/del */
 };
 
 /* Opens /dev/kvm and creates the VM with RAM, irqchip, PIT and vCPUs.
@@ -97,6 +116,19 @@ void vm_exit_stats_total(struct vm *vm, struct vm_exit_stats *out);
 
 /* Sets an interrupt input's level (KVM_IRQ_LINE); usable as irq_line.set. */
 int vm_irq_set(void *vm, unsigned gsi, int level);
+
+/* io_accel for devices: KVM_REGISTER_COALESCED_MMIO (KVM_COALESCED_PIO for
+ * IO_PIO). -ENOTSUP when KVM lacks it, -ENOSPC past VM_COALESCED_ZONES_MAX. */
+int vm_coalesce_add(void *vm, enum io_space sp, uint64_t addr, uint64_t len, uint64_t *drained);
+int vm_coalesce_del(void *vm, enum io_space sp, uint64_t addr, uint64_t len);
+/* Delivers every queued coalesced write to the iobus, in order. Every exit
+ * that reaches a device drains first; safe from any thread. */
+void vm_coalesced_drain(struct vm *vm);
+
+/* KVM_IRQFD: a write to fd asserts gsi; with resamplefd >= 0 the line is
+ * level (KVM lowers it at the guest's EOI and signals resamplefd).
+ * assign false removes it. 0 or -errno. */
+int vm_irqfd(struct vm *vm, int fd, unsigned gsi, int resamplefd, bool assign);
 
 /* Host RAM in bytes (for config checks). */
 uint64_t vm_host_mem_bytes(void);

@@ -1,0 +1,119 @@
+/* pcnet.h: AMD PCnet-PCI II (Am79C970A) Ethernet controller on PCI, as
+ * Linux's pcnet32 driver uses it. See pcnet.c for the datasheet sections.
+ *
+ * Threads: register accesses come from vCPU threads (through the iobus),
+ * pcnet_tx_run() and pcnet_rx() from the I/O thread; a mutex inside guards
+ * the state. The device never touches the host network itself: a transmit
+ * demand calls backend.kick (the I/O thread then calls pcnet_tx_run), frames
+ * go out through backend.tx, and received frames come in through pcnet_rx.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dev.h"
+#include "pci.h"
+
+#define PCNET_VENDOR_ID 0x1022 /* AMD */
+#define PCNET_DEVICE_ID 0x2000 /* PCnet-PCI II / FAST family */
+#define PCNET_IO_SIZE 32
+#define PCNET_FRAME_MAX 1518   /* largest frame without FCS (1514 + 802.1Q tag) */
+#define PCNET_FRAME_MIN 60     /* shorter received frames are padded (no FCS) */
+#define PCNET_RING_MAX 512     /* 2^9, the largest RLEN/TLEN */
+
+/* Per-device switches (the paper's optimizations, monitor/README.md). */
+#define PCNET_OPT_COALESCE_RAP 0x1 /* RAP writes do not exit (coalesced PIO) */
+#define PCNET_OPT_SEND_COMBINE 0x2 /* one TDMD sends every ready frame */
+#define PCNET_OPT_IRQFD 0x4        /* the backend injects interrupts by irqfd */
+#define PCNET_OPT_ALL 0x7
+
+/* Why a frame was dropped. */
+enum pcnet_drop {
+	PCNET_DROP_NO_RX_BUFFER, /* receiver off or no descriptor owned in time */
+	PCNET_DROP_BAD_DESC,     /* descriptor or buffer outside RAM, chain errors */
+	PCNET_DROP_OVERSIZE,     /* frame over PCNET_FRAME_MAX */
+	PCNET_DROP_BACKEND,      /* the backend refused the frame */
+	PCNET_DROP_COUNT
+};
+
+/* Register accesses by cause (each a vCPU exit, except the coalesced RAP
+ * writes, counted apart in rap_coalesced). */
+enum pcnet_access {
+	PCNET_ACC_APROM, PCNET_ACC_RAP_READ, PCNET_ACC_RAP_WRITE, PCNET_ACC_RDP_READ,
+	PCNET_ACC_RDP_WRITE, PCNET_ACC_BDP_READ, PCNET_ACC_BDP_WRITE, PCNET_ACC_RESET,
+	PCNET_ACC_OTHER, PCNET_ACC_COUNT
+};
+
+#define PCNET_BATCH_BUCKETS 8 /* 1, 2-3, 4-7, ..., 128+ */
+
+struct pcnet_stats {
+	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes; /* guest point of view */
+	uint64_t rx_filtered;                              /* not for our MAC: ignored */
+	uint64_t drops[PCNET_DROP_COUNT];
+	uint64_t access[PCNET_ACC_COUNT];
+	uint64_t rap_coalesced; /* RAP writes that reached us without an exit */
+	uint64_t irqs;          /* interrupt line raised (0 -> 1) */
+	uint64_t kicks;         /* transmit demands (TDMD) */
+	uint64_t tx_runs;       /* pcnet_tx_run calls that sent at least one frame */
+	uint64_t tx_batch[PCNET_BATCH_BUCKETS];
+};
+
+struct pcnet_backend {
+	/* A transmit demand on a vCPU thread, with the device lock held: only
+	 * wake the I/O thread (write an eventfd); it calls pcnet_tx_run. */
+	void (*kick)(void *ctx);
+	/* Sends one frame (I/O thread, device lock held). 0 or -errno (dropped). */
+	int (*tx)(void *ctx, const uint8_t *frame, size_t len);
+	/* Optional, on a vCPU thread with the device lock held, at every CSR0
+	 * write while the receiver is on: the driver may have given receive
+	 * descriptors back (it does so before it acknowledges), so a frame
+	 * waiting for one can be retried now rather than at the next poll. Only
+	 * wake the I/O thread. */
+	void (*rx_notify)(void *ctx);
+	void *ctx;
+};
+
+struct pcnet_config {
+	uint8_t mac[6];
+	const struct gmem *mem;
+	struct irq_line irq;   /* INTA, level */
+	struct pcnet_backend backend;
+	struct io_accel accel; /* used for the RAP with PCNET_OPT_COALESCE_RAP */
+	unsigned opts;         /* PCNET_OPT_* */
+	const char *name;      /* region name, e.g. "pcnet0" */
+};
+
+struct pcnet;
+
+/* Returns NULL with errno set on allocation failure. */
+struct pcnet *pcnet_new(const struct pcnet_config *cfg);
+/* Unregisters nothing (pci_bus_free does the BAR); frees. NULL is a no-op. */
+void pcnet_free(struct pcnet *s);
+/* The PCI function to hand to pci_bus_add (I/O BAR 0 of 32 bytes, INTA). */
+struct pci_dev *pcnet_pci_dev(struct pcnet *s);
+/* After pci_bus_add (no vCPU running): picks up the command register and
+ * the BAR, as a guest config write does (bus mastering, coalesced RAP). */
+void pcnet_pci_sync(struct pcnet *s);
+
+/* I/O thread: processes the transmit ring after `kicks` demands: with
+ * PCNET_OPT_SEND_COMBINE every ready frame, else one frame per demand.
+ * Returns the number of frames sent. */
+unsigned pcnet_tx_run(struct pcnet *s, uint64_t kicks);
+
+/* I/O thread: delivers one received frame. Returns 0 when delivered or
+ * dropped/filtered for good (counted), -EAGAIN when the receiver is on but
+ * owns no descriptor yet (keep the frame and retry later; the hardware polls
+ * its ring). */
+int pcnet_rx(struct pcnet *s, const uint8_t *frame, size_t len);
+/* Drops a frame that waited too long for a descriptor (sets MISS). */
+void pcnet_rx_drop(struct pcnet *s, size_t len);
+
+/* A consistent copy of the counters. */
+void pcnet_get_stats(struct pcnet *s, struct pcnet_stats *out);
+const char *pcnet_drop_name(enum pcnet_drop d);
+const char *pcnet_access_name(enum pcnet_access a);
+
+/* Tests and the monitor's status: the current CSR/BCR values, RAP, DWIO. */
+uint16_t pcnet_csr(struct pcnet *s, unsigned n);
+uint16_t pcnet_bcr(struct pcnet *s, unsigned n);

@@ -1,0 +1,336 @@
+/* mode_net.c: the network modes, on the PCnet driver (pcnet.c).
+ *
+ *   tx count=N size=S dst=MAC   sends N frames of S bytes (60..1514, no FCS)
+ *                               of ethertype 0x88b5 with a sequence number,
+ *                               waits until all completed, returns 0
+ *   rx [count=N] [time=T]       counts received frames of ethertype 0x88b5
+ *                               until N arrived, T seconds passed or the stop
+ *                               request; returns 0
+ *   echo ip=A.B.C.D             answers ARP requests and ICMP echo requests
+ *                               for that address until the stop request, then
+ *                               powers off
+ * Each prints "netguest: mode=M ready ..." once the NIC is up, and one
+ * "netguest: mode=M result=... key=value..." summary. Frame payloads are
+ * written at CPL3 (user_call); the driver and the per-frame work run at CPL0.
+ */
+#include "netguest.h"
+
+#define ETH_HLEN 14
+#define ETHERTYPE_TEST 0x88b5 /* IEEE 802 local experimental */
+#define ETHERTYPE_ARP 0x0806
+#define ETHERTYPE_IPV4 0x0800
+#define FRAME_MIN 60
+#define FRAME_MAX 1514
+#define TSC_HZ 2600000000ul     /* this host's TSC (platform-kvm.md); timeouts only */
+#define TX_DRAIN_CYCLES (5 * TSC_HZ)
+#define TX_WAIT_CYCLES (5 * TSC_HZ) /* for one free descriptor */
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	for (unsigned i = 0; i < 6; i++) {
+		unsigned v = 0;
+		for (unsigned k = 0; k < 2; k++, s++) {
+			char c = *s;
+			unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+				   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+				   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16;
+			if (d > 15)
+				return -1;
+			v = v * 16 + d;
+		}
+		mac[i] = (uint8_t)v;
+		if (i < 5 && *s++ != ':')
+			return -1;
+	}
+	return *s ? -1 : 0;
+}
+
+static int parse_ip(const char *s, uint8_t ip[4])
+{
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (!digits || v > 255)
+			return -1;
+		ip[i] = (uint8_t)v;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	return *s ? -1 : 0;
+}
+
+/* Shared by the modes: every key known, values valid. */
+static bool args_ok(const char *mode, struct cmdline *c, bool bad)
+{
+	const struct cmdline_arg *u = cmdline_unused(c);
+
+	if (bad) {
+		kprintf("netguest: mode=%s result=fail error=bad-value\n", mode);
+		return false;
+	}
+	if (u) {
+		kprintf("netguest: mode=%s result=fail error=unknown-arg arg=%s\n", mode, u->key);
+		return false;
+	}
+	return true;
+}
+
+/* ---- tx ---- */
+
+struct fill_job {
+	uint8_t dst[6], src[6];
+	unsigned size;
+};
+
+/* CPL3: writes the header and the payload pattern into every TX buffer
+ * once; per frame only the sequence number changes. */
+static long user_fill_tx(void *arg)
+{
+	const struct fill_job *job = arg;
+
+	for (unsigned slot = 0; slot < NET_TX_RING; slot++) {
+		uint8_t *f = net_tx_buf(slot);
+		for (unsigned i = 0; i < 6; i++) {
+			f[i] = job->dst[i];
+			f[6 + i] = job->src[i];
+		}
+		f[12] = ETHERTYPE_TEST >> 8;
+		f[13] = ETHERTYPE_TEST & 0xff;
+		for (unsigned i = ETH_HLEN; i < job->size; i++)
+			f[i] = (uint8_t)(i * 7 + 3);
+	}
+	return 0;
+}
+
+/* Interrupts stay enabled while sending, as in Linux: TINT interrupts the
+ * loop (the handler saves and restores RAP). Waiting closes the window
+ * between the test and hlt. */
+static bool wait_tx_free(void)
+{
+	uint64_t t0 = rdtsc();
+	bool ok = true;
+
+	irq_disable();
+	while (!net_tx_free() && ok) {
+		irq_wait();
+		ok = rdtsc() - t0 <= TX_WAIT_CYCLES;
+	}
+	irq_enable();
+	return ok;
+}
+
+int mode_tx(struct cmdline *c)
+{
+	struct fill_job job = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, .size = FRAME_MIN };
+	uint64_t count = 1000, size = FRAME_MIN, t0, cycles;
+	const char *dst = cmdline_get(c, "dst");
+	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "size", &size) < 0 ||
+		   size < FRAME_MIN || size > FRAME_MAX || (dst && parse_mac(dst, job.dst) < 0);
+	struct user_result r;
+	uint64_t sent = 0;
+
+	if (!args_ok("tx", c, bad))
+		return 1;
+	pic_init();
+	if (!net_open(NULL))
+		return 1;
+	job.size = (unsigned)size;
+	for (unsigned i = 0; i < 6; i++)
+		job.src[i] = net_mac[i];
+	r = user_call(user_fill_tx, &job);
+	if (r.vector >= 0) {
+		kprintf("netguest: mode=tx result=fail error=exception vector=%d\n", r.vector);
+		return 1;
+	}
+	kprintf("netguest: mode=tx ready count=%lu size=%lu\n", count, size);
+	console_flush();
+	net_stats.io_ops = 0;
+	net_stats.irqs = 0;
+	t0 = rdtsc();
+	irq_enable();
+	for (sent = 0; sent < count; sent++) {
+		uint32_t seq = (uint32_t)sent;
+		if (!wait_tx_free())
+			break;
+		*(volatile uint32_t *)(net_tx_buf(net_tx_slot()) + ETH_HLEN) = seq;
+		net_tx_send((unsigned)size);
+	}
+	irq_disable();
+	while (net_tx_pending() && rdtsc() - t0 < TX_DRAIN_CYCLES + count * TSC_HZ / 1000)
+		irq_wait();
+	cycles = rdtsc() - t0;
+	irq_enable();
+	if (sent != count || net_tx_pending() || net_stats.tx_errors) {
+		kprintf("netguest: mode=tx result=fail tx_frames=%lu wanted=%lu pending=%u errors=%lu\n",
+			sent, count, net_tx_pending(), net_stats.tx_errors);
+		return 1;
+	}
+	kprintf("netguest: mode=tx result=pass tx_frames=%lu tx_bytes=%lu errors=0 irqs=%lu io_ops=%lu "
+		"cycles=%lu\n",
+		net_stats.tx_frames, net_stats.tx_bytes, net_stats.irqs, net_stats.io_ops, cycles);
+	return 0;
+}
+
+/* ---- rx ---- */
+
+static volatile uint64_t rx_test_frames, rx_test_bytes, rx_other;
+
+static void rx_count(const uint8_t *f, unsigned len)
+{
+	if (len >= ETH_HLEN && f[12] == (ETHERTYPE_TEST >> 8) && f[13] == (ETHERTYPE_TEST & 0xff)) {
+		rx_test_frames++;
+		rx_test_bytes += len;
+	} else {
+		rx_other++;
+	}
+}
+
+int mode_rx(struct cmdline *c)
+{
+	uint64_t count = 0, secs = 0, t0, cycles;
+	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "time", &secs) < 0;
+
+	if (!args_ok("rx", c, bad))
+		return 1;
+	rx_test_frames = rx_test_bytes = rx_other = 0;
+	pic_init();
+	stop_request_listen();
+	if (!net_open(rx_count))
+		return 1;
+	kprintf("netguest: mode=rx ready mac=%02x:%02x:%02x:%02x:%02x:%02x\n", net_mac[0], net_mac[1],
+		net_mac[2], net_mac[3], net_mac[4], net_mac[5]);
+	console_flush();
+	net_stats.io_ops = 0;
+	net_stats.irqs = 0;
+	t0 = rdtsc();
+	irq_disable();
+	while (!stop_requested && (!count || rx_test_frames < count) &&
+	       (!secs || rdtsc() - t0 < secs * TSC_HZ))
+		irq_wait();
+	cycles = rdtsc() - t0;
+	irq_enable();
+	net_close();
+	kprintf("netguest: mode=rx result=pass rx_frames=%lu rx_bytes=%lu other=%lu errors=%lu irqs=%lu "
+		"io_ops=%lu cycles=%lu stopped=%u\n",
+		rx_test_frames, rx_test_bytes, rx_other, net_stats.rx_errors, net_stats.irqs,
+		net_stats.io_ops, cycles, stop_requested ? 1u : 0u);
+	return 0;
+}
+
+/* ---- echo ---- */
+
+static uint8_t echo_ip[4];
+static volatile uint64_t arp_replies, icmp_replies, echo_dropped;
+
+static bool ip_is_ours(const uint8_t *p)
+{
+	return p[0] == echo_ip[0] && p[1] == echo_ip[1] && p[2] == echo_ip[2] && p[3] == echo_ip[3];
+}
+
+/* A TX slot for a reply from the interrupt handler (no waiting there). */
+static uint8_t *reply_buf(void)
+{
+	if (!net_tx_free())
+		net_tx_reclaim();
+	if (!net_tx_free()) {
+		echo_dropped++;
+		return NULL;
+	}
+	return net_tx_buf(net_tx_slot());
+}
+
+/* RFC 826 ARP request for our address -> reply. */
+static void echo_arp(const uint8_t *f, unsigned len)
+{
+	uint8_t *o;
+
+	if (len < ETH_HLEN + 28 || f[14] != 0 || f[15] != 1 || f[16] != 8 || f[17] != 0 ||
+	    f[20] != 0 || f[21] != 1 || !ip_is_ours(f + 38))
+		return;
+	if (!(o = reply_buf()))
+		return;
+	memcpy(o, f + 6, 6);          /* to the asker */
+	memcpy(o + 6, net_mac, 6);
+	o[12] = 0x08, o[13] = 0x06;
+	memcpy(o + 14, f + 14, 6);    /* htype, ptype, hlen, plen */
+	o[20] = 0, o[21] = 2;         /* reply */
+	memcpy(o + 22, net_mac, 6);   /* sender: us */
+	memcpy(o + 28, echo_ip, 4);
+	memcpy(o + 32, f + 22, 10);   /* target: the asker's MAC and IP */
+	net_tx_send(FRAME_MIN > 42 ? FRAME_MIN : 42);
+	arp_replies++;
+}
+
+/* RFC 792 echo request to us -> echo reply: the same frame with addresses
+ * swapped and type 0; the ICMP checksum is adjusted for the type change
+ * (RFC 1624), the IP header checksum does not change. */
+static void echo_icmp(const uint8_t *f, unsigned len)
+{
+	unsigned ihl = (f[14] & 0xf) * 4u, tot;
+	uint8_t *o, *icmp;
+	uint32_t sum;
+
+	if (len < ETH_HLEN + 20 || (f[14] >> 4) != 4 || ihl < 20 || f[23] != 1 || !ip_is_ours(f + 30))
+		return;
+	tot = (unsigned)f[16] << 8 | f[17];
+	if (tot < ihl + 8 || ETH_HLEN + tot > len || f[14 + ihl] != 8)
+		return;
+	if (!(o = reply_buf()))
+		return;
+	memcpy(o, f, ETH_HLEN + tot);
+	memcpy(o, f + 6, 6);
+	memcpy(o + 6, net_mac, 6);
+	memcpy(o + 26, f + 30, 4);
+	memcpy(o + 30, f + 26, 4);
+	icmp = o + ETH_HLEN + ihl;
+	icmp[0] = 0;
+	sum = (uint32_t)(~((unsigned)icmp[2] << 8 | icmp[3]) & 0xffff) + (~0x0800u & 0xffff);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	icmp[2] = (uint8_t)(sum >> 8);
+	icmp[3] = (uint8_t)sum;
+	net_tx_send(ETH_HLEN + tot < FRAME_MIN ? FRAME_MIN : ETH_HLEN + tot);
+	icmp_replies++;
+}
+
+static void echo_rx(const uint8_t *f, unsigned len)
+{
+	if (len < ETH_HLEN)
+		return;
+	if (f[12] == 0x08 && f[13] == 0x06)
+		echo_arp(f, len);
+	else if (f[12] == 0x08 && f[13] == 0x00)
+		echo_icmp(f, len);
+}
+
+int mode_echo(struct cmdline *c)
+{
+	const char *ip = cmdline_get(c, "ip");
+	bool bad = !ip || parse_ip(ip, echo_ip) < 0;
+
+	if (!args_ok("echo", c, bad))
+		return 1;
+	arp_replies = icmp_replies = echo_dropped = 0;
+	pic_init();
+	stop_request_listen();
+	if (!net_open(echo_rx))
+		return 1;
+	kprintf("netguest: mode=echo ready ip=%u.%u.%u.%u mac=%02x:%02x:%02x:%02x:%02x:%02x\n", echo_ip[0],
+		echo_ip[1], echo_ip[2], echo_ip[3], net_mac[0], net_mac[1], net_mac[2], net_mac[3],
+		net_mac[4], net_mac[5]);
+	console_flush();
+	irq_disable();
+	while (!stop_requested)
+		irq_wait();
+	irq_enable();
+	net_close();
+	kprintf("netguest: mode=echo result=stopped arp_replies=%lu icmp_replies=%lu dropped=%lu "
+		"rx_frames=%lu tx_frames=%lu irqs=%lu io_ops=%lu\n",
+		arp_replies, icmp_replies, echo_dropped, net_stats.rx_frames, net_stats.tx_frames,
+		net_stats.irqs, net_stats.io_ops);
+	poweroff();
+}

@@ -1,0 +1,607 @@
+/* nic.c: see nic.h. Tap: Documentation/networking/tuntap.rst (IFF_TAP,
+ * IFF_NO_PI, IFF_VNET_HDR; TUNSETVNETHDRSZ). Frames carry a 12-byte
+ * virtio_net_hdr (virtio 1.x 5.1.6, zero: no offloads) that is written zeroed
+ * and stripped on read. */
+#include "nic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ioloop.h"
+#include "log.h"
+#include "pci.h"
+#include "pcnet.h"
+#include "util.h"
+#include "vm.h"
+
+#define VNET_HDR_LEN 12
+#define RX_BUF_LEN 65536
+#define RX_BUDGET 64              /* frames per tap wakeup */
+#define RX_POLL_NS 1000000        /* retry a held frame every 1 ms (the chip's ring poll) */
+#define RX_HOLD_MAX_NS 1000000000 /* then drop it as "no RX buffer" */
+
+struct nic {
+	char name[16];
+	struct nic_config cfg;
+	struct vm *vm;
+	struct ioloop *loop;
+	struct pcnet *pcnet;
+	int tap_fd;
+	char ifname[IFNAMSIZ];
+	unsigned hdr_len; /* 12, or 0 for an inherited fd without IFF_VNET_HDR */
+	int kick_fd;      /* eventfd: vCPU transmit demand -> I/O thread */
+	int rx_wake_fd;   /* eventfd: the guest may have returned RX buffers */
+	int irq_fd, resample_fd;
+	int poll_fd;      /* timerfd: retry a held receive frame */
+	unsigned gsi;
+
+	pthread_mutex_t irq_lock;
+	bool irq_level, irq_asserted;
+	uint64_t irq_injections;
+
+	bool rx_paused;   /* I/O thread; read by vCPUs (atomic) */
+	bool tap_watched; /* the tap fd is on the I/O loop */
+	size_t held_len;
+	uint64_t held_since;
+	uint8_t rxbuf[RX_BUF_LEN];
+};
+
+/* ---- flag parsing ---- */
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return mac[0] & 1 ? -EINVAL : 0; /* multicast is no station address */
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} opt_names[] = { { "coalesce", NIC_OPT_COALESCE }, { "combine", NIC_OPT_COMBINE },
+		  { "irqfd", NIC_OPT_IRQFD } };
+
+static int parse_opts(const char *s, unsigned *out)
+{
+	char buf[128], *save = NULL, *tok;
+	unsigned opts = s[0] == '-' ? NIC_OPT_ALL : 0;
+
+	if (!strcmp(s, "all") || !strcmp(s, "none")) {
+		*out = s[0] == 'a' ? NIC_OPT_ALL : 0;
+		return 0;
+	}
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+		bool off = tok[0] == '-';
+		unsigned i;
+		for (i = 0; i < ARRAY_SIZE(opt_names); i++)
+			if (!strcmp(tok + off, opt_names[i].name))
+				break;
+		if (i == ARRAY_SIZE(opt_names))
+			return -EINVAL;
+		opts = off ? opts & ~opt_names[i].bit : opts | opt_names[i].bit;
+	}
+	*out = opts;
+	return 0;
+}
+
+const char *nic_opts_string(unsigned opts, char *buf, unsigned size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(opt_names); i++)
+		if (opts & opt_names[i].bit)
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "+" : "",
+					      opt_names[i].name);
+	if (!opts)
+		snprintf(buf, size, "none");
+	return buf;
+}
+
+int nic_parse(const char *spec, struct nic_config *c, const char **why)
+{
+	char buf[256], *save = NULL, *tok;
+	bool have_model = false;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->opts = NIC_OPT_ALL;
+	if (strlen(spec) >= sizeof(buf)) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	strcpy(buf, spec);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(tok, '=');
+		uint64_t fd;
+		if (!v) {
+			*why = "expected KEY=VALUE items (model=, tap=, fd=, mac=, opt=)";
+			return -EINVAL;
+		}
+		*v++ = 0;
+		if (!strcmp(tok, "model")) {
+			if (strcmp(v, "pcnet")) {
+				*why = "model: only pcnet is available (virtio-net comes later)";
+				return -EINVAL;
+			}
+			c->model = NIC_MODEL_PCNET;
+			have_model = true;
+		} else if (!strcmp(tok, "tap")) {
+			if (!v[0] || strlen(v) >= NIC_TAP_NAME_MAX || strchr(v, '/')) {
+				*why = "tap: an interface name of 1..15 characters";
+				return -EINVAL;
+			}
+			strcpy(c->tap, v);
+		} else if (!strcmp(tok, "fd")) {
+			if (parse_u64(v, 65535, &fd) < 0) {
+				*why = "fd: a file descriptor number";
+				return -EINVAL;
+			}
+			c->fd = (int)fd;
+		} else if (!strcmp(tok, "mac")) {
+			if (parse_mac(v, c->mac) < 0) {
+				*why = "mac: six hex bytes XX:XX:XX:XX:XX:XX, not multicast";
+				return -EINVAL;
+			}
+			c->has_mac = true;
+		} else if (!strcmp(tok, "opt")) {
+			if (parse_opts(v, &c->opts) < 0) {
+				*why = "opt: all, none, or names from coalesce, combine, irqfd joined by '+' "
+				       "(a leading '-' turns one off: opt=-combine)";
+				return -EINVAL;
+			}
+		} else {
+			*why = "unknown key (known: model, tap, fd, mac, opt)";
+			return -EINVAL;
+		}
+	}
+	if (!have_model) {
+		*why = "model= is required";
+		return -EINVAL;
+	}
+	if (!c->tap[0] == (c->fd < 0)) {
+		*why = "give exactly one of tap=NAME and fd=N";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- tap ---- */
+
+static int tap_open(struct nic *n)
+{
+	struct ifreq ifr = { 0 };
+	int fd, hdr = VNET_HDR_LEN, r;
+
+	if (n->cfg.fd >= 0) {
+		fd = n->cfg.fd;
+		if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+			return log_errno(-errno, "%s: fd %d: not a tap (TUNGETIFF)", n->name, fd);
+		if (!(ifr.ifr_flags & IFF_TAP) || (ifr.ifr_flags & IFF_TUN & ~IFF_TAP)) {
+			log_err("%s: fd %d: %s is not a tap", n->name, fd, ifr.ifr_name);
+			return -EINVAL;
+		}
+		n->hdr_len = (ifr.ifr_flags & IFF_VNET_HDR) ? VNET_HDR_LEN : 0;
+		if (n->hdr_len && ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
+			return log_errno(-errno, "%s: fd %d: TUNSETVNETHDRSZ", n->name, fd);
+	} else {
+		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			if (r == -EACCES || r == -EPERM)
+				log_err("%s: /dev/net/tun: permission denied (run as root, or have the "
+					"parent pass a tap with fd=N)", n->name);
+			else
+				log_errno(r, "%s: /dev/net/tun", n->name);
+			return r;
+		}
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->cfg.tap);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			r = -errno;
+			close(fd);
+			return log_errno(r, "%s: tap %s: TUNSETIFF (is it a tap with the multi_queue "
+					 "flag, or owned by another user?)", n->name, n->cfg.tap);
+		}
+		n->hdr_len = VNET_HDR_LEN;
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+			r = -errno;
+			close(fd);
+			return log_errno(r, "%s: tap %s: TUNSETVNETHDRSZ", n->name, n->cfg.tap);
+		}
+	}
+	snprintf(n->ifname, sizeof(n->ifname), "%s", ifr.ifr_name);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		r = -errno;
+		if (n->cfg.fd < 0)
+			close(fd);
+		return log_errno(r, "%s: tap %s: O_NONBLOCK", n->name, n->ifname);
+	}
+	n->tap_fd = fd;
+	return 0;
+}
+
+/* pcnet backend tx (I/O thread, device lock held). */
+static int tap_tx(void *ctx, const uint8_t *frame, size_t len)
+{
+	static const uint8_t zero_hdr[VNET_HDR_LEN];
+	struct nic *n = ctx;
+	struct iovec iov[2] = { { (void *)zero_hdr, n->hdr_len }, { (void *)frame, len } };
+	ssize_t w;
+
+	do
+		w = writev(n->tap_fd, n->hdr_len ? iov : iov + 1, n->hdr_len ? 2 : 1);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : 0;
+}
+
+/* ---- interrupts ---- */
+
+/* irq_line.set for the irqfd switch: a level line made of an irqfd with a
+ * resample fd. Asserting writes the irqfd once; KVM lowers the line at the
+ * guest's EOI and signals the resample fd, and on_resample re-asserts while
+ * the device still wants it. Lowering needs nothing: the EOI does it. */
+static int nic_irqfd_set(void *ctx, unsigned gsi, int level)
+{
+	struct nic *n = ctx;
+	uint64_t one = 1;
+	int r = 0;
+
+	(void)gsi;
+	pthread_mutex_lock(&n->irq_lock);
+	n->irq_level = level;
+	if (level && !n->irq_asserted) {
+		if (write(n->irq_fd, &one, sizeof(one)) < 0)
+			r = -errno;
+		n->irq_asserted = true;
+		n->irq_injections++;
+	}
+	pthread_mutex_unlock(&n->irq_lock);
+	return r;
+}
+
+static int nic_irqline_set(void *ctx, unsigned gsi, int level)
+{
+	struct nic *n = ctx;
+
+	if (level) {
+		pthread_mutex_lock(&n->irq_lock);
+		n->irq_injections++;
+		pthread_mutex_unlock(&n->irq_lock);
+	}
+	return vm_irq_set(n->vm, gsi, level);
+}
+
+static void on_resample(void *ctx, int fd, uint32_t events)
+{
+	struct nic *n = ctx;
+	uint64_t v, one = 1;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&n->irq_lock);
+	n->irq_asserted = false;
+	if (n->irq_level) {
+		(void)!write(n->irq_fd, &one, sizeof(one));
+		n->irq_asserted = true;
+		n->irq_injections++;
+	}
+	pthread_mutex_unlock(&n->irq_lock);
+}
+
+/* ---- I/O thread ---- */
+
+static void pcnet_kick(void *ctx)
+{
+	struct nic *n = ctx;
+	uint64_t one = 1;
+
+	(void)!write(n->kick_fd, &one, sizeof(one));
+}
+
+static void on_kick(void *ctx, int fd, uint32_t events)
+{
+	struct nic *n = ctx;
+	uint64_t kicks;
+
+	(void)events;
+	if (read(fd, &kicks, sizeof(kicks)) != sizeof(kicks))
+		return;
+	pcnet_tx_run(n->pcnet, kicks);
+}
+
+static void pcnet_rx_notify(void *ctx)
+{
+	struct nic *n = ctx;
+	uint64_t one = 1;
+
+	if (__atomic_load_n(&n->rx_paused, __ATOMIC_RELAXED))
+		(void)!write(n->rx_wake_fd, &one, sizeof(one));
+}
+
+static void set_poll_timer(struct nic *n, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on) {
+		its.it_value.tv_nsec = RX_POLL_NS;
+		its.it_interval.tv_nsec = RX_POLL_NS;
+	}
+	timerfd_settime(n->poll_fd, 0, &its, NULL);
+}
+
+/* Holds the frame in rxbuf while the guest owns no descriptor: the tap stops
+ * being read (its queue is the FIFO) and a 1 ms timer retries. */
+static void rx_pause(struct nic *n, size_t len)
+{
+	n->held_len = len;
+	n->held_since = now_ns();
+	__atomic_store_n(&n->rx_paused, true, __ATOMIC_RELAXED);
+	if (n->tap_watched)
+		ioloop_mod(n->loop, n->tap_fd, 0);
+	set_poll_timer(n, true);
+}
+
+static void rx_resume(struct nic *n)
+{
+	n->held_len = 0;
+	__atomic_store_n(&n->rx_paused, false, __ATOMIC_RELAXED);
+	set_poll_timer(n, false);
+	if (n->tap_watched)
+		ioloop_mod(n->loop, n->tap_fd, EPOLLIN);
+}
+
+static void on_tap(void *ctx, int fd, uint32_t events)
+{
+	struct nic *n = ctx;
+	uint8_t hdr[VNET_HDR_LEN];
+
+	(void)events;
+	for (unsigned i = 0; i < RX_BUDGET && !n->rx_paused; i++) {
+		struct iovec iov[2] = { { hdr, n->hdr_len }, { n->rxbuf, sizeof(n->rxbuf) } };
+		ssize_t r = readv(fd, n->hdr_len ? iov : iov + 1, n->hdr_len ? 2 : 1);
+		size_t len;
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			/* The tap is gone or broken: stop reading rather than spin. */
+			log_warn_errno(-errno, "vm %s: %s: tap %s: read (receive stopped)", n->vm->name,
+				       n->name, n->ifname);
+			ioloop_del(n->loop, fd);
+			n->tap_watched = false;
+			return;
+		}
+		if ((size_t)r < n->hdr_len)
+			continue;
+		len = (size_t)r - n->hdr_len;
+		if (pcnet_rx(n->pcnet, n->rxbuf, len) == -EAGAIN)
+			rx_pause(n, len);
+	}
+}
+
+static void on_poll(void *ctx, int fd, uint32_t events)
+{
+	struct nic *n = ctx;
+	uint64_t v;
+
+	(void)events;
+	(void)!read(fd, &v, sizeof(v));
+	if (!n->rx_paused) {
+		set_poll_timer(n, false);
+		return;
+	}
+	if (pcnet_rx(n->pcnet, n->rxbuf, n->held_len) == -EAGAIN) {
+		if (now_ns() - n->held_since < RX_HOLD_MAX_NS)
+			return;
+		pcnet_rx_drop(n->pcnet, n->held_len);
+	}
+	rx_resume(n);
+	if (n->tap_watched)
+		on_tap(n, n->tap_fd, EPOLLIN);
+}
+
+/* on_poll serves the 1 ms timer and rx_wake_fd alike (both read 8 bytes). */
+
+/* ---- life cycle ---- */
+
+int nic_create(struct nic **out, const struct nic_config *c, unsigned index, struct vm *vm,
+	       struct pci_bus *pb, unsigned gsi, struct ioloop *loop)
+{
+	struct nic *n = calloc(1, sizeof(*n));
+	struct pcnet_config pc = { 0 };
+	int r;
+
+	*out = NULL;
+	if (!n)
+		return -ENOMEM;
+	n->cfg = *c;
+	n->vm = vm;
+	n->loop = loop;
+	n->gsi = gsi;
+	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = -1;
+	pthread_mutex_init(&n->irq_lock, NULL);
+	snprintf(n->name, sizeof(n->name), "pcnet%u", index);
+	*out = n;
+
+	if ((r = tap_open(n)) < 0)
+		return r;
+	n->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (n->kick_fd < 0 || n->rx_wake_fd < 0 || n->poll_fd < 0)
+		return log_errno(-errno, "vm %s: %s: eventfd/timerfd", vm->name, n->name);
+
+	if (c->has_mac)
+		memcpy(pc.mac, c->mac, 6);
+	else
+		memcpy(pc.mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index) }, 6);
+	memcpy(n->cfg.mac, pc.mac, 6);
+	pc.mem = &vm->mem;
+	pc.irq = (struct irq_line){ .set = nic_irqline_set, .ctx = n, .gsi = gsi };
+	if (c->opts & NIC_OPT_IRQFD) {
+		n->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		n->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (n->irq_fd < 0 || n->resample_fd < 0)
+			return log_errno(-errno, "vm %s: %s: eventfd", vm->name, n->name);
+		r = vm_irqfd(vm, n->irq_fd, gsi, n->resample_fd, true);
+		if (r < 0)
+			return log_errno(r, "vm %s: %s: KVM_IRQFD on GSI %u (turn the switch off "
+					 "with opt=-irqfd)", vm->name, n->name, gsi);
+		pc.irq.set = nic_irqfd_set;
+	}
+	pc.backend = (struct pcnet_backend){ .kick = pcnet_kick, .tx = tap_tx,
+					     .rx_notify = pcnet_rx_notify, .ctx = n };
+	pc.accel = vm->accel;
+	pc.opts = (c->opts & NIC_OPT_COALESCE ? PCNET_OPT_COALESCE_RAP : 0) |
+		  (c->opts & NIC_OPT_COMBINE ? PCNET_OPT_SEND_COMBINE : 0) |
+		  (c->opts & NIC_OPT_IRQFD ? PCNET_OPT_IRQFD : 0);
+	pc.name = n->name;
+	n->pcnet = pcnet_new(&pc);
+	if (!n->pcnet)
+		return -ENOMEM;
+	r = pci_bus_add(pb, pcnet_pci_dev(n->pcnet), gsi);
+	if (r < 0)
+		return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
+	pcnet_pci_sync(n->pcnet);
+	if ((r = ioloop_add(loop, n->tap_fd, EPOLLIN, on_tap, n)) < 0 ||
+	    (r = ioloop_add(loop, n->kick_fd, EPOLLIN, on_kick, n)) < 0 ||
+	    (r = ioloop_add(loop, n->poll_fd, EPOLLIN, on_poll, n)) < 0 ||
+	    (r = ioloop_add(loop, n->rx_wake_fd, EPOLLIN, on_poll, n)) < 0 ||
+	    (n->resample_fd >= 0 &&
+	     (r = ioloop_add(loop, n->resample_fd, EPOLLIN, on_resample, n)) < 0))
+		return log_errno(r, "vm %s: %s: I/O loop", vm->name, n->name);
+	n->tap_watched = true;
+	log_debug("vm %s: %s on tap %s, GSI %u, mac %02x:%02x:%02x:%02x:%02x:%02x", vm->name, n->name,
+		  n->ifname, gsi, pc.mac[0], pc.mac[1], pc.mac[2], pc.mac[3], pc.mac[4], pc.mac[5]);
+	return 0;
+}
+
+void nic_free(struct nic *n)
+{
+	if (!n)
+		return;
+	if (n->loop) {
+		int fds[] = { n->tap_fd, n->kick_fd, n->rx_wake_fd, n->poll_fd, n->resample_fd };
+		for (unsigned i = 0; i < ARRAY_SIZE(fds); i++)
+			if (fds[i] >= 0)
+				ioloop_del(n->loop, fds[i]);
+	}
+	if (n->irq_fd >= 0 && n->vm)
+		vm_irqfd(n->vm, n->irq_fd, n->gsi, -1, false);
+	pcnet_free(n->pcnet);
+	if (n->tap_fd >= 0 && n->cfg.fd < 0)
+		close(n->tap_fd);
+	if (n->kick_fd >= 0)
+		close(n->kick_fd);
+	if (n->poll_fd >= 0)
+		close(n->poll_fd);
+	if (n->rx_wake_fd >= 0)
+		close(n->rx_wake_fd);
+	if (n->irq_fd >= 0)
+		close(n->irq_fd);
+	if (n->resample_fd >= 0)
+		close(n->resample_fd);
+	pthread_mutex_destroy(&n->irq_lock);
+	free(n);
+}
+
+/* ---- counters ---- */
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static struct json_object *pair(const char *a, uint64_t x, const char *b, uint64_t y)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_u64(o, a, x);
+	add_u64(o, b, y);
+	return o;
+}
+
+struct json_object *nic_stats_json(struct nic *n)
+{
+	struct json_object *o = json_object_new_object(), *drops, *exits, *batches, *opts;
+	struct pcnet_stats st;
+	uint64_t total = 0, inj;
+	char mac[18];
+
+	pcnet_get_stats(n->pcnet, &st);
+	pthread_mutex_lock(&n->irq_lock);
+	inj = n->irq_injections;
+	pthread_mutex_unlock(&n->irq_lock);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->cfg.mac[0], n->cfg.mac[1],
+		 n->cfg.mac[2], n->cfg.mac[3], n->cfg.mac[4], n->cfg.mac[5]);
+	json_object_object_add(o, "name", json_object_new_string(n->name));
+	json_object_object_add(o, "model", json_object_new_string("pcnet"));
+	json_object_object_add(o, "tap", json_object_new_string(n->ifname));
+	json_object_object_add(o, "mac", json_object_new_string(mac));
+	opts = json_object_new_object();
+	for (unsigned i = 0; i < ARRAY_SIZE(opt_names); i++)
+		json_object_object_add(opts, opt_names[i].name,
+				       json_object_new_boolean(n->cfg.opts & opt_names[i].bit));
+	json_object_object_add(o, "opts", opts);
+	json_object_object_add(o, "tx", pair("frames", st.tx_frames, "bytes", st.tx_bytes));
+	json_object_object_add(o, "rx", pair("frames", st.rx_frames, "bytes", st.rx_bytes));
+	add_u64(o, "rx_filtered", st.rx_filtered);
+	drops = json_object_new_object();
+	for (unsigned i = 0; i < PCNET_DROP_COUNT; i++)
+		add_u64(drops, pcnet_drop_name(i), st.drops[i]);
+	json_object_object_add(o, "drops", drops);
+	/* Accesses that exited: all but the writes that came from the coalesced
+	 * RAP window (a hostile byte write there counts as "other", hence the
+	 * clamp; the total is exact). */
+	for (unsigned i = 0; i < PCNET_ACC_COUNT; i++)
+		total += st.access[i];
+	total -= MIN(st.rap_coalesced, total);
+	st.access[PCNET_ACC_RAP_WRITE] -= MIN(st.rap_coalesced, st.access[PCNET_ACC_RAP_WRITE]);
+	exits = json_object_new_object();
+	for (unsigned i = 0; i < PCNET_ACC_COUNT; i++)
+		add_u64(exits, pcnet_access_name(i), st.access[i]);
+	add_u64(exits, "total", total);
+	json_object_object_add(o, "exits", exits);
+	add_u64(o, "rap_coalesced", st.rap_coalesced);
+	add_u64(o, "interrupts", st.irqs);
+	add_u64(o, "irq_injections", inj);
+	add_u64(o, "doorbells", st.kicks);
+	add_u64(o, "tx_runs", st.tx_runs);
+	batches = json_object_new_object();
+	for (unsigned b = 0; b < PCNET_BATCH_BUCKETS; b++) {
+		char k[16];
+		unsigned lo = 1u << b, hi = (2u << b) - 1;
+		if (b + 1 == PCNET_BATCH_BUCKETS)
+			snprintf(k, sizeof(k), "%u+", lo);
+		else if (lo == hi)
+			snprintf(k, sizeof(k), "%u", lo);
+		else
+			snprintf(k, sizeof(k), "%u-%u", lo, hi);
+		add_u64(batches, k, st.tx_batch[b]);
+	}
+	json_object_object_add(o, "tx_batches", batches);
+	return o;
+}

@@ -1,0 +1,57 @@
+/* nic.h: the monitor's virtual NICs: the `--nic` flag, the tap backend on
+ * the I/O thread, and the per-NIC counters served by `stats`.
+ *
+ * A NIC is a device model from devices/ (today pcnet; virtio-net plugs in
+ * through the same nic_model_ops) joined to a tap fd. All backend I/O runs
+ * on the I/O thread: a vCPU's transmit demand only writes an eventfd, frames
+ * read from the tap are delivered there, and interrupts are injected from
+ * there (irqfd, or KVM_IRQ_LINE when that switch is off). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NIC_MAX 8
+#define NIC_TAP_NAME_MAX 16 /* IFNAMSIZ */
+
+enum nic_model { NIC_MODEL_PCNET };
+
+/* --nic model=pcnet,tap=NAME|fd=N[,mac=MAC][,opt=LIST] */
+struct nic_config {
+	enum nic_model model;
+	char tap[NIC_TAP_NAME_MAX]; /* "" when fd is used */
+	int fd;                     /* inherited tap fd, or -1 */
+	uint8_t mac[6];
+	bool has_mac;
+	unsigned opts; /* NIC_OPT_* */
+};
+
+/* The paper's optimizations, each a switch (all on by default). */
+#define NIC_OPT_COALESCE 0x1 /* no exit for writes with memory semantics (PCnet RAP) */
+#define NIC_OPT_COMBINE 0x2  /* a doorbell sends every ready frame, batched tap writes */
+#define NIC_OPT_IRQFD 0x4    /* interrupts by irqfd from the I/O thread */
+#define NIC_OPT_ALL 0x7
+
+/* Parses one --nic value into c. opt=LIST: names from coalesce, combine,
+ * irqfd joined by '+'; "all", "none"; a leading '-' on a name turns it off
+ * from all ("opt=-combine"). 0, or -EINVAL with *why set to a message. */
+int nic_parse(const char *spec, struct nic_config *c, const char **why);
+/* "coalesce+combine+irqfd", "none" */
+const char *nic_opts_string(unsigned opts, char *buf, unsigned size);
+
+struct nic;
+struct vm;
+struct ioloop;
+struct pci_bus;
+struct json_object;
+
+/* Opens the backend, builds the model, plugs it into pb at gsi, and watches
+ * its fds on loop. index names it ("pcnet0"). 0 or -errno, logged. */
+int nic_create(struct nic **out, const struct nic_config *c, unsigned index, struct vm *vm,
+	       struct pci_bus *pb, unsigned gsi, struct ioloop *loop);
+void nic_free(struct nic *n);
+
+/* {"name","model","tap","mac","opts","tx":{frames,bytes},"rx":{frames,bytes},
+ *  "rx_filtered","drops":{no_rx_buffer,bad_descriptor,oversize,backend_error},
+ *  "exits":{total,<cause>:n...},"rap_coalesced","interrupts","irq_injections",
+ *  "doorbells","tx_batches":{"1":n,"2-3":n,...}} */
+struct json_object *nic_stats_json(struct nic *n);
