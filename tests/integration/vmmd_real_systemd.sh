@@ -1,0 +1,124 @@
+#!/bin/bash
+# vmmd under a real systemd (notes/platform-systemd.md): systemd as PID 1 of
+# its own PID, mount and network namespaces on a Debian root (debootstrap,
+# cached in build/cache/), the units from systemd/ installed. Checks socket
+# activation (vmmd starts on the first vmctl), Type=notify readiness and
+# STATUS, the watchdog, `systemctl restart vmmd` with a VM running (same
+# monitor pid after), `systemctl reload`, and journald keeping vmmd's lines
+# with their priorities.
+. tests/lib/common.sh
+[ "$(id -u)" = 0 ] || skip "needs root"
+need_kvm
+command -v debootstrap >/dev/null || skip "debootstrap not installed"
+for f in build/vmmd build/vmctl build/vmm-monitor build/netguest.elf; do [ -e $f ] || fail "build first: $f"; done
+
+CACHE=build/cache/debian-systemd-root
+if [ ! -d "$CACHE" ]; then
+	[ "${VMM_SKIP_SLOW:-}" = 1 ] && skip "VMM_SKIP_SLOW and no cached Debian root"
+	mkdir -p build/cache
+	(
+		flock 9
+		if [ ! -d "$CACHE" ]; then
+			rm -rf "$CACHE.tmp"
+			debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libev4,libjson-c5 \
+				bookworm "$CACHE.tmp" http://deb.debian.org/debian >"$TMP/debootstrap.log" 2>&1 ||
+				exit 3
+			mv "$CACHE.tmp" "$CACHE"
+		fi
+	) 9>build/cache/.lock
+	case $? in 0) ;; 3) skip "debootstrap failed (no mirror?): $(tail -n 2 "$TMP/debootstrap.log")" ;; *) fail "cache lock" ;; esac
+fi
+CACHE=$(realpath "$CACHE")
+ROOT=$TMP/root
+mkdir -p "$ROOT" "$TMP/upper" "$TMP/work"
+BUILD=$(realpath build)
+
+# PID 1 script: the root is an overlay on the cached one; install, boot
+cat >"$TMP/pid1.sh" <<PID1
+#!/bin/bash
+set -e
+mount -t overlay overlay -o lowerdir=$CACHE,upperdir=$TMP/upper,workdir=$TMP/work $ROOT 2>/dev/null ||
+	{ cp -a $CACHE/. $ROOT/ && mount --bind $ROOT $ROOT; }
+install -d $ROOT/usr/local/libexec/vmm $ROOT/usr/local/bin $ROOT/etc/vmmd $ROOT/var/lib/vmm-test
+install -m 0755 $BUILD/vmmd $BUILD/vmm-monitor $ROOT/usr/local/libexec/vmm/
+install -m 0755 $BUILD/vmctl $ROOT/usr/local/bin/vmctl
+install -m 0644 $BUILD/netguest.elf $ROOT/var/lib/vmm-test/
+sed 's|@PREFIX@|/usr/local|g; s|@SYSCONFDIR@|/etc|g' $PWD/systemd/vmmd.service >$ROOT/etc/systemd/system/vmmd.service
+cp $PWD/systemd/vmmd.socket $PWD/systemd/vmmd-ro.socket $ROOT/etc/systemd/system/
+cp $PWD/etc/vmmd.json $ROOT/etc/vmmd/vmmd.json
+mkdir -p $ROOT/etc/systemd/system/vmmd.service.d
+printf '[Service]\nWatchdogSec=2\n' >$ROOT/etc/systemd/system/vmmd.service.d/test.conf
+# no udev here: a getty waiting for ttyS0 would hold the boot for 90 s
+for u in serial-getty@.service getty@.service console-getty.service; do ln -sf /dev/null $ROOT/etc/systemd/system/\$u; done
+chroot $ROOT getent group kvm >/dev/null || chroot $ROOT groupadd -r kvm
+mount -t proc proc $ROOT/proc
+mount --rbind /sys $ROOT/sys
+# its own cgroup2 tree: the cgroup namespace root is the test's cgroup
+umount -R $ROOT/sys/fs/cgroup 2>/dev/null || umount -l $ROOT/sys/fs/cgroup
+mount -t cgroup2 cgroup2 $ROOT/sys/fs/cgroup
+mount --rbind /dev $ROOT/dev
+mount -t tmpfs tmpfs $ROOT/run
+mount -t tmpfs tmpfs $ROOT/tmp
+exec chroot $ROOT /lib/systemd/systemd --system --log-target=console
+PID1
+# systemd gets a cgroup of its own (v2), so that it creates nothing in the host's tree
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then CG=/sys/fs/cgroup/vmm-test-$$
+elif [ -d /sys/fs/cgroup/unified ]; then CG=/sys/fs/cgroup/unified/vmm-test-$$
+else skip "no cgroup2 hierarchy"; fi
+mkdir "$CG" || skip "cannot create a cgroup"
+CLEANUP+=("find $CG -depth -type d -exec rmdir {} + 2>/dev/null")
+bash -c "echo \$\$ >$CG/cgroup.procs && exec unshare --cgroup --fork --pid --mount --net --propagation private bash $TMP/pid1.sh" >"$TMP/systemd.log" 2>&1 &
+USH=$!
+CLEANUP+=("kill -KILL \$(cat /proc/$USH/task/$USH/children 2>/dev/null) 2>/dev/null; wait $USH 2>/dev/null; sleep 0.2")
+sdpid() { cat /proc/$USH/task/$USH/children 2>/dev/null | awk '{print $1}'; }
+have_pid1() { [ -n "$(sdpid)" ]; }
+WAIT_SECS=10 wait_for have_pid1 || fail "no PID 1: $(tail "$TMP/systemd.log")"
+SD=$(sdpid)
+in_ns() { nsenter -t "$SD" -p -m -r -w "$@"; }
+WAIT_SECS=60 wait_for sh -c "nsenter -t $SD -p -m -r -w systemctl is-system-running 2>/dev/null | grep -Eq 'running|degraded'" ||
+	fail "systemd did not come up: $(in_ns systemctl is-system-running 2>&1); $(tail -n 20 "$TMP/systemd.log")"
+
+in_ns systemctl daemon-reload
+in_ns systemctl start vmmd.socket vmmd-ro.socket || fail "sockets: $(in_ns systemctl status vmmd.socket 2>&1 | tail)"
+[ "$(in_ns systemctl is-active vmmd.service)" = inactive ] || fail "vmmd started before any client"
+[ "$(in_ns stat -c '%a %G' /run/vmmd/vmmd.sock)" = "660 kvm" ] || fail "socket: $(in_ns stat -c '%a %G' /run/vmmd/vmmd.sock)"
+
+# socket activation: the first client starts vmmd, and gets its answer
+in_ns vmctl version | grep -q 'protocol 1' || fail "vmctl through the activated socket"
+[ "$(in_ns systemctl is-active vmmd.service)" = active ] || fail "vmmd not active"
+in_ns systemctl show -p StatusText vmmd | grep -q 'VMs defined' || fail "no STATUS: $(in_ns systemctl show -p StatusText vmmd)"
+in_ns vmctl create demo --kernel /var/lib/vmm-test/netguest.elf --cmdline idle --memory 16 >/dev/null || fail "create"
+in_ns vmctl start demo >/dev/null || fail "start: $(in_ns journalctl -u vmmd --no-pager | tail)"
+pid=$(in_ns vmctl list --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["pid"])')
+in_ns systemctl show -p StatusText vmmd | grep -q '1 running' || fail "STATUS after start"
+
+# watchdog at 2 s: still active after 5 s, pings seen
+w1=$(in_ns systemctl show -p WatchdogTimestampMonotonic --value vmmd)
+sleep 5
+w2=$(in_ns systemctl show -p WatchdogTimestampMonotonic --value vmmd)
+[ "$(in_ns systemctl is-active vmmd)" = active ] || fail "vmmd killed by the watchdog"
+[ "$w2" != "$w1" ] && [ "$w2" != 0 ] || fail "no watchdog pings ($w1 -> $w2)"
+vpid=$(in_ns systemctl show -p MainPID --value vmmd)
+
+# restart with the VM running: the same monitor, adopted
+in_ns systemctl restart vmmd || fail "restart"
+[ "$(in_ns systemctl show -p MainPID --value vmmd)" != "$vpid" ] || fail "vmmd not restarted"
+state=$(in_ns vmctl list --output json | python3 -c 'import json,sys; v=json.load(sys.stdin)[0]; print(v["state"], v["pid"], v["reason"])')
+[ "$state" = "running $pid adopted" ] || fail "after restart: $state (want running $pid adopted)"
+in_ns systemctl reload vmmd || fail "reload"
+WAIT_SECS=5 wait_for sh -c "nsenter -t $SD -p -m -r -w journalctl -u vmmd --no-pager | grep -q 'reloaded config'" || fail "reload not logged"
+
+# journald: vmmd's lines, with their priorities
+in_ns journalctl -u vmmd --no-pager -o json | python3 -c '
+import json, sys
+pr = {}
+for l in sys.stdin:
+    e = json.loads(l); m = e.get("MESSAGE", "")
+    if isinstance(m, str): pr[m] = e.get("PRIORITY")
+assert any(m.startswith("vmmd: ready:") and p == "6" for m, p in pr.items()), "no ready line at info"
+assert any("re-adopted running monitor" in m for m in pr), "no re-adoption line"
+' || fail "journal: $(in_ns journalctl -u vmmd --no-pager | tail)"
+
+in_ns vmctl stop demo >/dev/null || fail "stop"
+in_ns systemctl stop vmmd
+echo pass

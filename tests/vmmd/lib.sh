@@ -1,0 +1,80 @@
+# Helpers for the vmmd integration tests (tests/integration/vmmd_*.sh):
+# each test gets its own state and runtime folders under $TMP, and on every
+# exit path kills the vmmd it started and every monitor whose command line
+# names its runtime folder (by pid, found in /proc).
+. tests/lib/common.sh
+need_kvm
+VMMD=${VMMD:-build/vmmd}
+VMCTL=${VMCTL:-build/vmctl}
+[ -x "$VMMD" ] && [ -x "$VMCTL" ] && [ -x "$MONITOR" ] && [ -f "$GUEST" ] || fail "build first (make)"
+# private copies: other builds may rewrite build/ while the test runs; vmmd
+# finds vmm-monitor next to itself
+mkdir -p "$TMP/bin"
+cp "$GUEST" "$TMP/netguest.elf" && cp "$VMMD" "$TMP/bin/" && cp "$VMCTL" "$TMP/bin/vmctl" &&
+	cp "$MONITOR" "$TMP/bin/vmm-monitor" || fail "copying the binaries"
+GUEST_ABS=$TMP/netguest.elf
+VMMD=$TMP/bin/$(basename "$VMMD")
+VMCTL=$TMP/bin/vmctl
+MONITOR=$TMP/bin/vmm-monitor
+S=$TMP/state
+R=$TMP/run
+SOCK=$R/vmmd.sock
+VMMD_PID=
+VMMD_LOG=$TMP/vmmd.log
+
+# pids of the monitors of this test (their --control lies under $R)
+our_monitors() {
+	local f pid
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		{ tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qx -- "$R/vms/.*\.sock" && echo "$pid"
+	done
+	return 0
+}
+kill_ours() {
+	[ -n "$VMMD_PID" ] && kill -9 "$VMMD_PID" 2>/dev/null && wait "$VMMD_PID" 2>/dev/null
+	local p
+	for p in $(our_monitors); do kill -9 "$p" 2>/dev/null; done
+	return 0
+}
+CLEANUP+=(kill_ours)
+
+# start_vmmd [vmmd flags...]: starts vmmd and waits until it answers
+start_vmmd() {
+	# an empty config of our own: a host's /etc/vmmd/vmmd.json must not leak in
+	# (a --config in "$@" comes later and wins)
+	[ -f "$TMP/empty.json" ] || echo '{}' >"$TMP/empty.json"
+	"$VMMD" --config "$TMP/empty.json" --state-dir "$S" --runtime-dir "$R" "$@" >>"$VMMD_LOG" 2>&1 &
+	VMMD_PID=$!
+	wait_for "$VMCTL" --socket "$SOCK" version >/dev/null 2>&1 ||
+		fail "vmmd did not answer: $(tail -n 20 "$VMMD_LOG")"
+}
+vmctl() { "$VMCTL" --socket "$SOCK" "$@"; }
+# raw request: req METHOD [PARAMS-JSON] -> the reply line
+req() { $CTL "$SOCK" "$@"; }
+# field EXPR < json: prints the value of d<EXPR>
+field() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); v=eval("d"+sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list)) or v is None else v)' "$1"; }
+# create_idle NAME [more vmctl create flags]
+create_idle() {
+	local n=$1
+	shift
+	vmctl create "$n" --kernel "$GUEST_ABS" --cmdline idle --memory 16 "$@" >/dev/null ||
+		fail "create $n"
+}
+vm_state() { vmctl info "$1" --output json | field '["state"]'; }
+vm_state_pid() { vmctl info "$1" --output json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d["pid"])'; }
+vm_pid() { vmctl info "$1" --output json | field '["pid"]'; }
+is_monitor() { [ "$(basename "$(readlink /proc/"$1"/exe 2>/dev/null)")" = vmm-monitor ]; }
+state_is() { [ "$(vm_state "$1")" = "$2" ]; }
+# wait_state NAME STATE [SECS]
+wait_state() { WAIT_SECS=${3:-10} wait_for state_is "$1" "$2"; }
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- vmmd log (last 30 lines):" >&2
+	grep -v 'client pid' "$VMMD_LOG" | tail -n 40 >&2
+	exit 1
+}
+# wait_new_pid NAME OLDPID [SECS]: running again with another monitor
+_new_pid() { local sp; sp=$(vm_state_pid "$1"); [ "${sp% *}" = running ] && [ "${sp#* }" != "$2" ]; }
+wait_new_pid() { WAIT_SECS=${3:-10} wait_for _new_pid "$1" "$2"; }

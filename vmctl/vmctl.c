@@ -1,0 +1,776 @@
+/* vmctl: the command-line client of vmmd (vmctl/README.md). One connection
+ * per invocation; the daemon's protocol version is checked first. Human
+ * tables by default, `--output json` on every read; errors on stderr as
+ * `error: ...`; exit codes 0 ok, 1 error, 2 usage, 3 not running, 4 no such VM. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonl.h"
+#include "util.h"
+
+#define VMCTL_VERSION "0.1.0"
+#define PROTOCOL 1
+#define DEFAULT_SOCKET "/run/vmmd/vmmd.sock"
+
+enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3, EXIT_NO_VM = 4 };
+
+static const char *sock_path;
+static bool json_out;
+static int fd = -1;
+static char *rbuf;
+static size_t rlen, rcap;
+static int next_id = 1;
+static bool parse_only; /* check a command's flags before connecting */
+static volatile sig_atomic_t stop_events;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_events = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmctl [--socket PATH] [--output table|json] COMMAND [ARGS]\n"
+		"commands:\n"
+		"  list                              VMs and their states\n"
+		"  info NAME                         definition, state, pid, log\n"
+		"  status NAME                       state; exit 0 running, 3 not running, 4 unknown\n"
+		"  stats NAME [--watch [--interval S]]  the monitor's counters (--watch: a line\n"
+		"                                    every S seconds with rates)\n"
+		"  create NAME --kernel FILE [--cmdline STR] [--memory MIB] [--vcpus N]\n"
+		"         [--initrd FILE] [--autostart] [--restart no|on-failure|always]\n"
+		"  create --file VM.json             a definition as JSON (vmmd/PROTOCOL.md)\n"
+		"  start NAME                        start and wait until it runs\n"
+		"  stop NAME [--force] [--timeout S] ask the guest, force after S seconds\n"
+		"  restart NAME [--force] [--timeout S]\n"
+		"  delete NAME                       remove a stopped VM's definition\n"
+		"  events                            print VM state changes as they happen\n"
+		"  version                           vmctl's and vmmd's versions\n"
+		"socket: --socket, else $VMMD_SOCKET, else %s\n"
+		"exit status: 0 ok, 1 error, 2 usage, 3 not running, 4 no such VM\n",
+		DEFAULT_SOCKET);
+}
+
+static int die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(see vmctl --help)\n");
+	return EXIT_USAGE;
+}
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+/* Connects; read-only commands fall back to the read-only socket next to the
+ * main one when the main one refuses us (permissions). */
+static int connect_daemon(bool readonly)
+{
+	int r = try_connect(sock_path);
+
+	if (r == -EACCES && readonly) {
+		char ro[PATH_MAX];
+		const char *slash = strrchr(sock_path, '/');
+		snprintf(ro, sizeof(ro), "%.*svmmd-ro.sock", slash ? (int)(slash - sock_path + 1) : 0,
+			 sock_path);
+		if (try_connect(ro) == 0)
+			return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "error: cannot connect to vmmd at %s: %s%s\n", sock_path, strerror(-r),
+			r == -ENOENT || r == -ECONNREFUSED ? " (is vmmd running? see --socket)" :
+			r == -EACCES ? " (not in the socket's group?)" : "");
+		return EXIT_ERR;
+	}
+	return 0;
+}
+
+/* Reads one line from the daemon and parses it; NULL on EOF or error. */
+static struct json_object *read_msg(void)
+{
+	for (;;) {
+		char *nl = rlen ? memchr(rbuf, '\n', rlen) : NULL;
+		ssize_t n;
+
+		if (nl) {
+			struct json_object *o;
+			size_t len = (size_t)(nl - rbuf);
+			*nl = 0;
+			o = json_tokener_parse(rbuf);
+			memmove(rbuf, nl + 1, rlen - len - 1);
+			rlen -= len + 1;
+			if (!o)
+				fprintf(stderr, "error: vmmd sent a line that is not JSON\n");
+			return o;
+		}
+		if (rlen + 65536 > rcap) {
+			char *p;
+			if (rcap > (64u << 20)) {
+				fprintf(stderr, "error: vmmd sent a line longer than 64 MiB\n");
+				return NULL;
+			}
+			p = realloc(rbuf, rcap ? rcap * 2 : 131072);
+			if (!p)
+				return NULL;
+			rbuf = p;
+			rcap = rcap ? rcap * 2 : 131072;
+		}
+		n = read(fd, rbuf + rlen, rcap - rlen - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "error: vmmd closed the connection%s%s\n", n < 0 ? ": " : "",
+				n < 0 ? strerror(errno) : "");
+			return NULL;
+		}
+		rlen += (size_t)n;
+	}
+}
+
+/* Sends a request and waits for its reply (events in between are skipped).
+ * Returns the reply (owned by the caller) or NULL after printing why. */
+static struct json_object *call(const char *method, struct json_object *params)
+{
+	struct json_object *req = json_object_new_object(), *reply, *id;
+	int my_id = next_id++, r;
+
+	json_object_object_add(req, "id", json_object_new_int(my_id));
+	json_object_object_add(req, "method", json_object_new_string(method));
+	if (params)
+		json_object_object_add(req, "params", params);
+	r = jsonl_send(fd, req);
+	json_object_put(req);
+	if (r < 0) {
+		fprintf(stderr, "error: sending to vmmd at %s: %s\n", sock_path, strerror(-r));
+		return NULL;
+	}
+	while ((reply = read_msg())) {
+		if (json_object_object_get_ex(reply, "id", &id) && json_object_is_type(id, json_type_int) &&
+		    json_object_get_int(id) == my_id)
+			return reply;
+		json_object_put(reply);
+	}
+	return NULL;
+}
+
+static const char *get_s(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t get_i(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	return json_object_get_int64(v);
+}
+
+/* Maps an error reply to a message and an exit status. */
+static int report_error(struct json_object *reply)
+{
+	struct json_object *e;
+	const char *code, *msg;
+
+	if (!json_object_object_get_ex(reply, "error", &e)) {
+		fprintf(stderr, "error: vmmd sent a reply with neither result nor error\n");
+		return EXIT_ERR;
+	}
+	code = get_s(e, "code");
+	msg = get_s(e, "message");
+	fprintf(stderr, "error: %s%s%s%s\n", msg ? msg : "", code ? " (" : "", code ? code : "",
+		code ? ")" : "");
+	if (code && !strcmp(code, "not_found"))
+		return EXIT_NO_VM;
+	if (code && !strcmp(code, "not_running"))
+		return EXIT_NOT_RUNNING;
+	return EXIT_ERR;
+}
+
+/* Calls and unwraps: *result borrowed from *reply. Returns an exit status. */
+static int call_result(const char *method, struct json_object *params, struct json_object **reply,
+		       struct json_object **result)
+{
+	*reply = call(method, params);
+	if (!*reply)
+		return EXIT_ERR;
+	if (!json_object_object_get_ex(*reply, "result", result))
+		return report_error(*reply);
+	return EXIT_OK;
+}
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int check_version(struct json_object **version)
+{
+	struct json_object *reply, *res;
+	int r = call_result("daemon.version", NULL, &reply, &res);
+	int64_t proto;
+
+	*version = NULL;
+	if (r != EXIT_OK) {
+		if (reply)
+			fprintf(stderr, "error: vmmd at %s does not speak vmctl's protocol %d "
+				"(no daemon.version); use a vmctl of the same release\n",
+				sock_path, PROTOCOL);
+		json_object_put(reply);
+		return EXIT_ERR;
+	}
+	proto = get_i(res, "protocol");
+	if (proto != PROTOCOL) {
+		fprintf(stderr, "error: vmmd at %s speaks protocol %lld (vmmd %s); this vmctl speaks "
+			"protocol %d; use a vmctl of the same release as the daemon\n",
+			sock_path, (long long)proto, get_s(res, "version") ? get_s(res, "version") : "?",
+			PROTOCOL);
+		json_object_put(reply);
+		return EXIT_ERR;
+	}
+	*version = reply;
+	return EXIT_OK;
+}
+
+static struct json_object *name_params(const char *name)
+{
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "name", json_object_new_string(name));
+	return p;
+}
+
+static const char *pid_str(struct json_object *o, char *buf, size_t len)
+{
+	int64_t pid = get_i(o, "pid");
+
+	if (!pid)
+		return "-";
+	snprintf(buf, len, "%lld", (long long)pid);
+	return buf;
+}
+
+/* ---- commands ---- */
+
+static int cmd_list(void)
+{
+	struct json_object *reply, *res, *vms;
+	int r = call_result("vm.list", NULL, &reply, &res);
+	size_t n;
+
+	if (r)
+		goto out;
+	if (!json_object_object_get_ex(res, "vms", &vms) || !json_object_is_type(vms, json_type_array)) {
+		fprintf(stderr, "error: vmmd's vm.list reply has no vms array\n");
+		r = EXIT_ERR;
+		goto out;
+	}
+	if (json_out) {
+		print_json(vms);
+		goto out;
+	}
+	n = json_object_array_length(vms);
+	printf("%-20s %-9s %8s %7s %5s  %s\n", "NAME", "STATE", "PID", "MEM", "VCPUS", "REASON");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i);
+		char pid[24], mem[24];
+		snprintf(mem, sizeof(mem), "%lldM", (long long)get_i(vm, "memory_mib"));
+		printf("%-20s %-9s %8s %7s %5lld  %s\n", get_s(vm, "name"), get_s(vm, "state"),
+		       pid_str(vm, pid, sizeof(pid)), mem, (long long)get_i(vm, "vcpus"),
+		       get_s(vm, "reason") ? get_s(vm, "reason") : "");
+	}
+out:
+	json_object_put(reply);
+	return r;
+}
+
+static int cmd_info(const char *name, bool status_only)
+{
+	struct json_object *reply, *res, *def;
+	int r = call_result("vm.info", name_params(name), &reply, &res);
+	char pid[24];
+
+	if (r)
+		goto out;
+	if (status_only) {
+		const char *state = get_s(res, "state");
+		if (json_out)
+			print_json(res);
+		else
+			printf("%s: %s (%s)\n", name, state, get_s(res, "reason"));
+		r = state && !strcmp(state, "running") ? EXIT_OK : EXIT_NOT_RUNNING;
+		goto out;
+	}
+	if (json_out) {
+		print_json(res);
+		goto out;
+	}
+	json_object_object_get_ex(res, "definition", &def);
+	printf("name:        %s\n", get_s(res, "name"));
+	printf("state:       %s (%s)\n", get_s(res, "state"), get_s(res, "reason"));
+	printf("pid:         %s\n", pid_str(res, pid, sizeof(pid)));
+	printf("kernel:      %s\n", get_s(def, "kernel"));
+	if (get_s(def, "initrd"))
+		printf("initrd:      %s\n", get_s(def, "initrd"));
+	if (get_s(def, "cmdline"))
+		printf("cmdline:     %s\n", get_s(def, "cmdline"));
+	printf("memory:      %lld MiB\n", (long long)get_i(res, "memory_mib"));
+	printf("vcpus:       %lld\n", (long long)get_i(res, "vcpus"));
+	printf("autostart:   %s\n", get_s(res, "autostart"));
+	printf("restart:     %s (%lld restarts)\n", get_s(res, "restart"),
+	       (long long)get_i(res, "restarts"));
+	if (get_s(res, "control"))
+		printf("control:     %s\n", get_s(res, "control"));
+	printf("log:         %s\n", get_s(res, "log"));
+	if (get_s(res, "last_exit_status"))
+		printf("last exit:   %s\n", get_s(res, "last_exit_status"));
+out:
+	json_object_put(reply);
+	return r;
+}
+
+static int cmd_stats(const char *name)
+{
+	struct json_object *reply, *res, *exits, *by, *regions;
+	int r = call_result("vm.stats", name_params(name), &reply, &res);
+
+	if (r)
+		goto out;
+	if (json_out) {
+		print_json(res);
+		goto out;
+	}
+	printf("vm %s, monitor pid %lld, up %.3f s\n", name, (long long)get_i(res, "pid"),
+	       (double)get_i(res, "uptime_ns") / 1e9);
+	if (json_object_object_get_ex(res, "exits", &exits)) {
+		printf("exits: %lld, %.3f ms in KVM_RUN\n", (long long)get_i(exits, "total"),
+		       (double)get_i(exits, "run_ns") / 1e6);
+		if (json_object_object_get_ex(exits, "by_reason", &by) &&
+		    json_object_is_type(by, json_type_object)) {
+			printf("  %-20s %12s %14s\n", "REASON", "COUNT", "USER_NS");
+			json_object_object_foreach(by, key, v)
+				printf("  %-20s %12lld %14lld\n", key, (long long)get_i(v, "count"),
+				       (long long)get_i(v, "ns"));
+		}
+	}
+	if (json_object_object_get_ex(res, "regions", &regions) &&
+	    json_object_is_type(regions, json_type_array)) {
+		printf("  %-5s %-20s %10s %12s %12s\n", "SPACE", "REGION", "BASE", "READS", "WRITES");
+		for (size_t i = 0; i < json_object_array_length(regions); i++) {
+			struct json_object *g = json_object_array_get_idx(regions, i);
+			if (!get_i(g, "reads") && !get_i(g, "writes"))
+				continue;
+			printf("  %-5s %-20s %#10llx %12lld %12lld\n", get_s(g, "space"), get_s(g, "name"),
+			       (long long)get_i(g, "base"), (long long)get_i(g, "reads"),
+			       (long long)get_i(g, "writes"));
+		}
+	}
+out:
+	json_object_put(reply);
+	return r;
+}
+
+/* stats --watch: one line per sample with the exit rate since the last one
+ * (rates are computed here from the cumulative counters). */
+static int cmd_stats_watch(const char *name, double interval)
+{
+	int64_t last_total = -1, last_up = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (!json_out)
+		printf("%-8s %12s %14s %12s\n", "TIME", "UPTIME_S", "EXITS", "EXITS/S");
+	while (!stop_events) {
+		struct json_object *reply, *res, *exits = NULL;
+		int r = call_result("vm.stats", name_params(name), &reply, &res);
+		struct timespec ts = { (time_t)interval, (long)((interval - (time_t)interval) * 1e9) };
+
+		if (r) {
+			json_object_put(reply);
+			return r;
+		}
+		if (json_out) {
+			printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN |
+									JSON_C_TO_STRING_NOSLASHESCAPE));
+		} else {
+			int64_t up = get_i(res, "uptime_ns"), total;
+			time_t t = time(NULL);
+			struct tm tm;
+			char hms[16];
+
+			json_object_object_get_ex(res, "exits", &exits);
+			total = get_i(exits, "total");
+			localtime_r(&t, &tm);
+			strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+			if (last_total >= 0 && up > last_up)
+				printf("%-8s %12.3f %14lld %12.0f\n", hms, up / 1e9, (long long)total,
+				       (double)(total - last_total) * 1e9 / (double)(up - last_up));
+			else
+				printf("%-8s %12.3f %14lld %12s\n", hms, up / 1e9, (long long)total, "-");
+			last_total = total;
+			last_up = up;
+		}
+		json_object_put(reply);
+		nanosleep(&ts, NULL);
+	}
+	return EXIT_OK;
+}
+
+static int print_brief(struct json_object *res)
+{
+	struct json_object *changed;
+	char pid[24];
+
+	if (json_out) {
+		print_json(res);
+		return EXIT_OK;
+	}
+	if (json_object_object_get_ex(res, "changed", &changed) && !json_object_get_boolean(changed))
+		printf("%s: already %s\n", get_s(res, "name"), get_s(res, "state"));
+	else
+		printf("%s: %s (%s)%s%s\n", get_s(res, "name"), get_s(res, "state"),
+		       get_s(res, "reason"), get_i(res, "pid") ? ", pid " : "",
+		       get_i(res, "pid") ? pid_str(res, pid, sizeof(pid)) : "");
+	return EXIT_OK;
+}
+
+static int cmd_simple(const char *method, struct json_object *params)
+{
+	struct json_object *reply, *res;
+	int r = call_result(method, params, &reply, &res);
+
+	if (!r) {
+		if (!strcmp(method, "vm.delete")) {
+			if (json_out)
+				print_json(res);
+			else
+				printf("%s: deleted\n", get_s(res, "name"));
+		} else {
+			r = print_brief(res);
+		}
+	}
+	json_object_put(reply);
+	return r;
+}
+
+static int cmd_stop(int argc, char **argv, const char *method)
+{
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+					      { "timeout", required_argument, NULL, 't' },
+					      { "output", required_argument, NULL, 'o' },
+					      { NULL, 0, NULL, 0 } };
+	struct json_object *p;
+	bool force = false;
+	uint64_t timeout = 0;
+	int opt;
+
+	optind = 0; /* glibc: re-initialize (argument permutation) */
+	while ((opt = getopt_long(argc, argv, "ft:o:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': force = true; break;
+		case 't':
+			if (parse_u64(optarg, 86400, &timeout) < 0 || !timeout)
+				return die_usage("--timeout: '%s' is not a number of seconds in 1..86400",
+						 optarg);
+			break;
+		case 'o': json_out = !strcmp(optarg, "json"); break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return die_usage("%s needs exactly one VM name", argv[0]);
+	if (parse_only)
+		return EXIT_OK;
+	p = name_params(argv[optind]);
+	if (force)
+		json_object_object_add(p, "force", json_object_new_boolean(true));
+	if (timeout)
+		json_object_object_add(p, "timeout", json_object_new_int64((int64_t)timeout));
+	return cmd_simple(method, p);
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
+		{ "vcpus", required_argument, NULL, 'v' },  { "autostart", no_argument, NULL, 'a' },
+		{ "restart", required_argument, NULL, 'r' }, { "file", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+	};
+	struct json_object *def = NULL, *reply, *res;
+	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL, *file = NULL;
+	uint64_t memory = 0, vcpus = 0;
+	bool autostart = false;
+	int opt, r;
+
+	optind = 0; /* glibc: re-initialize (argument permutation) */
+	while ((opt = getopt_long(argc, argv, "k:i:c:m:v:ar:f:o:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k': kernel = optarg; break;
+		case 'i': initrd = optarg; break;
+		case 'c': cmdline = optarg; break;
+		case 'm':
+			if (parse_u64(optarg, UINT32_MAX, &memory) < 0)
+				return die_usage("--memory: '%s' is not a number of MiB", optarg);
+			break;
+		case 'v':
+			if (parse_u64(optarg, UINT32_MAX, &vcpus) < 0)
+				return die_usage("--vcpus: '%s' is not a number", optarg);
+			break;
+		case 'a': autostart = true; break;
+		case 'r': restart = optarg; break;
+		case 'f': file = optarg; break;
+		case 'o': json_out = !strcmp(optarg, "json"); break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (file) {
+		if (optind != argc || kernel || initrd || cmdline || memory || vcpus || autostart ||
+		    restart)
+			return die_usage("%s", "create --file takes no name and no other flags");
+		if (parse_only)
+			return EXIT_OK;
+		def = json_object_from_file(file);
+		if (!def) {
+			fprintf(stderr, "error: %s: %s\n", file, json_util_get_last_err());
+			return EXIT_ERR;
+		}
+	} else {
+		char abs[PATH_MAX];
+		if (optind + 1 != argc)
+			return die_usage("%s", "create needs one VM name (or --file VM.json)");
+		if (!kernel)
+			return die_usage("%s", "create needs --kernel FILE");
+		if (parse_only)
+			return EXIT_OK;
+		def = json_object_new_object();
+		json_object_object_add(def, "name", json_object_new_string(argv[optind]));
+		/* the daemon resolves nothing against our working directory */
+		json_object_object_add(def, "kernel", json_object_new_string(realpath(kernel, abs) ? abs : kernel));
+		if (initrd)
+			json_object_object_add(def, "initrd",
+					       json_object_new_string(realpath(initrd, abs) ? abs : initrd));
+		if (cmdline)
+			json_object_object_add(def, "cmdline", json_object_new_string(cmdline));
+		if (memory)
+			json_object_object_add(def, "memory_mib", json_object_new_int64((int64_t)memory));
+		if (vcpus)
+			json_object_object_add(def, "vcpus", json_object_new_int64((int64_t)vcpus));
+		if (autostart)
+			json_object_object_add(def, "autostart", json_object_new_boolean(true));
+		if (restart)
+			json_object_object_add(def, "restart", json_object_new_string(restart));
+	}
+	r = call_result("vm.create", def, &reply, &res);
+	if (!r) {
+		if (json_out)
+			print_json(res);
+		else
+			printf("%s: created\n", get_s(res, "name"));
+	}
+	json_object_put(reply);
+	return r;
+}
+
+static int cmd_events(void)
+{
+	struct json_object *reply, *res, *msg;
+	int r = call_result("events.subscribe", NULL, &reply, &res);
+
+	json_object_put(reply);
+	if (r)
+		return r;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (!stop_events && (msg = read_msg())) {
+		struct json_object *data;
+		if (!get_s(msg, "event")) {
+			json_object_put(msg);
+			continue;
+		}
+		if (json_out) {
+			printf("%s\n", json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+									 JSON_C_TO_STRING_NOSLASHESCAPE));
+		} else {
+			time_t t = (time_t)(get_i(msg, "ts_ms") / 1000);
+			struct tm tm;
+			char ts[32];
+			localtime_r(&t, &tm);
+			strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+			json_object_object_get_ex(msg, "data", &data);
+			printf("%s %s %s %s (%s)\n", ts, get_s(msg, "event"), get_s(data, "name"),
+			       get_s(data, "state"), get_s(data, "reason") ? get_s(data, "reason") : "");
+		}
+		json_object_put(msg);
+	}
+	return stop_events ? EXIT_OK : EXIT_ERR;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
+					      { "output", required_argument, NULL, 'o' },
+					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
+					      { NULL, 0, NULL, 0 } };
+	struct json_object *version = NULL;
+	const char *cmd;
+	bool readonly, watch = false;
+	double interval = 1.0;
+	int opt, r;
+
+	sock_path = getenv("VMMD_SOCKET") && *getenv("VMMD_SOCKET") ? getenv("VMMD_SOCKET") :
+								     DEFAULT_SOCKET;
+	while ((opt = getopt_long(argc, argv, "+s:o:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock_path = optarg; break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
+				return die_usage("--output: '%s' is not json or table", optarg);
+			json_out = !strcmp(optarg, "json");
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, PROTOCOL); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	signal(SIGPIPE, SIG_IGN);
+
+	static const char *const known[] = { "list", "info", "status", "stats", "create", "start",
+					     "stop", "restart", "delete", "events", "version" };
+	bool ok = false;
+	for (unsigned i = 0; i < ARRAY_SIZE(known); i++)
+		ok |= !strcmp(cmd, known[i]);
+	if (!ok)
+		return die_usage("unknown command '%s'", cmd);
+	/* read commands taking one name, and an optional --output after it */
+	if (!strcmp(cmd, "info") || !strcmp(cmd, "status") || !strcmp(cmd, "stats") ||
+	    !strcmp(cmd, "start") || !strcmp(cmd, "delete")) {
+		int names = 0;
+		for (int i = 1; i < argc; i++) {
+			if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--watch")) {
+				watch = true;
+			} else if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--interval") && i + 1 < argc) {
+				char *end;
+				interval = strtod(argv[++i], &end);
+				if (*end || !(interval >= 0.1 && interval <= 3600))
+					return die_usage("--interval: '%s' is not a number of seconds in 0.1..3600",
+							 argv[i]);
+				watch = true;
+			} else if (!strcmp(argv[i], "--output") && i + 1 < argc) {
+				json_out = !strcmp(argv[++i], "json");
+			} else if (!strncmp(argv[i], "--output=", 9)) {
+				json_out = !strcmp(argv[i] + 9, "json");
+			} else if (argv[i][0] == '-') {
+				return die_usage("unknown option '%s'", argv[i]);
+			} else {
+				names++;
+				argv[1] = argv[i];
+			}
+		}
+		if (names != 1)
+			return die_usage("%s needs exactly one VM name", cmd);
+	} else if (!strcmp(cmd, "list") || !strcmp(cmd, "events") || !strcmp(cmd, "version")) {
+		for (int i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--output") && i + 1 < argc)
+				json_out = !strcmp(argv[++i], "json");
+			else if (!strncmp(argv[i], "--output=", 9))
+				json_out = !strcmp(argv[i] + 9, "json");
+			else
+				return die_usage("unexpected argument '%s'", argv[i]);
+		}
+	}
+
+	if (!strcmp(cmd, "create") || !strcmp(cmd, "stop") || !strcmp(cmd, "restart")) {
+		parse_only = true;
+		r = !strcmp(cmd, "create") ? cmd_create(argc, argv) : cmd_stop(argc, argv, "");
+		parse_only = false;
+		if (r)
+			return r;
+	}
+	readonly = !strcmp(cmd, "list") || !strcmp(cmd, "info") || !strcmp(cmd, "status") ||
+		   !strcmp(cmd, "stats") || !strcmp(cmd, "events") || !strcmp(cmd, "version");
+	if ((r = connect_daemon(readonly)) != 0)
+		return r;
+	if ((r = check_version(&version)) != 0)
+		return r;
+
+	if (!strcmp(cmd, "version")) {
+		struct json_object *res;
+		json_object_object_get_ex(version, "result", &res);
+		if (json_out) {
+			print_json(res);
+		} else {
+			printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, PROTOCOL);
+			printf("vmmd  %s (protocol %lld), pid %lld, socket %s\n", get_s(res, "version"),
+			       (long long)get_i(res, "protocol"), (long long)get_i(res, "pid"),
+			       sock_path);
+		}
+		r = EXIT_OK;
+	} else if (!strcmp(cmd, "list")) {
+		r = cmd_list();
+	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "status")) {
+		r = cmd_info(argv[1], !strcmp(cmd, "status"));
+	} else if (!strcmp(cmd, "stats")) {
+		r = watch ? cmd_stats_watch(argv[1], interval) : cmd_stats(argv[1]);
+	} else if (!strcmp(cmd, "start")) {
+		r = cmd_simple("vm.start", name_params(argv[1]));
+	} else if (!strcmp(cmd, "delete")) {
+		r = cmd_simple("vm.delete", name_params(argv[1]));
+	} else if (!strcmp(cmd, "stop")) {
+		r = cmd_stop(argc, argv, "vm.stop");
+	} else if (!strcmp(cmd, "restart")) {
+		r = cmd_stop(argc, argv, "vm.restart");
+	} else if (!strcmp(cmd, "create")) {
+		r = cmd_create(argc, argv);
+	} else {
+		r = cmd_events();
+	}
+	json_object_put(version);
+	close(fd);
+	free(rbuf);
+	return r;
+}

@@ -1,0 +1,620 @@
+/* server.c: vmmd's control sockets (read-write and read-only), their clients
+ * and the method table. Newline-delimited JSON (common/jsonl.h); every write
+ * is non-blocking with a per-client output queue so that one slow client
+ * never stalls the loop; a client that lets its queue grow past OUT_MAX is
+ * dropped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "vmmd.h"
+
+#define MAX_CLIENTS 512
+#define OUT_MAX (8u << 20)
+#define OUT_PAUSE_READ (1u << 20)
+
+struct listener {
+	ev_io w;
+	int fd;
+	bool readonly;
+	bool activated; /* from systemd: not ours to unlink */
+	const char *path;
+};
+
+struct client {
+	struct client *next, *prev;
+	struct vmmd *d;
+	int fd;
+	ev_io rw, ww;
+	struct jsonl_buf in;
+	char *out;
+	size_t out_len, out_off, out_cap;
+	unsigned pending; /* replies that come later (start, stop) */
+	bool subscriber, readonly, eof, reading;
+	bool dead; /* to be closed from its write watcher: never freed under a caller */
+	pid_t pid;
+	uid_t uid;
+};
+
+static struct listener listeners[2] = { { .fd = -1 }, { .fd = -1 } };
+
+static void client_close(struct client *c);
+
+/* Marks c for closing; the close happens in on_client_write, outside of any
+ * request processing that may still hold c. */
+static void client_kill(struct client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	shutdown(c->fd, SHUT_RDWR);
+	ev_io_stop(c->d->loop, &c->rw);
+	c->reading = false;
+	ev_io_start(c->d->loop, &c->ww);
+}
+
+static void client_update_io(struct client *c)
+{
+	struct ev_loop *loop = c->d->loop;
+	size_t queued = c->out_len - c->out_off;
+	bool want_read = !c->eof && queued < OUT_PAUSE_READ;
+
+	if (c->dead)
+		return;
+
+	if (queued)
+		ev_io_start(loop, &c->ww);
+	else
+		ev_io_stop(loop, &c->ww);
+	if (want_read && !c->reading)
+		ev_io_start(loop, &c->rw);
+	else if (!want_read && c->reading)
+		ev_io_stop(loop, &c->rw);
+	c->reading = want_read;
+}
+
+/* Writes what the socket takes; false if the client is gone. */
+static bool client_flush(struct client *c)
+{
+	if (c->dead)
+		return false;
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			client_kill(c);
+			return false;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->eof && !c->pending && c->out_len == 0) {
+		client_kill(c);
+		return false;
+	}
+	client_update_io(c);
+	return true;
+}
+
+static bool client_queue_raw(struct client *c, const char *s, size_t len)
+{
+	if (c->dead)
+		return false;
+	if (c->out_len - c->out_off + len > OUT_MAX) {
+		log_warn("client pid %d: more than %u bytes unread; dropping it", (int)c->pid,
+			 OUT_MAX);
+		client_kill(c);
+		return false;
+	}
+	if (c->out_off && c->out_len + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = MAX(c->out_cap * 2, c->out_len + len);
+		char *p = realloc(c->out, cap);
+		if (!p) {
+			client_kill(c);
+			return false;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, s, len);
+	c->out_len += len;
+	return true;
+}
+
+/* Queues o (taken) and tries to write; false if the client was closed. */
+static bool client_queue(struct client *c, struct json_object *o)
+{
+	size_t len;
+	_cleanup_free_ char *s = jsonl_serialize(o, &len);
+
+	json_object_put(o);
+	if (!s) {
+		client_kill(c);
+		return false;
+	}
+	if (!client_queue_raw(c, s, len))
+		return false;
+	return client_flush(c);
+}
+
+void client_send(struct client *c, struct json_object *o)
+{
+	if (!c) {
+		json_object_put(o);
+		return;
+	}
+	if (c->pending)
+		c->pending--;
+	client_queue(c, o);
+}
+
+void server_event(struct vmmd *d, const char *name, struct json_object *data)
+{
+	struct json_object *o = json_object_new_object();
+	struct timespec ts;
+	_cleanup_free_ char *s = NULL;
+	size_t len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_object_object_add(o, "event", json_object_new_string(name));
+	json_object_object_add(o, "data", data);
+	json_object_object_add(o, "ts_ms", json_object_new_int64((int64_t)ts.tv_sec * 1000 +
+								 ts.tv_nsec / 1000000));
+	s = jsonl_serialize(o, &len);
+	json_object_put(o);
+	if (!s)
+		return;
+	for (struct client *c = d->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->subscriber && client_queue_raw(c, s, len))
+			client_flush(c);
+	}
+}
+
+static void client_close(struct client *c)
+{
+	struct vmmd *d = c->d;
+
+	ev_io_stop(d->loop, &c->rw);
+	ev_io_stop(d->loop, &c->ww);
+	vm_forget_client(d, c);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->nr_clients--;
+	d->last_activity_ns = now_ns();
+	jsonl_buf_free(&c->in);
+	free(c->out);
+	free(c);
+}
+
+/* ---- methods ---- */
+
+static const char *const methods[] = { "daemon.version", "vm.list", "vm.info", "vm.stats",
+				       "events.subscribe", "vm.create", "vm.delete", "vm.start",
+				       "vm.stop", "vm.restart" };
+#define NR_READ_METHODS 5
+
+static struct json_object *params_error(struct json_object *req, const char *field,
+					const char *fmt, const char *arg)
+{
+	struct json_object *reply = jsonl_error(req, JSONL_E_PARAMS, fmt, arg), *e;
+
+	if (json_object_object_get_ex(reply, "error", &e))
+		json_object_object_add(e, "field", json_object_new_string(field));
+	return reply;
+}
+
+/* Checks that params has only the allowed keys (NULL-terminated list). */
+static struct json_object *check_keys(struct json_object *req, const char *method,
+				      struct json_object *params, const char *const *allowed)
+{
+	if (!params)
+		return NULL;
+	json_object_object_foreach(params, key, v) {
+		bool ok = false;
+		(void)v;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= !strcmp(*a, key);
+		if (!ok) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "%.60s: unknown parameter of %s", key, method);
+			return params_error(req, key, "%s", msg);
+		}
+	}
+	return NULL;
+}
+
+/* The VM named by params.name, or NULL with *reply set. */
+static struct vm *get_vm(struct vmmd *d, struct json_object *req, struct json_object *params,
+			 struct json_object **reply)
+{
+	struct json_object *v;
+	struct vm *vm;
+
+	if (!params || !json_object_object_get_ex(params, "name", &v)) {
+		*reply = params_error(req, "name", "%s", "name: missing");
+		return NULL;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		*reply = params_error(req, "name", "%s", "name: must be a string");
+		return NULL;
+	}
+	vm = vm_find(d, json_object_get_string(v));
+	if (!vm) {
+		*reply = jsonl_error(req, VMMD_E_NOT_FOUND, "no VM named '%.80s'",
+				     json_object_get_string(v));
+		return NULL;
+	}
+	return vm;
+}
+
+static struct json_object *stop_method(struct vmmd *d, struct client *c, struct json_object *req,
+				       const char *method, struct json_object *params, bool restart)
+{
+	static const char *const keys[] = { "name", "force", "timeout", NULL };
+	struct json_object *reply, *v;
+	bool force = false;
+	uint32_t timeout = d->conf.stop_timeout_s;
+	struct vm *vm;
+
+	if ((reply = check_keys(req, method, params, keys)))
+		return reply;
+	if (params && json_object_object_get_ex(params, "force", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return params_error(req, "force", "%s", "force: must be true or false");
+		force = json_object_get_boolean(v);
+	}
+	if (params && json_object_object_get_ex(params, "timeout", &v)) {
+		int64_t t = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || t < 1 || t > 86400)
+			return params_error(req, "timeout", "%s",
+					    "timeout: must be an integer number of seconds in 1..86400");
+		timeout = (uint32_t)t;
+	}
+	if (!(vm = get_vm(d, req, params, &reply)))
+		return reply;
+	return vm_stop_req(d, c, req, vm, force, timeout, restart);
+}
+
+struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct json_object *req,
+				    const char *method, struct json_object *params)
+{
+	static const char *const name_only[] = { "name", NULL };
+	static const char *const none[] = { NULL };
+	struct json_object *reply, *o;
+	struct vm *vm;
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(methods); i++)
+		if (!strcmp(method, methods[i]))
+			break;
+	if (i == ARRAY_SIZE(methods))
+		return jsonl_error(req, JSONL_E_METHOD, "unknown method '%.80s' (see daemon.version)",
+				   method);
+	if (c->readonly && i >= NR_READ_METHODS)
+		return jsonl_error(req, VMMD_E_READ_ONLY,
+				   "%s changes state; this is the read-only socket (use %s)", method,
+				   d->sock_path);
+	if (d->shutting_down && i >= NR_READ_METHODS)
+		return jsonl_error(req, VMMD_E_SHUTTING_DOWN, "vmmd is shutting down");
+	if (i >= NR_READ_METHODS) {
+		/* who changed what: one line per changing request */
+		struct json_object *n = NULL;
+		if (params)
+			json_object_object_get_ex(params, "name", &n);
+		log_info("%s %.80s requested by pid %d uid %d", method,
+			 n && json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "-",
+			 (int)c->pid, (int)c->uid);
+	}
+
+	if (!strcmp(method, "daemon.version")) {
+		if ((reply = check_keys(req, method, params, none)))
+			return reply;
+		o = json_object_new_object();
+		json_object_object_add(o, "protocol", json_object_new_int(VMMD_PROTOCOL_VERSION));
+		json_object_object_add(o, "version", json_object_new_string(VMMD_VERSION));
+		json_object_object_add(o, "pid", json_object_new_int(getpid()));
+		json_object_object_add(o, "readonly", json_object_new_boolean(c->readonly));
+		struct json_object *a = json_object_new_array();
+		for (i = 0; i < ARRAY_SIZE(methods); i++)
+			json_object_array_add(a, json_object_new_string(methods[i]));
+		json_object_object_add(o, "methods", a);
+		return jsonl_result(req, o);
+	}
+	if (!strcmp(method, "vm.list")) {
+		if ((reply = check_keys(req, method, params, none)))
+			return reply;
+		struct json_object *a = json_object_new_array();
+		for (vm = d->vms; vm; vm = vm->next)
+			json_object_array_add(a, vm_summary_json(vm));
+		o = json_object_new_object();
+		json_object_object_add(o, "vms", a);
+		return jsonl_result(req, o);
+	}
+	if (!strcmp(method, "events.subscribe")) {
+		if ((reply = check_keys(req, method, params, none)))
+			return reply;
+		c->subscriber = true;
+		o = json_object_new_object();
+		json_object_object_add(o, "subscribed", json_object_new_boolean(true));
+		return jsonl_result(req, o);
+	}
+	if (!strcmp(method, "vm.create"))
+		return vm_create(d, req, params);
+	if (!strcmp(method, "vm.stop"))
+		return stop_method(d, c, req, method, params, false);
+	if (!strcmp(method, "vm.restart"))
+		return stop_method(d, c, req, method, params, true);
+
+	/* the rest take just a name */
+	if ((reply = check_keys(req, method, params, name_only)))
+		return reply;
+	if (!(vm = get_vm(d, req, params, &reply)))
+		return reply;
+	if (!strcmp(method, "vm.info"))
+		return jsonl_result(req, vm_info_json(vm));
+	if (!strcmp(method, "vm.stats"))
+		return vm_stats(d, req, vm);
+	if (!strcmp(method, "vm.delete"))
+		return vm_delete(d, req, vm);
+	return vm_start_req(d, c, req, vm); /* vm.start */
+}
+
+/* ---- clients ---- */
+
+static int on_line(void *ctx, char *line)
+{
+	struct client *c = ctx;
+	struct json_object *req, *params, *reply;
+	const char *method;
+
+	if (!line)
+		return client_queue(c, jsonl_error(NULL, JSONL_E_TOO_LARGE,
+						   "request longer than %d bytes", JSONL_LINE_MAX)) ?
+			       0 : 1;
+	if (jsonl_parse_request(line, &req, &method, &params, &reply) < 0)
+		return client_queue(c, reply) ? 0 : 1;
+	reply = server_dispatch(c->d, c, req, method, params);
+	json_object_put(req);
+	if (!reply) {
+		c->pending++;
+		return 0;
+	}
+	return client_queue(c, reply) ? 0 : 1;
+}
+
+static void on_client_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client *c = w->data;
+	char buf[65536];
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = read(c->fd, buf, sizeof(buf));
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		c->eof = true;
+		client_flush(c);
+		return;
+	}
+	/* a non-zero return means the client is gone */
+	if (jsonl_feed(&c->in, buf, (size_t)n, on_line, c) < 0)
+		client_kill(c);
+}
+
+static void on_client_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->dead)
+		client_close(c);
+	else
+		client_flush(c);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = w->data;
+	struct vmmd *d = ev_userdata(loop);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+	int fd;
+
+	(void)revents;
+	fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("control socket: accept: %s", strerror(errno));
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		cred.pid = 0, cred.uid = (uid_t)-1, cred.gid = (gid_t)-1;
+	if (d->nr_clients >= MAX_CLIENTS) {
+		static const char busy[] = "{\"id\":null,\"error\":{\"code\":\"busy\",\"message\":"
+					   "\"too many clients\"}}\n";
+		log_warn("client pid %d uid %d: refused, %u clients already", (int)cred.pid,
+			 (int)cred.uid, d->nr_clients);
+		(void)!write(fd, busy, sizeof(busy) - 1);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->readonly = l->readonly;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	ev_io_init(&c->rw, on_client_read, fd, EV_READ);
+	ev_io_init(&c->ww, on_client_write, fd, EV_WRITE);
+	c->rw.data = c->ww.data = c;
+	c->next = d->clients;
+	if (d->clients)
+		d->clients->prev = c;
+	d->clients = c;
+	d->nr_clients++;
+	d->last_activity_ns = now_ns();
+	log_debug("client pid %d uid %d gid %d connected%s", (int)cred.pid, (int)cred.uid,
+		 (int)cred.gid, l->readonly ? " (read-only socket)" : "");
+	client_update_io(c);
+}
+
+/* ---- listening sockets ---- */
+
+static int listen_on(struct vmmd *d, const char *path, mode_t mode, int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	mode_t old;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("control socket %s: path longer than %zu bytes", path,
+			sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_errno(-errno, "control socket %s: socket", path);
+	unlink(path); /* stale: we hold the state lock */
+	old = umask(0777 & ~mode);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0)
+		return log_errno(-errno, "control socket %s: bind", path);
+	chmod(path, mode);
+	if (d->conf.socket_group) {
+		struct group *g = getgrnam(d->conf.socket_group);
+		if (!g)
+			log_warn("control socket %s: group '%s' does not exist; leaving the group "
+				 "as is", path, d->conf.socket_group);
+		else if (chown(path, (uid_t)-1, g->gr_gid) < 0)
+			log_warn("control socket %s: chgrp %s: %s", path, d->conf.socket_group,
+				 strerror(errno));
+	}
+	if (listen(fd, 256) < 0)
+		return log_errno(-errno, "control socket %s: listen", path);
+	*out = TAKE_FD(fd);
+	return 0;
+}
+
+int server_open(struct vmmd *d)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names), r;
+
+	ev_set_userdata(d->loop, d);
+	for (int i = 0; i < MAX(n, 0); i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		bool ro = names && names[i] &&
+			  (!strcmp(names[i], "ro") || !strcmp(names[i], "vmmd-ro"));
+		struct listener *l = &listeners[ro ? 1 : 0];
+
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0 || l->fd >= 0) {
+			log_warn("socket activation: fd %d (%s) is not a listening stream Unix socket "
+				 "or is one too many; ignored", fd, names && names[i] ? names[i] : "?");
+			close(fd);
+			continue;
+		}
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		l->fd = fd;
+		l->activated = true;
+		if (!ro)
+			d->activated = true;
+		log_info("socket activation: using fd %d (%s)%s", fd,
+			 names && names[i] ? names[i] : "unnamed", ro ? " as the read-only socket" : "");
+	}
+	if (names) {
+		for (int i = 0; i < MAX(n, 0); i++)
+			free(names[i]);
+		free(names);
+	}
+	if (listeners[0].fd < 0) {
+		if ((r = listen_on(d, d->sock_path, 0660, &listeners[0].fd)) < 0)
+			return r;
+		listeners[0].path = d->sock_path;
+	}
+	if (listeners[1].fd < 0 && d->conf.readonly_socket) {
+		if ((r = listen_on(d, d->ro_sock_path, 0666, &listeners[1].fd)) < 0)
+			return r;
+		listeners[1].path = d->ro_sock_path;
+	}
+	listeners[1].readonly = true;
+	for (unsigned i = 0; i < ARRAY_SIZE(listeners); i++) {
+		if (listeners[i].fd < 0)
+			continue;
+		ev_io_init(&listeners[i].w, on_accept, listeners[i].fd, EV_READ);
+		listeners[i].w.data = &listeners[i];
+		ev_io_start(d->loop, &listeners[i].w);
+	}
+	return 0;
+}
+
+void server_stop_accepting(struct vmmd *d)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(listeners); i++) {
+		struct listener *l = &listeners[i];
+		if (l->fd < 0)
+			continue;
+		ev_io_stop(d->loop, &l->w);
+		if (!l->activated && l->path)
+			unlink(l->path);
+		close(l->fd);
+		l->fd = -1;
+	}
+}
+
+void server_close_all(struct vmmd *d)
+{
+	while (d->clients) {
+		struct client *c = d->clients;
+		struct timeval tv = { 1, 0 };
+
+		/* finish the replies already queued, waiting at most a second each */
+		if (c->out_len > c->out_off) {
+			fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+			setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			(void)!write_all(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		}
+		client_close(c);
+	}
+}

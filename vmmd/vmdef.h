@@ -1,0 +1,112 @@
+/* vmdef.h: a VM definition (what `vm.create` takes and STATE/vms/<name>.json
+ * holds), its validation, the daemon's config file, and the state files
+ * written atomically. json-c stays in these files; the daemon works on the
+ * typed structs. Nothing here needs libev or libsystemd, so unit tests link it
+ * alone. */
+#pragma once
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Limits of vmm-monitor (monitor/config.h), checked here so that a bad
+ * definition is refused at create time, naming the field. */
+#define VMDEF_NAME_MAX 64
+#define VMDEF_MEM_MIN_MIB 8u
+#define VMDEF_MEM_MAX_MIB 3072u
+#define VMDEF_MEM_DEFAULT_MIB 128u
+#define VMDEF_VCPUS_MAX 64u
+#define VMDEF_CMDLINE_MAX 4095u
+#define VMDEF_NICS_MAX 8
+#define VMDEF_SWITCH_NAME_MAX 15 /* an interface name */
+
+enum vmdef_restart { VMDEF_RESTART_NO, VMDEF_RESTART_ON_FAILURE, VMDEF_RESTART_ALWAYS };
+
+struct vmdef_nic {
+	char model[16];  /* "virtio-net" or "pcnet" */
+	char sw[VMDEF_SWITCH_NAME_MAX + 1];
+	uint8_t mac[6];
+	bool mac_set;    /* false: the daemon assigns one at create */
+};
+
+struct vmdef {
+	char name[VMDEF_NAME_MAX + 1];
+	char *kernel, *initrd, *cmdline; /* initrd, cmdline may be NULL */
+	uint32_t memory_mib, vcpus;
+	bool autostart;
+	enum vmdef_restart restart;
+	unsigned nr_nics;
+	struct vmdef_nic nics[VMDEF_NICS_MAX];
+};
+
+/* Why a definition was refused: the field ("memory_mib", "nics[1].mac", or
+ * "" for the whole object) and a message for people. */
+struct vmdef_error {
+	char field[48];
+	char message[256];
+};
+
+/* Check that kernel and initrd exist and are readable regular files. */
+#define VMDEF_CHECK_FILES 1u
+
+/* Fills d from a JSON object, validating every field: unknown keys, types,
+ * ranges, names, paths, MACs (unicast, not repeated within the VM). Returns 0
+ * or -EINVAL with *err filled. d is always left safe to vmdef_free(). */
+int vmdef_from_json(struct json_object *o, unsigned flags, struct vmdef *d, struct vmdef_error *err);
+struct json_object *vmdef_to_json(const struct vmdef *d);
+void vmdef_free(struct vmdef *d);
+/* True if name is a valid VM name ([A-Za-z0-9][A-Za-z0-9._-]*, at most 64). */
+bool vmdef_name_valid(const char *name);
+const char *vmdef_restart_name(enum vmdef_restart r);
+/* "52:54:00:12:34:56" <-> bytes. parse: 0 or -EINVAL. */
+int vmdef_mac_parse(const char *s, uint8_t mac[6]);
+void vmdef_mac_format(const uint8_t mac[6], char out[18]);
+
+/* The daemon's configuration (etc/vmmd.json). */
+struct vmmd_conf {
+	char *monitor;      /* NULL: next to the vmmd binary */
+	char *state_dir;    /* default /var/lib/vmmd */
+	char *runtime_dir;  /* default /run/vmmd */
+	char *socket_group; /* NULL: leave the group alone */
+	bool readonly_socket;
+	bool stop_vms_on_exit;
+	uint32_t stop_timeout_s;
+	uint32_t idle_exit_s; /* socket-activated: exit after this long idle (0: never) */
+	int log_level;      /* LOG_P_* */
+};
+
+#define VMMD_DEFAULT_STATE_DIR "/var/lib/vmmd"
+#define VMMD_DEFAULT_RUNTIME_DIR "/run/vmmd"
+#define VMMD_DEFAULT_STOP_TIMEOUT_S 30u
+
+void vmmd_conf_init(struct vmmd_conf *c);
+void vmmd_conf_free(struct vmmd_conf *c);
+/* Loads a config file over the defaults in c. 0 or -errno; on a bad file
+ * -EINVAL with a message in err. */
+int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errlen);
+
+/* The runtime record STATE/run/<name>.json of a running monitor: what a
+ * restarted vmmd needs to find it again. */
+struct vmmd_runrec {
+	pid_t pid;                 /* 0: spawn in progress (find it by its socket) */
+	uint64_t starttime;        /* /proc/PID/stat field 22, against pid reuse */
+	int64_t started_at_ms;     /* wall clock */
+	char sock[256];            /* its control socket */
+	/* pid 0 and no monitor: a policy restart was pending when vmmd ended */
+	bool restart_pending;
+	char reason[64];           /* why it ended (with restart_pending) */
+	int exit_status;           /* -1 unknown */
+};
+
+struct json_object *vmmd_runrec_to_json(const struct vmmd_runrec *r);
+int vmmd_runrec_from_json(struct json_object *o, struct vmmd_runrec *r);
+
+/* Writes o to dir/file atomically: a temporary file in dir, fsync, rename,
+ * fsync of dir. 0 or -errno; on failure the old file is untouched. */
+int state_write_json(const char *dir, const char *file, struct json_object *o);
+/* Reads and parses dir/file (at most 1 MiB). 0 or -errno (-EINVAL: not JSON). */
+int state_read_json(const char *dir, const char *file, struct json_object **out);
+/* Removes dir/file and fsyncs dir. 0 (also when it was absent) or -errno. */
+int state_remove(const char *dir, const char *file);
+/* mkdir -p with mode for the missing components. 0 or -errno. */
+int state_mkdir_p(const char *path, mode_t mode);

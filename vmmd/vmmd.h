@@ -1,0 +1,147 @@
+/* vmmd.h: the VM host daemon. One libev loop owns everything: the control
+ * sockets and their clients (server.c), the VMs and their monitors (vm.c),
+ * signals, systemd notification and config (main.c). The wire protocol is in
+ * vmmd/PROTOCOL.md. */
+#pragma once
+#include <ev.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jsonl.h"
+#include "vmdef.h"
+
+#define VMMD_PROTOCOL_VERSION 1
+#define VMMD_VERSION "0.1.0"
+
+/* Stable error codes beyond the framing's (jsonl.h). */
+#define VMMD_E_NOT_FOUND "not_found"
+#define VMMD_E_EXISTS "already_exists"
+#define VMMD_E_MAC_CONFLICT "mac_conflict"
+#define VMMD_E_NOT_RUNNING "not_running"
+#define VMMD_E_RUNNING "running"
+#define VMMD_E_BUSY "busy"
+#define VMMD_E_START_FAILED "start_failed"
+#define VMMD_E_MONITOR "monitor_error"
+#define VMMD_E_STORAGE "storage_error"
+#define VMMD_E_READ_ONLY "read_only"
+#define VMMD_E_UNSUPPORTED "unsupported"
+#define VMMD_E_SHUTTING_DOWN "shutting_down"
+
+enum vm_state {
+	VM_DEFINED,
+	VM_STARTING,
+	VM_RUNNING,
+	VM_STOPPING,
+	VM_STOPPED,
+	VM_CRASHED,
+};
+
+struct client;
+
+/* A request whose reply waits for a VM to reach a state (start, stop,
+ * restart). c is NULL once the client has gone. */
+struct waiter {
+	struct waiter *next;
+	struct client *c;
+	struct json_object *req;
+	enum { WAIT_START, WAIT_STOP, WAIT_RESTART } kind;
+};
+
+struct vm {
+	struct vm *next;
+	struct vmmd *d;
+	struct vmdef def;
+	enum vm_state state;
+	char reason[64];
+	int last_exit_status;      /* -1: none or unknown */
+
+	pid_t pid;                 /* 0 when no monitor */
+	uint64_t starttime;        /* /proc stat, against pid reuse */
+	int64_t started_at_ms;
+	uint64_t start_ns;         /* monotonic, for backoff */
+	bool is_child;             /* spawned by this vmmd: ev_child sees its status */
+	bool adopted;
+	ev_child child_w;
+	int pidfd;
+	ev_io pidfd_w;
+	ev_timer poll_w;           /* adopted monitors without a pidfd */
+	ev_timer ready_w;          /* starting: poll the monitor socket */
+	uint64_t ready_deadline_ns;
+	ev_timer kill_w;           /* stopping: escalate to SIGKILL */
+	ev_timer restart_w;        /* restart policy backoff */
+	bool stop_requested, forced;
+	bool restart_after_stop;
+	unsigned restarts;
+	unsigned backoff_ms;
+	struct waiter *waiters;
+	char sock[PATH_MAX];       /* monitor control socket */
+	char log[PATH_MAX];        /* console and monitor messages */
+	char endfile[PATH_MAX];    /* monitor --stats-file: how it ended */
+};
+
+struct vmmd {
+	struct ev_loop *loop;
+	struct vmmd_conf conf;
+	char *config_path;
+	char *cli_state_dir, *cli_runtime_dir;
+	char state_dir[PATH_MAX], runtime_dir[PATH_MAX];
+	char vms_dir[PATH_MAX], run_dir[PATH_MAX], logs_dir[PATH_MAX], sock_dir[PATH_MAX];
+	char sock_path[PATH_MAX], ro_sock_path[PATH_MAX];
+	char monitor[PATH_MAX];
+	int lock_fd;
+	struct vm *vms;
+	struct client *clients;
+	unsigned nr_clients;
+	bool shutting_down;
+	bool ready_sent;
+	bool activated;            /* the control socket came from systemd */
+	uint64_t last_activity_ns; /* for idle exit */
+};
+
+/* server.c */
+int server_open(struct vmmd *d);
+void server_stop_accepting(struct vmmd *d);
+/* Flushes what can be written to every client, then closes them all. */
+void server_close_all(struct vmmd *d);
+/* Queues a reply (takes o) to c; c may be NULL (client gone: dropped). */
+void client_send(struct client *c, struct json_object *o);
+/* Sends {"event":name,"data":data,"ts_ms":...} to subscribers (takes data). */
+void server_event(struct vmmd *d, const char *name, struct json_object *data);
+/* Answers the daemon's methods; NULL when the reply comes later. */
+struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct json_object *req,
+				    const char *method, struct json_object *params);
+
+/* vm.c */
+const char *vm_state_name(enum vm_state s);
+struct vm *vm_find(struct vmmd *d, const char *name);
+/* Loads the definitions and re-adopts monitors recorded in STATE/run. */
+int vm_load_all(struct vmmd *d);
+void vm_autostart(struct vmmd *d);
+struct json_object *vm_summary_json(struct vm *vm);
+struct json_object *vm_info_json(struct vm *vm);
+/* The methods working on VMs; each returns the reply, or NULL if it will be
+ * sent later to c. */
+struct json_object *vm_create(struct vmmd *d, struct json_object *req, struct json_object *params);
+struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vm *vm);
+struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_object *req,
+				 struct vm *vm);
+struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_object *req,
+				struct vm *vm, bool force, uint32_t timeout_s, bool restart);
+struct json_object *vm_stats(struct vmmd *d, struct json_object *req, struct vm *vm);
+/* A client went away: forget it in every waiter. */
+void vm_forget_client(struct vmmd *d, struct client *c);
+/* Asks every running VM to stop (shutdown with stop_vms_on_exit). Returns
+ * how many are still running. */
+unsigned vm_stop_all(struct vmmd *d);
+unsigned vm_nr_active(struct vmmd *d);
+/* VMs with a policy restart pending. */
+unsigned vm_nr_pending(struct vmmd *d);
+void vm_free_all(struct vmmd *d);
+
+/* main.c */
+void vmmd_update_status(struct vmmd *d);
+/* Called when the last VM stopped during a stop-all shutdown. */
+void vmmd_maybe_exit(struct vmmd *d);
