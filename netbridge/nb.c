@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -78,11 +79,15 @@ const char *nb_drop_name(enum nb_drop d)
 
 static const char *attach_name(int mode)
 {
-	switch (mode & ~NB_ATTACH_OWN_QDISC) {
+	bool xdp = mode & NB_ATTACH_XDP_DRV;
+
+	switch (mode & NB_ATTACH_MODE_MASK) {
 	case NB_ATTACH_TCX:
-		return "tcx";
+		return xdp ? "xdpdrv+tcx" : "tcx";
 	case NB_ATTACH_CLSACT:
-		return "clsact";
+		return xdp ? "xdpdrv+clsact" : "clsact";
+	case NB_ATTACH_XDP_SKB:
+		return "xdpgeneric";
 	default:
 		return "none";
 	}
@@ -113,10 +118,10 @@ static int adopt_ports(struct nb *nb);
 int nb_open(const char *runtime, struct nb **out)
 {
 	const char *root = getenv("NB_BPFFS") ?: NB_BPFFS_DEFAULT;
-	const char *attach = getenv("NB_ATTACH");
+	const char *attach = getenv("NB_ATTACH"), *uplink = getenv("NB_UPLINK");
 	struct bpf_map *map;
 	struct nb *nb;
-	int r;
+	int r = 0;
 
 	*out = NULL;
 	nb_errbuf[0] = 0;
@@ -133,8 +138,31 @@ int nb_open(const char *runtime, struct nb **out)
 	snprintf(nb->runtime, sizeof(nb->runtime), "%s", runtime);
 	snprintf(nb->pin_dir, sizeof(nb->pin_dir), "%s/%s", root, runtime);
 	nb->fd_ports = nb->fd_slots = nb->fd_switches = nb->fd_fdb = nb->fd_stats = -1;
-	nb->force_clsact = attach && !strcmp(attach, "clsact");
-	nb->mode = nb->force_clsact ? NB_ATTACH_CLSACT : NB_ATTACH_NONE;
+	nb->fd_xdp_tx = -1;
+	if (attach && *attach) {
+		if (!strcmp(attach, "tcx"))
+			nb->mode = nb->tc_mode = NB_ATTACH_TCX;
+		else if (!strcmp(attach, "clsact"))
+			nb->mode = nb->tc_mode = NB_ATTACH_CLSACT;
+		else if (!strcmp(attach, "xdp") || !strcmp(attach, "xdpgeneric"))
+			nb->mode = NB_ATTACH_XDP_SKB;
+		else
+			r = -EINVAL;
+	}
+	nb->uplink_xdp = 1;
+	if (uplink && *uplink) {
+		if (!strcmp(uplink, "tc"))
+			nb->uplink_xdp = 0;
+		else if (!strcmp(uplink, "xdp"))
+			nb->uplink_xdp = 2;
+		else if (strcmp(uplink, "auto"))
+			r = -EINVAL;
+	}
+	if (r < 0) {
+		free(nb);
+		return nb_fail(r, "runtime %s: NB_ATTACH=%s NB_UPLINK=%s (want tcx|clsact|xdp, "
+				  "tc|auto|xdp)", runtime, attach ?: "", uplink ?: "");
+	}
 	if (mkdir(nb->pin_dir, 0700) < 0 && errno != EEXIST) {
 		r = nb_fail(-errno, "runtime %s: create pin directory %s", runtime, nb->pin_dir);
 		goto fail;
@@ -148,6 +176,18 @@ int nb_open(const char *runtime, struct nb **out)
 		char path[300];
 
 		snprintf(path, sizeof(path), "%s/%s", nb->pin_dir, bpf_map__name(map));
+		if (map == nb->skel->maps.nb_xdp_tx) {
+			/* The kernel adds BPF_F_RDONLY_PROG to a devmap's flags,
+			 * which libbpf's pin reuse check takes for a mismatch:
+			 * reuse it by hand, pin it after the load. */
+			_cleanup_close_ int fd = bpf_obj_get(path);
+
+			if (fd >= 0 && bpf_map__reuse_fd(map, fd) < 0) {
+				r = nb_fail(-errno, "runtime %s: reuse pinned map %s", runtime, path);
+				goto fail;
+			}
+			continue;
+		}
 		r = bpf_map__set_pin_path(map, path);
 		if (r < 0) {
 			r = nb_fail(r, "runtime %s: map %s: set pin path", runtime,
@@ -167,19 +207,38 @@ int nb_open(const char *runtime, struct nb **out)
 	nb->fd_switches = bpf_map__fd(nb->skel->maps.nb_switches);
 	nb->fd_fdb = bpf_map__fd(nb->skel->maps.nb_fdb);
 	nb->fd_stats = bpf_map__fd(nb->skel->maps.nb_stats);
+	nb->fd_xdp_tx = bpf_map__fd(nb->skel->maps.nb_xdp_tx);
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/nb_xdp_tx", nb->pin_dir);
+		if (bpf_obj_pin(nb->fd_xdp_tx, path) < 0 && errno != EEXIST) {
+			r = nb_fail(-errno, "runtime %s: pin %s", runtime, path);
+			goto fail;
+		}
+	}
 	nb->ncpus = libbpf_num_possible_cpus();
 	if (nb->ncpus <= 0) {
 		r = nb_fail(nb->ncpus ?: -EINVAL, "runtime %s: count possible CPUs", runtime);
 		goto fail;
 	}
-	/* Adopt the attach mode of the existing ports. */
-	if (!nb->force_clsact) {
+	/* Adopt the attach modes of the existing ports (unless forced). */
+	if (!(attach && *attach)) {
+		__u32 key, *prev = NULL, next;
 		struct nb_port p;
-		__u32 first;
 
-		if (bpf_map_get_next_key(nb->fd_ports, NULL, &first) == 0 &&
-		    bpf_map_lookup_elem(nb->fd_ports, &first, &p) == 0)
-			nb->mode = p.attach & ~NB_ATTACH_OWN_QDISC;
+		while (bpf_map_get_next_key(nb->fd_ports, prev, &next) == 0) {
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(nb->fd_ports, &key, &p) < 0)
+				continue;
+			if (p.kind == NB_PORT_UPLINK && !nb->tc_mode)
+				nb->tc_mode = p.attach & NB_ATTACH_MODE_MASK;
+			else if (p.kind != NB_PORT_UPLINK && !nb->mode)
+				nb->mode = p.attach & NB_ATTACH_MODE_MASK;
+		}
+		if (!nb->tc_mode && nb->mode != NB_ATTACH_XDP_SKB)
+			nb->tc_mode = nb->mode;
 	}
 	r = adopt_ports(nb);
 	if (r < 0)
@@ -337,12 +396,17 @@ static int port_unplug(struct nb *nb, __u32 ifindex, const struct nb_port *p)
 
 	bpf_map_update_elem(nb->fd_slots, &idx, &empty, BPF_ANY);
 	fdb_flush(nb, p->switch_id, ifindex);
-	r = nb_detach(nb, (int)ifindex, NB_DIR_INGRESS, p->attach);
-	if (p->kind != NB_PORT_UPLINK) {
+	if (p->attach & NB_ATTACH_XDP_DRV)
+		r = nb_detach(nb, (int)ifindex, NB_DIR_XDP, p->attach);
+	else
+		r = 0;
+	r = nb_detach(nb, (int)ifindex, NB_DIR_INGRESS, p->attach) ?: r;
+	if (p->kind != NB_PORT_UPLINK && (p->attach & NB_ATTACH_MODE_MASK) != NB_ATTACH_XDP_SKB) {
 		int r2 = nb_detach(nb, (int)ifindex, NB_DIR_EGRESS, p->attach);
 
 		r = r ?: r2;
 	}
+	bpf_map_delete_elem(nb->fd_xdp_tx, &ifindex);
 	bpf_map_delete_elem(nb->fd_ports, &ifindex);
 	zero_stats(nb, idx);
 	if (bpf_map_lookup_elem(nb->fd_switches, &p->switch_id, &sw) == 0) {
@@ -358,9 +422,23 @@ static int port_unplug(struct nb *nb, __u32 ifindex, const struct nb_port *p)
 static int prog_fd_for(const struct nb *nb, int kind, int dir)
 {
 	if (kind == NB_PORT_UPLINK)
-		return bpf_program__fd(nb->skel->progs.nb_uplink_ingress);
+		return bpf_program__fd(dir == NB_DIR_XDP ? nb->skel->progs.nb_uplink_xdp
+							 : nb->skel->progs.nb_uplink_ingress);
+	if (dir == NB_DIR_XDP)
+		return bpf_program__fd(nb->skel->progs.nb_port_xdp);
 	return bpf_program__fd(dir == NB_DIR_EGRESS ? nb->skel->progs.nb_port_egress
 						    : nb->skel->progs.nb_port_ingress);
+}
+
+/* The port as a target of XDP redirects, with this process's egress program. */
+static int devmap_add(struct nb *nb, __u32 ifindex, const char *name)
+{
+	struct bpf_devmap_val v = { .ifindex = ifindex };
+
+	v.bpf_prog.fd = bpf_program__fd(nb->skel->progs.nb_xdp_egress);
+	if (bpf_map_update_elem(nb->fd_xdp_tx, &ifindex, &v, BPF_ANY) < 0)
+		return nb_fail(-errno, "port %s: write XDP devmap", name);
+	return 0;
 }
 
 /* Restart: the ports recorded in the pinned maps are re-attached to this
@@ -391,12 +469,21 @@ static int adopt_ports(struct nb *nb)
 			port_unplug(nb, keys[i], &p);
 			continue;
 		}
+		r = devmap_add(nb, keys[i], ifname);
+		if (r < 0)
+			return r;
+		mode = p.attach & NB_ATTACH_MODE_MASK;
 		ndirs = p.kind == NB_PORT_UPLINK ? 1 : 2;
-		mode = p.attach & ~NB_ATTACH_OWN_QDISC;
-		for (int dir = 0; dir < ndirs; dir++) {
-			int prog_fd = prog_fd_for(nb, p.kind, dir), got = 0;
+		if (mode == NB_ATTACH_XDP_SKB)
+			ndirs = 1;
+		for (int d = 0; d < ndirs + !!(p.attach & NB_ATTACH_XDP_DRV); d++) {
+			int dir = d == ndirs ? NB_DIR_XDP : d;
+			int prog_fd, got = 0;
 
-			if (mode == NB_ATTACH_TCX) {
+			if (mode == NB_ATTACH_XDP_SKB)
+				dir = NB_DIR_XDP;
+			prog_fd = prog_fd_for(nb, p.kind, dir);
+			if (mode == NB_ATTACH_TCX || dir == NB_DIR_XDP) {
 				char path[300];
 				int fd;
 
@@ -411,8 +498,14 @@ static int adopt_ports(struct nb *nb)
 					continue;
 				}
 			}
-			/* clsact: replace the filter; tcx without a pin: attach anew */
-			r = nb_attach(nb, (int)keys[i], dir, prog_fd, mode, &got);
+			/* clsact: replace the filter; a link without a pin: attach anew */
+			if (dir == NB_DIR_XDP && p.kind == NB_PORT_UPLINK) {
+				r = nb_attach_xdp(nb, (int)keys[i], prog_fd, XDP_FLAGS_DRV_MODE);
+				if (r < 0)
+					return nb_fail(r, "port %s: attach native xdp link", ifname);
+				continue;
+			}
+			r = nb_attach(nb, (int)keys[i], dir, prog_fd, prog_fd, mode, &got);
 			if (r < 0)
 				return r;
 		}
@@ -459,18 +552,41 @@ static int port_plug(struct nb *nb, const struct port_spec *ps)
 	/* Record first: the programs find it from their first frame on. */
 	if (bpf_map_update_elem(nb->fd_ports, &ifindex, &p, BPF_NOEXIST) < 0)
 		return nb_fail(-errno, "port %s: write port table", ps->name);
-	r = nb_attach(nb, ps->ifindex, NB_DIR_INGRESS, prog_fd_for(nb, ps->kind, NB_DIR_INGRESS),
-		      NB_ATTACH_NONE, &mode);
-	if (r == 0 && ps->kind != NB_PORT_UPLINK) {
+	r = devmap_add(nb, ifindex, ps->name);
+	if (r == 0)
+		r = nb_attach(nb, ps->ifindex, NB_DIR_INGRESS,
+			      prog_fd_for(nb, ps->kind, NB_DIR_INGRESS),
+			      ps->kind == NB_PORT_UPLINK ? -1 : prog_fd_for(nb, ps->kind, NB_DIR_XDP),
+			      NB_ATTACH_NONE, &mode);
+	if (r == 0 && ps->kind != NB_PORT_UPLINK &&
+	    (mode & NB_ATTACH_MODE_MASK) != NB_ATTACH_XDP_SKB) {
 		int mode2 = 0;
 
 		r = nb_attach(nb, ps->ifindex, NB_DIR_EGRESS, prog_fd_for(nb, ps->kind, NB_DIR_EGRESS),
-			      mode & ~NB_ATTACH_OWN_QDISC, &mode2);
+			      -1, mode & NB_ATTACH_MODE_MASK, &mode2);
 		if (r < 0)
 			nb_detach(nb, ps->ifindex, NB_DIR_INGRESS, mode);
 		mode |= mode2;
 	}
+	if (r == 0 && ps->kind == NB_PORT_UPLINK && nb->uplink_xdp) {
+		/* The fast path where the driver has native XDP (veth, real
+		 * NICs); tc alone otherwise. Never generic XDP here: it is no
+		 * faster than tc and excludes native XDP on the device. */
+		int rx = nb_attach_xdp(nb, ps->ifindex, prog_fd_for(nb, ps->kind, NB_DIR_XDP),
+				       XDP_FLAGS_DRV_MODE);
+
+		if (rx == 0) {
+			mode |= NB_ATTACH_XDP_DRV;
+		} else if (nb->uplink_xdp == 2) {
+			r = nb_fail(rx, "uplink %s: attach native xdp (NB_UPLINK=xdp)", ps->name);
+			nb_detach(nb, ps->ifindex, NB_DIR_INGRESS, mode);
+		} else {
+			log_info("netbridge %s: uplink %s: no native XDP (%s), tc only", nb->runtime,
+				 ps->name, strerror(-rx));
+		}
+	}
 	if (r < 0) {
+		bpf_map_delete_elem(nb->fd_xdp_tx, &ifindex);
 		bpf_map_delete_elem(nb->fd_ports, &ifindex);
 		return r;
 	}
@@ -489,6 +605,8 @@ static int port_plug(struct nb *nb, const struct port_spec *ps)
 	}
 	slot.ifindex = ifindex;
 	slot.kind = (__u32)ps->kind;
+	if ((mode & NB_ATTACH_MODE_MASK) == NB_ATTACH_XDP_SKB)
+		slot.kind |= NB_SLOT_RX_AT_SITE;
 	if (bpf_map_update_elem(nb->fd_slots, &idx, &slot, BPF_ANY) < 0) {
 		r = nb_fail(-errno, "port %s: write slot table", ps->name);
 		port_unplug(nb, ifindex, &p);
@@ -725,7 +843,7 @@ int nb_switch_destroy(struct nb *nb, const char *name)
 int nb_destroy_all(struct nb *nb)
 {
 	static const char *const maps[] = { "nb_ports", "nb_slots", "nb_switches", "nb_fdb",
-					    "nb_stats" };
+					    "nb_stats", "nb_xdp_tx" };
 	char names[NB_MAX_SWITCHES][32];
 	char path[300];
 	size_t n = 0;

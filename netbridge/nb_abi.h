@@ -16,7 +16,19 @@
 
 /* nb_ports (HASH, key: __u32 ifindex) */
 enum nb_port_kind { NB_PORT_VM = 1, NB_PORT_UPLINK = 2, NB_PORT_HOST = 3 };
-enum nb_attach_mode { NB_ATTACH_NONE = 0, NB_ATTACH_TCX = 1, NB_ATTACH_CLSACT = 2 };
+/* nb_port.attach: the mode of the port's tc/XDP hooks (NB_ATTACH_MODE_MASK)
+ * or'ed with flags. NB_ATTACH_XDP_SKB: generic XDP (XDP_FLAGS_SKB_MODE) on a
+ * VM/host port's ingress, the last step of the fallback chain; such a port
+ * has no egress hook. NB_ATTACH_XDP_DRV: the uplink also has the native XDP
+ * fast path (in front of its tc program, which keeps group frames). */
+enum nb_attach_mode {
+	NB_ATTACH_NONE = 0,
+	NB_ATTACH_TCX = 1,
+	NB_ATTACH_CLSACT = 2,
+	NB_ATTACH_XDP_SKB = 3
+};
+#define NB_ATTACH_MODE_MASK 0x0f
+#define NB_ATTACH_XDP_DRV 0x40
 /* or'ed into nb_port.attach: netbridge created the clsact qdisc and removes it */
 #define NB_ATTACH_OWN_QDISC 0x80
 
@@ -33,8 +45,17 @@ struct nb_port {
  * NB_MAX_PORTS + slot): the flood list. ifindex 0 = free slot. */
 struct nb_slot {
 	__u32 ifindex;
-	__u32 kind; /* enum nb_port_kind */
+	__u32 kind; /* enum nb_port_kind | NB_SLOT_RX_AT_SITE */
 };
+/* The port has no tc egress hook (generic-XDP mode): a tc program that
+ * clones or redirects to it counts its rx there (the uplink always is). */
+#define NB_SLOT_RX_AT_SITE 0x100
+
+/* nb_xdp_tx (DEVMAP_HASH, key: ifindex, value: struct bpf_devmap_val with the
+ * egress program nb_xdp_egress): every port of the runtime, the targets of
+ * XDP redirects. nb_xdp_egress drops what crosses switches (a generic-XDP
+ * flood is a broadcast over the whole map) and counts rx for the rest: after
+ * an XDP redirect no tc egress hook runs. */
 
 /* nb_switches (ARRAY, NB_MAX_SWITCHES): control plane only. */
 struct nb_switch {

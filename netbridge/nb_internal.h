@@ -13,9 +13,12 @@ struct nb {
 	char pin_dir[256];        /* <bpffs>/<runtime> */
 	struct nb_bpf *skel;
 	int fd_ports, fd_slots, fd_switches, fd_fdb, fd_stats;
+	int fd_xdp_tx;
 	int ncpus;
-	int mode;                 /* enum nb_attach_mode chosen for new attaches */
-	bool force_clsact;
+	int mode;                 /* enum nb_attach_mode of new VM/host ports */
+	int tc_mode;              /* tcx or clsact: the uplink's tc program */
+	int uplink_xdp;           /* NB_UPLINK: 0 tc only, 1 auto (native XDP if it
+				     attaches), 2 native XDP required */
 };
 
 /* Records "fmt...: strerror(-r)[ (hint)]" as the last error; returns r. */
@@ -29,9 +32,10 @@ int nb_ipv6_disable(const char *name);
 int nb_veth_create(const char *name, const char *peer);
 int nb_link_mac(const char *name, uint8_t mac[6]);
 
-/* nb_attach.c: programs on interfaces. dir: 0 ingress, 1 egress */
-enum { NB_DIR_INGRESS = 0, NB_DIR_EGRESS = 1 };
-int nb_attach(struct nb *nb, int ifindex, int dir, int prog_fd, int want, int *mode_out);
+/* nb_attach.c: programs on interfaces. dir: 0 ingress, 1 egress, 2 XDP */
+enum { NB_DIR_INGRESS = 0, NB_DIR_EGRESS = 1, NB_DIR_XDP = 2 };
+int nb_attach(struct nb *nb, int ifindex, int dir, int tc_fd, int xdp_fd, int want, int *mode_out);
+int nb_attach_xdp(struct nb *nb, int ifindex, int prog_fd, unsigned flags);
 int nb_detach(struct nb *nb, int ifindex, int dir, int mode);
 /* Path of the pinned tcx link of (ifindex, dir). */
 void nb_link_pin_path(const struct nb *nb, int ifindex, int dir, char *buf, size_t len);

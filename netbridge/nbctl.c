@@ -6,13 +6,16 @@
  *   flood-limit SWITCH N          flooded frames/s per port per CPU (0 = off)
  *   port add SWITCH TAP MAC       create tap TAP as a VM port with source MAC
  *   port del PORT                 remove a VM or host port (deletes it)
- *   ports SWITCH                  "NAME type=vm ifindex=N mac=M attach=tcx"
+ *   ports SWITCH                  "NAME type=vm ifindex=N mac=M attach=MODE", MODE:
+ *                                 tcx, clsact, xdpgeneric; uplink: tcx, clsact,
+ *                                 xdpdrv+tcx, xdpdrv+clsact (native XDP in front)
  *   uplink SWITCH IFNAME|none     attach / detach the uplink
  *   host SWITCH IFNAME|none       create / remove the host veth (IFNAME is the host end)
  *   stats PORT                    counters, one "key value" per line
  *   fdb SWITCH                    "MAC PORT static|learned age_ms=N"
  *   age MS                        remove learned entries older than MS
- *   mode                          attach mode in use (tcx, clsact, none)
+ *   mode                          VM ports' attach mode (tcx, clsact, xdpgeneric, none)
+ * Environment: NB_ATTACH=tcx|clsact|xdp, NB_UPLINK=tc|auto|xdp (netbridge.h).
  *   destroy-all                   remove every switch and the runtime's pins
  * Exit 0, 1 on failure (message on stderr), 2 on usage errors. */
 #include <errno.h>

@@ -24,7 +24,10 @@ struct nb;
 /* Opens (creating on first use) the runtime: mounts bpffs on /sys/fs/bpf if
  * needed ($NB_BPFFS overrides the mount point), loads the programs and
  * reuses the maps pinned under <bpffs>/<runtime>/. runtime: [A-Za-z0-9_-],
- * 1..32 chars. $NB_ATTACH=clsact skips the tcx probe. */
+ * 1..32 chars. $NB_ATTACH=tcx|clsact|xdp fixes the VM ports' attach mode
+ * (no probing, no fallback); $NB_UPLINK=tc|auto|xdp: uplinks without /
+ * with the native XDP fast path where the driver has it (default) / with it
+ * or fail. */
 int nb_open(const char *runtime, struct nb **out);
 /* Releases this process's handles; the datapath and pins stay. NULL ok. */
 void nb_close(struct nb *nb);
@@ -34,8 +37,9 @@ int nb_destroy_all(struct nb *nb);
 
 /* The last failure's message (thread-local; empty when none). */
 const char *nb_last_error(void);
-/* How programs are attached: "tcx" or "clsact" (known after the first
- * attach, "none" before). */
+/* How programs are attached to VM taps and host ports: "tcx", "clsact" or
+ * "xdpgeneric" (the probed step of the fallback chain; known after the first
+ * attach, "none" before). The uplink's mode is per port (nb_port_list). */
 const char *nb_attach_mode(const struct nb *nb);
 
 /* Switch names: [A-Za-z0-9_.-], 1..31 chars. */
@@ -68,7 +72,9 @@ int nb_port_remove(struct nb *nb, const char *port);
 /* Attaches existing interface `ifname` as the switch's uplink (NULL or ""
  * detaches the current one). Frames from it to a VM MAC are redirected to
  * the VM, group frames are cloned to every port and also passed to the host
- * stack, everything else passes untouched. Its source MACs are learned. */
+ * stack, everything else passes untouched. Its source MACs are learned. A tc
+ * program always; in front of it a native XDP program that redirects frames
+ * for VM taps, when the driver has native XDP (see $NB_UPLINK). */
 int nb_set_uplink(struct nb *nb, const char *sw, const char *ifname);
 
 /* Creates the veth pair host_ifname (host end, up, for the host's
@@ -103,7 +109,8 @@ struct nb_port_info {
 	int ifindex;
 	enum nb_port_type type;
 	uint8_t mac[6]; /* VM/host port */
-	const char *attach; /* "tcx" or "clsact" */
+	const char *attach; /* "tcx", "clsact", "xdpgeneric"; uplink: "tcx",
+			       "clsact", "xdpdrv+tcx", "xdpdrv+clsact" */
 };
 /* Fills up to max ports of switch sw (slot order); *n = how many exist. */
 int nb_port_list(struct nb *nb, const char *sw, struct nb_port_info *out, size_t max, size_t *n);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netbridge.bpf.c: the switch datapath, tc programs (sched_cls).
+/* netbridge.bpf.c: the switch datapath, tc programs (sched_cls) and XDP.
  *
  *   nb_port_ingress   tc ingress of a VM tap or the host port: frames the VM
  *                     sent. Anti-spoofing, FDB lookup, bpf_redirect, or flood.
@@ -9,6 +9,17 @@
  *                     VM MAC are redirected to its tap; group frames are cloned
  *                     to every port and passed to the host stack; the rest
  *                     passes untouched.
+ *   nb_port_xdp       generic XDP on a VM tap or the host port (the last step
+ *                     of the attach fallback chain): nb_port_ingress in XDP,
+ *                     redirects and floods through the devmap nb_xdp_tx.
+ *   nb_uplink_xdp     native XDP on the uplink (where the driver has it): learn;
+ *                     frames to a VM MAC are redirected to its tap through
+ *                     nb_xdp_tx; everything else (group frames included: XDP
+ *                     cannot clone) XDP_PASS to the stack, i.e. to
+ *                     nb_uplink_ingress.
+ *   nb_xdp_egress     devmap egress program of every nb_xdp_tx entry: keeps a
+ *                     frame in its switch and counts it as the target's rx
+ *                     (no tc egress runs after an XDP redirect).
  *
  * Map layout: ../nb_abi.h. Flooding is a bounded bpf_clone_redirect loop over
  * the switch's row of nb_slots (bpf_redirect_map is rejected in tc here, see
@@ -58,6 +69,13 @@ struct {
 	__type(value, struct nb_counters);
 } nb_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, NB_MAX_SWITCHES * NB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+} nb_xdp_tx SEC(".maps");
+
 static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 {
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] &&
@@ -88,13 +106,15 @@ static __always_inline struct ethhdr *eth_header(struct __sk_buff *skb)
 }
 
 /* The switch counts frames to the uplink where it sends them (the uplink's
- * egress also carries the host's own traffic); VM taps and the host port
- * count at their own egress. */
+ * egress also carries the host's own traffic), and so to a port in
+ * generic-XDP mode (it has no egress hook); VM taps and the host port in tc
+ * modes count at their own egress. kind: a slot's kind (with
+ * NB_SLOT_RX_AT_SITE). */
 static __always_inline void count_rx_at_redirect(__u32 stat_idx, __u32 kind, __u32 len)
 {
 	struct nb_counters *c;
 
-	if (kind != NB_PORT_UPLINK)
+	if (kind != NB_PORT_UPLINK && !(kind & NB_SLOT_RX_AT_SITE))
 		return;
 	c = bpf_map_lookup_elem(&nb_stats, &stat_idx);
 	if (c) {
@@ -155,7 +175,11 @@ static __always_inline int forward(struct __sk_buff *skb, const struct nb_fdb_va
 		c->drops[NB_DROP_NO_ROUTE]++;
 		return TC_ACT_SHOT;
 	}
-	count_rx_at_redirect(out->switch_id * NB_MAX_PORTS + out->slot, out->kind, skb->len);
+	count_rx_at_redirect(out->switch_id * NB_MAX_PORTS + out->slot,
+			     out->kind | ((out->attach & NB_ATTACH_MODE_MASK) == NB_ATTACH_XDP_SKB
+						  ? NB_SLOT_RX_AT_SITE
+						  : 0),
+			     skb->len);
 	return bpf_redirect(e->ifindex, 0);
 }
 
@@ -279,4 +303,128 @@ int nb_uplink_ingress(struct __sk_buff *skb)
 	c->tx_frames++;
 	c->tx_bytes += skb->len;
 	return forward(skb, e, ifindex, c);
+}
+
+/* ---- XDP ---------------------------------------------------------------- */
+
+SEC("xdp")
+int nb_port_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 ifindex = ctx->ingress_ifindex, len = (__u32)(end - data);
+	struct nb_fdb_key key = {};
+	struct nb_fdb_val *e;
+	struct nb_counters *c;
+	struct nb_port *p, *out;
+	struct ethhdr *eth = data;
+	long act;
+
+	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
+	if (!p)
+		return XDP_DROP; /* a port being added or removed: not switched yet */
+	c = port_counters(p);
+	if (!c)
+		return XDP_DROP;
+	c->tx_frames++;
+	c->tx_bytes += len;
+	if ((void *)(eth + 1) > end) {
+		c->drops[NB_DROP_NO_ROUTE]++;
+		return XDP_DROP;
+	}
+	if (!mac_eq(eth->h_source, p->mac)) {
+		c->drops[NB_DROP_SPOOFED]++;
+		return XDP_DROP;
+	}
+	if (!(eth->h_dest[0] & 1)) {
+		key.switch_id = p->switch_id;
+		__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
+		e = bpf_map_lookup_elem(&nb_fdb, &key);
+		if (e) {
+			out = bpf_map_lookup_elem(&nb_ports, &e->ifindex);
+			if (!out || e->ifindex == ifindex) {
+				c->drops[NB_DROP_NO_ROUTE]++;
+				return XDP_DROP;
+			}
+			/* rx is counted by nb_xdp_egress */
+			act = bpf_redirect_map(&nb_xdp_tx, e->ifindex, XDP_ABORTED);
+			if (act != XDP_REDIRECT) {
+				c->drops[NB_DROP_REDIRECT_FAILED]++;
+				return XDP_DROP;
+			}
+			return XDP_REDIRECT;
+		}
+	}
+	/* broadcast, multicast, unknown unicast: to every entry of the devmap
+	 * but the ingress port; nb_xdp_egress keeps those of this switch */
+	if (!flood_allowed(p->switch_id, c)) {
+		c->drops[NB_DROP_FLOOD_LIMIT]++;
+		return XDP_DROP;
+	}
+	act = bpf_redirect_map(&nb_xdp_tx, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+	if (act != XDP_REDIRECT) {
+		c->drops[NB_DROP_REDIRECT_FAILED]++;
+		return XDP_DROP;
+	}
+	return XDP_REDIRECT;
+}
+
+SEC("xdp")
+int nb_uplink_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 ifindex = ctx->ingress_ifindex, len = (__u32)(end - data);
+	struct nb_fdb_key key = {};
+	struct nb_fdb_val *e;
+	struct nb_counters *c;
+	struct nb_port *p, *out;
+	struct ethhdr *eth = data;
+
+	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
+	if (!p || (void *)(eth + 1) > end)
+		return XDP_PASS;
+	c = port_counters(p);
+	if (!c)
+		return XDP_PASS;
+	learn(p->switch_id, eth->h_source, ifindex);
+	if (eth->h_dest[0] & 1)
+		return XDP_PASS; /* nb_uplink_ingress clones it to the ports */
+	key.switch_id = p->switch_id;
+	__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
+	e = bpf_map_lookup_elem(&nb_fdb, &key);
+	if (!e || (e->flags & NB_FDB_LEARNED) || e->ifindex == ifindex)
+		return XDP_PASS; /* the host stack's (or tc's to judge) */
+	/* Only taps: a native redirect into a veth (the host port) drops
+	 * silently unless its peer has NAPI; tc takes that path. */
+	out = bpf_map_lookup_elem(&nb_ports, &e->ifindex);
+	if (!out || out->kind != NB_PORT_VM)
+		return XDP_PASS;
+	if (bpf_redirect_map(&nb_xdp_tx, e->ifindex, XDP_PASS) != XDP_REDIRECT)
+		return XDP_PASS;
+	/* delivered from outside; the tap's rx is counted by nb_xdp_egress */
+	c->tx_frames++;
+	c->tx_bytes += len;
+	return XDP_REDIRECT;
+}
+
+SEC("xdp/devmap")
+int nb_xdp_egress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 in = ctx->ingress_ifindex, out = ctx->egress_ifindex;
+	struct nb_port *pi, *po;
+	struct nb_counters *c;
+
+	pi = bpf_map_lookup_elem(&nb_ports, &in);
+	po = bpf_map_lookup_elem(&nb_ports, &out);
+	if (!pi || !po || pi->switch_id != po->switch_id)
+		return XDP_DROP; /* another switch (a broadcast), or a port going away */
+	c = port_counters(po);
+	if (c) {
+		c->rx_frames++;
+		c->rx_bytes += (__u32)(end - data);
+	}
+	return XDP_PASS;
 }

@@ -26,6 +26,19 @@ expect_err 'port nosuch0: no such interface' nbctl port del nosuch0
 nbctl uplink sw0 dummyv0 || fail "uplink"
 expect_err 'port dummyv0: is an uplink' nbctl port del dummyv0
 
+# Attach-mode knobs: unknown values refused; an uplink whose driver has no
+# native XDP (a Linux bridge device here) falls back to tc alone, unless
+# NB_UPLINK=xdp demands XDP.
+expect_err 'NB_ATTACH=bogus.*want tcx\|clsact\|xdp' env NB_ATTACH=bogus "$NBCTL" -r "$RT" mode
+expect_err 'NB_UPLINK=fast' env NB_UPLINK=fast "$NBCTL" -r "$RT" mode
+in_ns "$NS" ip link add nbbr0 type bridge || fail "bridge"
+expect_err 'uplink nbbr0: attach native xdp \(NB_UPLINK=xdp\)' in_ns "$NS" env NB_UPLINK=xdp "$NBCTL" -r "$RT" uplink sw0 nbbr0
+[ -z "$(in_ns "$NS" tc filter show dev nbbr0 ingress)" ] || fail "refused uplink left a filter"
+nbctl uplink sw0 nbbr0 || fail "uplink on a bridge device"
+nbctl ports sw0 | grep -q '^nbbr0 type=uplink .*attach=tcx$' || fail "bridge uplink: $(nbctl ports sw0)"
+nbctl uplink sw0 none || fail "uplink none"
+nbctl uplink sw0 dummyv0 || fail "uplink back"
+
 nbctl switch add sw1 || fail "switch add sw1"
 expect_err 'port dummyv0: already a port of this runtime' nbctl uplink sw1 dummyv0
 expect_err 'unknown command' nbctl frobnicate

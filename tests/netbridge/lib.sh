@@ -87,7 +87,7 @@ expect_flow() { # REPORT IF SRC DST N
 attached_ids() { # IFNAME -> "prog:N" / "link:N" words
 	local idx
 	idx=$(in_ns "$NS" ip -o link show dev "$1" | cut -d: -f1) || fail "no interface $1"
-	for dir in in eg; do
+	for dir in in eg xdp; do
 		[ -e "/sys/fs/bpf/$RT/link-$idx-$dir" ] || continue
 		bpftool -j link show pinned "/sys/fs/bpf/$RT/link-$idx-$dir" |
 			python3 -c 'import json,sys; d=json.load(sys.stdin); print("link:%d prog:%d" % (d["id"], d["prog_id"]))'
@@ -95,6 +95,15 @@ attached_ids() { # IFNAME -> "prog:N" / "link:N" words
 	for dir in ingress egress; do
 		in_ns "$NS" tc filter show dev "$1" "$dir" 2>/dev/null | grep -o ' id [0-9]*' | sed 's/ id /prog:/'
 	done
+}
+# "prog:N" of the devmap egress programs in nb_xdp_tx (one per port entry,
+# all the same program), to check that a restart replaces them.
+devmap_progs() {
+	bpftool -j map dump pinned "/sys/fs/bpf/$RT/nb_xdp_tx" | python3 -c '
+import json, sys
+ids = {int(v[7], 16) << 24 | int(v[6], 16) << 16 | int(v[5], 16) << 8 | int(v[4], 16)
+       for v in (e["value"] for e in json.load(sys.stdin))}
+print(" ".join("prog:%d" % i for i in sorted(ids)))'
 }
 gone() { # "prog:N"/"link:N" -> true when the kernel has no such object
 	local kind=${1%%:*} id=${1#*:}

@@ -1,5 +1,5 @@
-# Switching scenario, sourced by tests/integration/netbridge_switch_{tcx,clsact}.sh
-# with WANT_MODE set and NB_ATTACH exported for clsact. Two switches in one
+# Switching scenario, sourced by tests/integration/netbridge_switch_{tcx,clsact,xdp}.sh
+# with WANT_MODE set and NB_ATTACH exported for clsact and xdp. Two switches in one
 # namespace, five VM ports driven by nbframe (three on sw0, two on sw1):
 # unicast, flooding (each other port exactly once), spoofing, isolation,
 # exact counters, counters and datapath across control-plane restarts (every
@@ -92,9 +92,18 @@ echo "round 1: unicast, flooding, spoofing, isolation, exact counters ok"
 # process) switches with the old ones.
 ls "/sys/fs/bpf/$RT/nb_stats" >/dev/null || fail "maps not pinned"
 before=$(attached_ids vmm-a-0 | tr ' ' '\n' | grep prog: | sort)
+dm_before=$(devmap_progs)
+[ "$(echo $dm_before | wc -w)" = 1 ] || fail "devmap egress programs: $dm_before"
 nbctl mode >/dev/null || fail "restart"
+dm_after=$(devmap_progs)
+[ "$(echo $dm_after | wc -w)" = 1 ] && [ "$dm_after" != "$dm_before" ] ||
+	fail "devmap egress program not replaced: $dm_before -> $dm_after"
+WAIT_SECS=5 wait_for gone "$dm_before" || fail "old devmap egress program $dm_before left"
 after=$(attached_ids vmm-a-0 | tr ' ' '\n' | grep prog: | sort)
-[ "$(echo $after | wc -w)" = 2 ] || fail "vmm-a-0 programs after restart: $after"
+# tc modes: ingress and egress programs; generic XDP: one XDP program
+nprogs=2
+[ "$WANT_MODE" = xdpgeneric ] && nprogs=1
+[ "$(echo $after | wc -w)" = $nprogs ] || fail "vmm-a-0 programs after restart: $after"
 [ "$before" != "$after" ] || fail "restart did not re-attach the new programs ($before)"
 for id in $before; do WAIT_SECS=5 wait_for gone "$id" || fail "old program $id left"; done
 traffic "$TMP/r2"
@@ -137,11 +146,14 @@ nbctl ports sw1 | grep -q vmm-e-0 && fail "vanished port still listed"
 nbctl fdb sw1 | grep -q "$E" && fail "vanished port still in the forwarding table"
 if [ "$WANT_MODE" = tcx ]; then # 4 ports left, 2 links each
 	[ "$(ls "/sys/fs/bpf/$RT" | grep -c '^link-')" = 8 ] || fail "pins: $(ls "/sys/fs/bpf/$RT")"
+elif [ "$WANT_MODE" = xdpgeneric ]; then # 4 ports left, 1 generic XDP link each
+	[ "$(ls "/sys/fs/bpf/$RT" | grep -c '^link-.*-xdp$')" = 4 ] || fail "pins: $(ls "/sys/fs/bpf/$RT")"
+	in_ns "$NS" ip -d link show vmm-a-0 | grep -q 'xdpgeneric' || fail "vmm-a-0 not in generic XDP"
 fi
 echo "vanished tap cleaned up on restart"
 
 # Teardown: nothing of ours left: taps, programs, links, pins.
-ids="$idsc $ide"
+ids="$idsc $ide $(devmap_progs)"
 for p in vmm-a-0 vmm-b-0 vmm-d-0 vmm-f-0; do ids="$ids $(attached_ids $p)"; done
 [ "$(echo $ids | wc -w)" -ge 10 ] || fail "found too few attached programs: $ids"
 nbctl destroy-all || fail "destroy-all"

@@ -1,5 +1,7 @@
 # Uplink and host-port scenario, sourced by
-# tests/integration/netbridge_uplink_{tcx,clsact}.sh. Switch sw0 in $NS with
+# tests/integration/netbridge_uplink_{tcx,clsact,tc,xdp}.sh with WANT_MODE (the
+# VM ports' attach mode) and WANT_UPLINK (the uplink's: "xdpdrv+tcx" when the
+# native XDP fast path is in front of the tc program, "tcx" with NB_UPLINK=tc). Switch sw0 in $NS with
 # VM ports A and B, an uplink upl0 (a veth whose peer ext0 is in a second
 # namespace, "outside") and a host port (veth nbhost0 into $NS's stack).
 . tests/netbridge/lib.sh
@@ -28,7 +30,7 @@ nbctl uplink sw0 upl0 || fail "uplink"
 HP=$(nbctl host sw0 nbhost0 | sed -n 's/^nbhost0 port=//p')
 [ -n "$HP" ] || fail "host port: no switch-side name"
 H=$(in_ns "$NS" ip -o link show nbhost0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
-nbctl ports sw0 | grep -q "^upl0 type=uplink .*attach=$WANT_MODE" || fail "ports: $(nbctl ports sw0)"
+nbctl ports sw0 | grep -q "^upl0 type=uplink .*attach=$WANT_UPLINK\$" || fail "ports: $(nbctl ports sw0)"
 nbctl ports sw0 | grep -q "^$HP type=host .*mac=$H" || fail "ports: $(nbctl ports sw0)"
 
 EPS="tap:vmm-a-0 tap:vmm-b-0 pkt:ext0@$NSX pkt:nbhost0"
@@ -110,6 +112,7 @@ in_ns "$NS" ip -o link show | grep -qE 'vmm-|nbh' && fail "interfaces left: $(in
 in_ns "$NS" ip link show upl0 >/dev/null || fail "uplink deleted"
 [ -z "$(in_ns "$NS" tc filter show dev upl0 ingress)" ] || fail "filter left on upl0"
 in_ns "$NS" tc qdisc show dev upl0 | grep -q clsact && fail "clsact qdisc left on upl0"
+in_ns "$NS" ip -d link show upl0 | grep -q 'prog/xdp' && fail "XDP program left on upl0"
 for id in $ids; do
 	WAIT_SECS=5 wait_for gone "$id" || fail "$id still exists after teardown"
 done
