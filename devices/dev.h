@@ -86,5 +86,10 @@ struct io_accel {
 	int (*coalesce_add)(void *ctx, enum io_space space, uint64_t addr, uint64_t len,
 			    uint64_t *drained);
 	int (*coalesce_del)(void *ctx, enum io_space space, uint64_t addr, uint64_t len);
+	/* ioeventfd: a write of `len` bytes (any value) to addr in `space` no
+	 * longer exits; KVM signals the eventfd fd instead (a doorbell such as
+	 * virtio's queue notify). assign false undoes it. 0 or -errno. */
+	int (*ioeventfd)(void *ctx, enum io_space space, uint64_t addr, unsigned len, int fd,
+			 bool assign);
 	void *ctx;
 };

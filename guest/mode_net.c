@@ -1,4 +1,5 @@
-/* mode_net.c: the network modes, on the PCnet driver (pcnet.c).
+/* mode_net.c: the network modes, on the PCnet (pcnet.c) or virtio-net
+ * (virtio_net.c) driver.
  *
  *   tx count=N size=S dst=MAC   sends N frames of S bytes (60..1514, no FCS)
  *                               of ethertype 0x88b5 with a sequence number,
@@ -9,6 +10,7 @@
  *   echo ip=A.B.C.D             answers ARP requests and ICMP echo requests
  *                               for that address until the stop request, then
  *                               powers off
+ * nic=pcnet|virtio|auto (default auto) picks the driver.
  * Each prints "netguest: mode=M ready ..." once the NIC is up, and one
  * "netguest: mode=M result=... key=value..." summary. Frame payloads are
  * written at CPL3 (user_call); the driver and the per-frame work run at CPL0.
@@ -62,6 +64,41 @@ static int parse_ip(const char *s, uint8_t ip[4])
 	return *s ? -1 : 0;
 }
 
+/* The driver: PCnet (pcnet.c) or virtio-net (virtio_net.c), by nic=pcnet|
+ * virtio, or by what is on the bus (nic=auto, the default: virtio-net when
+ * present, else PCnet). */
+struct nic_driver {
+	bool (*open)(net_rx_fn fn);
+	void (*close)(void);
+	bool (*tx_free)(void);
+	unsigned (*tx_slot)(void);
+	uint8_t *(*tx_buf)(unsigned slot);
+	void (*tx_send)(unsigned len);
+	unsigned (*tx_pending)(void);
+	void (*tx_reclaim)(void);
+};
+static const struct nic_driver pcnet_driver = { net_open, net_close, net_tx_free, net_tx_slot,
+						net_tx_buf, net_tx_send, net_tx_pending, net_tx_reclaim };
+static const struct nic_driver virtio_driver = { vnet_open, vnet_close, vnet_tx_free, vnet_tx_slot,
+						 vnet_tx_buf, vnet_tx_send, vnet_tx_pending,
+						 vnet_tx_reclaim };
+static const struct nic_driver *nic = &pcnet_driver;
+
+static bool nic_choose(const char *name)
+{
+	unsigned dev;
+
+	if (!name || !kstrcmp(name, "auto"))
+		nic = pci_find(0x1af4, 0x1041, &dev) ? &virtio_driver : &pcnet_driver;
+	else if (!kstrcmp(name, "virtio"))
+		nic = &virtio_driver;
+	else if (!kstrcmp(name, "pcnet"))
+		nic = &pcnet_driver;
+	else
+		return false;
+	return true;
+}
+
 /* Shared by the modes: every key known, values valid. */
 static bool args_ok(const char *mode, struct cmdline *c, bool bad)
 {
@@ -92,7 +129,7 @@ static long user_fill_tx(void *arg)
 	const struct fill_job *job = arg;
 
 	for (unsigned slot = 0; slot < NET_TX_RING; slot++) {
-		uint8_t *f = net_tx_buf(slot);
+		uint8_t *f = nic->tx_buf(slot);
 		for (unsigned i = 0; i < 6; i++) {
 			f[i] = job->dst[i];
 			f[6 + i] = job->src[i];
@@ -114,7 +151,7 @@ static bool wait_tx_free(void)
 	bool ok = true;
 
 	irq_disable();
-	while (!net_tx_free() && ok) {
+	while (!nic->tx_free() && ok) {
 		irq_wait();
 		ok = rdtsc() - t0 <= TX_WAIT_CYCLES;
 	}
@@ -132,10 +169,11 @@ int mode_tx(struct cmdline *c)
 	struct user_result r;
 	uint64_t sent = 0;
 
+	bad = !nic_choose(cmdline_get(c, "nic")) || bad;
 	if (!args_ok("tx", c, bad))
 		return 1;
 	pic_init();
-	if (!net_open(NULL))
+	if (!nic->open(NULL))
 		return 1;
 	job.size = (unsigned)size;
 	for (unsigned i = 0; i < 6; i++)
@@ -155,17 +193,17 @@ int mode_tx(struct cmdline *c)
 		uint32_t seq = (uint32_t)sent;
 		if (!wait_tx_free())
 			break;
-		*(volatile uint32_t *)(net_tx_buf(net_tx_slot()) + ETH_HLEN) = seq;
-		net_tx_send((unsigned)size);
+		*(volatile uint32_t *)(nic->tx_buf(nic->tx_slot()) + ETH_HLEN) = seq;
+		nic->tx_send((unsigned)size);
 	}
 	irq_disable();
-	while (net_tx_pending() && rdtsc() - t0 < TX_DRAIN_CYCLES + count * TSC_HZ / 1000)
+	while (nic->tx_pending() && rdtsc() - t0 < TX_DRAIN_CYCLES + count * TSC_HZ / 1000)
 		irq_wait();
 	cycles = rdtsc() - t0;
 	irq_enable();
-	if (sent != count || net_tx_pending() || net_stats.tx_errors) {
+	if (sent != count || nic->tx_pending() || net_stats.tx_errors) {
 		kprintf("netguest: mode=tx result=fail tx_frames=%lu wanted=%lu pending=%u errors=%lu\n",
-			sent, count, net_tx_pending(), net_stats.tx_errors);
+			sent, count, nic->tx_pending(), net_stats.tx_errors);
 		return 1;
 	}
 	kprintf("netguest: mode=tx result=pass tx_frames=%lu tx_bytes=%lu errors=0 irqs=%lu io_ops=%lu "
@@ -193,12 +231,13 @@ int mode_rx(struct cmdline *c)
 	uint64_t count = 0, secs = 0, t0, cycles;
 	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "time", &secs) < 0;
 
+	bad = !nic_choose(cmdline_get(c, "nic")) || bad;
 	if (!args_ok("rx", c, bad))
 		return 1;
 	rx_test_frames = rx_test_bytes = rx_other = 0;
 	pic_init();
 	stop_request_listen();
-	if (!net_open(rx_count))
+	if (!nic->open(rx_count))
 		return 1;
 	kprintf("netguest: mode=rx ready mac=%02x:%02x:%02x:%02x:%02x:%02x\n", net_mac[0], net_mac[1],
 		net_mac[2], net_mac[3], net_mac[4], net_mac[5]);
@@ -212,7 +251,7 @@ int mode_rx(struct cmdline *c)
 		irq_wait();
 	cycles = rdtsc() - t0;
 	irq_enable();
-	net_close();
+	nic->close();
 	kprintf("netguest: mode=rx result=pass rx_frames=%lu rx_bytes=%lu other=%lu errors=%lu irqs=%lu "
 		"io_ops=%lu cycles=%lu stopped=%u\n",
 		rx_test_frames, rx_test_bytes, rx_other, net_stats.rx_errors, net_stats.irqs,
@@ -233,13 +272,13 @@ static bool ip_is_ours(const uint8_t *p)
 /* A TX slot for a reply from the interrupt handler (no waiting there). */
 static uint8_t *reply_buf(void)
 {
-	if (!net_tx_free())
-		net_tx_reclaim();
-	if (!net_tx_free()) {
+	if (!nic->tx_free())
+		nic->tx_reclaim();
+	if (!nic->tx_free()) {
 		echo_dropped++;
 		return NULL;
 	}
-	return net_tx_buf(net_tx_slot());
+	return nic->tx_buf(nic->tx_slot());
 }
 
 /* RFC 826 ARP request for our address -> reply. */
@@ -260,7 +299,7 @@ static void echo_arp(const uint8_t *f, unsigned len)
 	memcpy(o + 22, net_mac, 6);   /* sender: us */
 	memcpy(o + 28, echo_ip, 4);
 	memcpy(o + 32, f + 22, 10);   /* target: the asker's MAC and IP */
-	net_tx_send(FRAME_MIN > 42 ? FRAME_MIN : 42);
+	nic->tx_send(FRAME_MIN > 42 ? FRAME_MIN : 42);
 	arp_replies++;
 }
 
@@ -293,7 +332,7 @@ static void echo_icmp(const uint8_t *f, unsigned len)
 	sum = ~sum & 0xffff;
 	icmp[2] = (uint8_t)(sum >> 8);
 	icmp[3] = (uint8_t)sum;
-	net_tx_send(ETH_HLEN + tot < FRAME_MIN ? FRAME_MIN : ETH_HLEN + tot);
+	nic->tx_send(ETH_HLEN + tot < FRAME_MIN ? FRAME_MIN : ETH_HLEN + tot);
 	icmp_replies++;
 }
 
@@ -312,12 +351,13 @@ int mode_echo(struct cmdline *c)
 	const char *ip = cmdline_get(c, "ip");
 	bool bad = !ip || parse_ip(ip, echo_ip) < 0;
 
+	bad = !nic_choose(cmdline_get(c, "nic")) || bad;
 	if (!args_ok("echo", c, bad))
 		return 1;
 	arp_replies = icmp_replies = echo_dropped = 0;
 	pic_init();
 	stop_request_listen();
-	if (!net_open(echo_rx))
+	if (!nic->open(echo_rx))
 		return 1;
 	kprintf("netguest: mode=echo ready ip=%u.%u.%u.%u mac=%02x:%02x:%02x:%02x:%02x:%02x\n", echo_ip[0],
 		echo_ip[1], echo_ip[2], echo_ip[3], net_mac[0], net_mac[1], net_mac[2], net_mac[3],
@@ -327,7 +367,7 @@ int mode_echo(struct cmdline *c)
 	while (!stop_requested)
 		irq_wait();
 	irq_enable();
-	net_close();
+	nic->close();
 	kprintf("netguest: mode=echo result=stopped arp_replies=%lu icmp_replies=%lu dropped=%lu "
 		"rx_frames=%lu tx_frames=%lu irqs=%lu io_ops=%lu\n",
 		arp_replies, icmp_replies, echo_dropped, net_stats.rx_frames, net_stats.tx_frames,

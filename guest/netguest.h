@@ -176,6 +176,16 @@ void net_tx_send(unsigned len);
 unsigned net_tx_pending(void);
 void net_tx_reclaim(void);
 
+/* ---- virtio_net.c: the virtio-net driver (modern PCI), same interface ---- */
+bool vnet_open(net_rx_fn fn);
+void vnet_close(void);
+bool vnet_tx_free(void);
+unsigned vnet_tx_slot(void);
+uint8_t *vnet_tx_buf(unsigned slot);
+void vnet_tx_send(unsigned len);
+unsigned vnet_tx_pending(void);
+void vnet_tx_reclaim(void);
+
 /* ---- cmdline.c: "mode key=value key=value ..." ---- */
 #define CMDLINE_MAX 1024
 #define CMDLINE_MAX_ARGS 32

@@ -24,11 +24,12 @@
 #include "log.h"
 #include "pci.h"
 #include "pcnet.h"
+#include "virtio_net.h"
+#include "virtqueue.h"
 #include "util.h"
 #include "vm.h"
 
-#define VNET_HDR_LEN 12
-#define RX_BUF_LEN 65536
+#define RX_BUF_LEN (65536 + 256) /* a whole GSO frame from the tap */
 #define RX_BUDGET 64              /* frames per tap wakeup */
 #define RX_POLL_NS 1000000        /* retry a held frame every 1 ms (the chip's ring poll) */
 #define RX_HOLD_MAX_NS 1000000000 /* then drop it as "no RX buffer" */
@@ -39,6 +40,7 @@ struct nic {
 	struct vm *vm;
 	struct ioloop *loop;
 	struct pcnet *pcnet;
+	struct vnet *vnet; /* one of the two models */
 	int tap_fd;
 	char ifname[IFNAMSIZ];
 	unsigned hdr_len; /* 12, or 0 for an inherited fd without IFF_VNET_HDR */
@@ -55,6 +57,7 @@ struct nic {
 	bool rx_paused;   /* I/O thread; read by vCPUs (atomic) */
 	bool tap_watched; /* the tap fd is on the I/O loop */
 	size_t held_len;
+	uint8_t held_hdr[VNET_HDR_LEN];
 	uint64_t held_since;
 	uint8_t rxbuf[RX_BUF_LEN];
 };
@@ -141,11 +144,14 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 		}
 		*v++ = 0;
 		if (!strcmp(tok, "model")) {
-			if (strcmp(v, "pcnet")) {
-				*why = "model: only pcnet is available (virtio-net comes later)";
+			if (!strcmp(v, "pcnet")) {
+				c->model = NIC_MODEL_PCNET;
+			} else if (!strcmp(v, "virtio-net")) {
+				c->model = NIC_MODEL_VIRTIO_NET;
+			} else {
+				*why = "model: pcnet or virtio-net";
 				return -EINVAL;
 			}
-			c->model = NIC_MODEL_PCNET;
 			have_model = true;
 		} else if (!strcmp(tok, "tap")) {
 			if (!v[0] || strlen(v) >= NIC_TAP_NAME_MAX || strchr(v, '/')) {
@@ -256,6 +262,52 @@ static int tap_tx(void *ctx, const uint8_t *frame, size_t len)
 	return w < 0 ? -errno : 0;
 }
 
+/* virtio-net backend tx: iov starts with the 12-byte header, which a tap
+ * without IFF_VNET_HDR does not take. */
+static int tap_txv(void *ctx, const struct iovec *iov, unsigned cnt)
+{
+	struct nic *n = ctx;
+	struct iovec v[VQ_SEGS_MAX];
+	size_t skip = n->hdr_len ? 0 : VNET_HDR_LEN;
+	unsigned k = 0;
+	ssize_t w;
+
+	for (unsigned i = 0; i < cnt && k < VQ_SEGS_MAX; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		v[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, iov[i].iov_len - skip };
+		skip = 0;
+	}
+	do
+		w = writev(n->tap_fd, v, (int)k);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : 0;
+}
+
+/* virtio-net: the tap may hand the guest checksum-less and GSO frames only
+ * when the driver said it takes them (TUNSETOFFLOAD). */
+static void tap_set_offload(void *ctx, unsigned o)
+{
+	struct nic *n = ctx;
+	unsigned f = (o & VNET_OFFLOAD_CSUM ? TUN_F_CSUM : 0) | (o & VNET_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0) |
+		     (o & VNET_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0);
+
+	if (!n->hdr_len)
+		return;
+	if (ioctl(n->tap_fd, TUNSETOFFLOAD, f) < 0)
+		log_warn_errno(-errno, "vm %s: %s: tap %s: TUNSETOFFLOAD %#x", n->vm->name, n->name,
+			       n->ifname, f);
+}
+
+static int model_rx(struct nic *n, const uint8_t *hdr, size_t len)
+{
+	if (n->vnet)
+		return vnet_rx(n->vnet, n->hdr_len ? hdr : NULL, n->rxbuf, len);
+	return pcnet_rx(n->pcnet, n->rxbuf, len);
+}
+
 /* ---- interrupts ---- */
 
 /* irq_line.set for the irqfd switch: a level line made of an irqfd with a
@@ -329,7 +381,10 @@ static void on_kick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &kicks, sizeof(kicks)) != sizeof(kicks))
 		return;
-	pcnet_tx_run(n->pcnet, kicks);
+	if (n->vnet)
+		vnet_tx_run(n->vnet, kicks);
+	else
+		pcnet_tx_run(n->pcnet, kicks);
 }
 
 static void pcnet_rx_notify(void *ctx)
@@ -397,8 +452,10 @@ static void on_tap(void *ctx, int fd, uint32_t events)
 		if ((size_t)r < n->hdr_len)
 			continue;
 		len = (size_t)r - n->hdr_len;
-		if (pcnet_rx(n->pcnet, n->rxbuf, len) == -EAGAIN)
+		if (model_rx(n, hdr, len) == -EAGAIN) {
+			memcpy(n->held_hdr, hdr, sizeof(hdr));
 			rx_pause(n, len);
+		}
 	}
 }
 
@@ -413,10 +470,13 @@ static void on_poll(void *ctx, int fd, uint32_t events)
 		set_poll_timer(n, false);
 		return;
 	}
-	if (pcnet_rx(n->pcnet, n->rxbuf, n->held_len) == -EAGAIN) {
+	if (model_rx(n, n->held_hdr, n->held_len) == -EAGAIN) {
 		if (now_ns() - n->held_since < RX_HOLD_MAX_NS)
 			return;
-		pcnet_rx_drop(n->pcnet, n->held_len);
+		if (n->vnet)
+			vnet_rx_drop(n->vnet);
+		else
+			pcnet_rx_drop(n->pcnet, n->held_len);
 	}
 	rx_resume(n);
 	if (n->tap_watched)
@@ -432,6 +492,8 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 {
 	struct nic *n = calloc(1, sizeof(*n));
 	struct pcnet_config pc = { 0 };
+	struct vnet_config vc = { 0 };
+	bool virtio = c->model == NIC_MODEL_VIRTIO_NET;
 	int r;
 
 	*out = NULL;
@@ -443,7 +505,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	n->gsi = gsi;
 	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = -1;
 	pthread_mutex_init(&n->irq_lock, NULL);
-	snprintf(n->name, sizeof(n->name), "pcnet%u", index);
+	snprintf(n->name, sizeof(n->name), virtio ? "virtio-net%u" : "pcnet%u", index);
 	*out = n;
 
 	if ((r = tap_open(n)) < 0)
@@ -479,13 +541,37 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 		  (c->opts & NIC_OPT_COMBINE ? PCNET_OPT_SEND_COMBINE : 0) |
 		  (c->opts & NIC_OPT_IRQFD ? PCNET_OPT_IRQFD : 0);
 	pc.name = n->name;
-	n->pcnet = pcnet_new(&pc);
-	if (!n->pcnet)
-		return -ENOMEM;
-	r = pci_bus_add(pb, pcnet_pci_dev(n->pcnet), gsi);
-	if (r < 0)
-		return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
-	pcnet_pci_sync(n->pcnet);
+	if (virtio) {
+		memcpy(vc.mac, pc.mac, 6);
+		vc.mem = pc.mem;
+		vc.irq = pc.irq;
+		vc.backend = (struct vnet_backend){ .kick = pcnet_kick, .rx_notify = pcnet_rx_notify,
+						    .tx = tap_txv, .set_offload = tap_set_offload,
+						    .ctx = n };
+		vc.accel = vm->accel;
+		/* The doorbells: KVM signals the same eventfds the exit path writes. */
+		vc.notify_fd[VNET_RXQ] = n->rx_wake_fd;
+		vc.notify_fd[VNET_TXQ] = n->kick_fd;
+		vc.opts = (c->opts & NIC_OPT_COALESCE ? VNET_OPT_IOEVENTFD : 0) |
+			  (c->opts & NIC_OPT_COMBINE ? VNET_OPT_SEND_COMBINE : 0) |
+			  (c->opts & NIC_OPT_IRQFD ? VNET_OPT_IRQFD : 0);
+		vc.name = n->name;
+		n->vnet = vnet_new(&vc);
+		if (!n->vnet)
+			return -ENOMEM;
+		r = pci_bus_add(pb, vnet_pci_dev(n->vnet), gsi);
+		if (r < 0)
+			return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
+		vnet_pci_sync(n->vnet);
+	} else {
+		n->pcnet = pcnet_new(&pc);
+		if (!n->pcnet)
+			return -ENOMEM;
+		r = pci_bus_add(pb, pcnet_pci_dev(n->pcnet), gsi);
+		if (r < 0)
+			return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
+		pcnet_pci_sync(n->pcnet);
+	}
 	if ((r = ioloop_add(loop, n->tap_fd, EPOLLIN, on_tap, n)) < 0 ||
 	    (r = ioloop_add(loop, n->kick_fd, EPOLLIN, on_kick, n)) < 0 ||
 	    (r = ioloop_add(loop, n->poll_fd, EPOLLIN, on_poll, n)) < 0 ||
@@ -512,6 +598,7 @@ void nic_free(struct nic *n)
 	if (n->irq_fd >= 0 && n->vm)
 		vm_irqfd(n->vm, n->irq_fd, n->gsi, -1, false);
 	pcnet_free(n->pcnet);
+	vnet_free(n->vnet);
 	if (n->tap_fd >= 0 && n->cfg.fd < 0)
 		close(n->tap_fd);
 	if (n->kick_fd >= 0)
@@ -544,21 +631,68 @@ static struct json_object *pair(const char *a, uint64_t x, const char *b, uint64
 	return o;
 }
 
+static struct json_object *batches_json(const uint64_t *hist, unsigned nb)
+{
+	struct json_object *batches = json_object_new_object();
+
+	for (unsigned b = 0; b < nb; b++) {
+		char k[16];
+		unsigned lo = 1u << b, hi = (2u << b) - 1;
+		if (b + 1 == nb)
+			snprintf(k, sizeof(k), "%u+", lo);
+		else if (lo == hi)
+			snprintf(k, sizeof(k), "%u", lo);
+		else
+			snprintf(k, sizeof(k), "%u-%u", lo, hi);
+		add_u64(batches, k, hist[b]);
+	}
+	return batches;
+}
+
+/* virtio-net: the same keys as PCnet's; exits by register group, and
+ * "doorbells" counts TX notifies whether they exited or came by ioeventfd. */
+static void vnet_stats_add(struct nic *n, struct json_object *o)
+{
+	struct json_object *drops, *exits;
+	struct vnet_stats st;
+	uint64_t total = 0;
+
+	vnet_get_stats(n->vnet, &st);
+	json_object_object_add(o, "tx", pair("frames", st.tx_frames, "bytes", st.tx_bytes));
+	json_object_object_add(o, "rx", pair("frames", st.rx_frames, "bytes", st.rx_bytes));
+	add_u64(o, "rx_filtered", 0);
+	drops = json_object_new_object();
+	for (unsigned i = 0; i < VNET_DROP_COUNT; i++)
+		add_u64(drops, vnet_drop_name(i), st.drops[i]);
+	json_object_object_add(o, "drops", drops);
+	exits = json_object_new_object();
+	for (unsigned i = 0; i < VNET_ACC_COUNT; i++) {
+		add_u64(exits, vnet_access_name(i), st.access[i]);
+		total += st.access[i];
+	}
+	add_u64(exits, "total", total);
+	json_object_object_add(o, "exits", exits);
+	add_u64(o, "interrupts", st.irqs);
+	add_u64(o, "doorbells", st.kicks);
+	add_u64(o, "tx_runs", st.tx_runs);
+	add_u64(o, "needs_reset", st.needs_reset);
+	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, VNET_BATCH_BUCKETS));
+}
+
 struct json_object *nic_stats_json(struct nic *n)
 {
-	struct json_object *o = json_object_new_object(), *drops, *exits, *batches, *opts;
+	struct json_object *o = json_object_new_object(), *drops, *exits, *opts;
 	struct pcnet_stats st;
 	uint64_t total = 0, inj;
 	char mac[18];
 
-	pcnet_get_stats(n->pcnet, &st);
 	pthread_mutex_lock(&n->irq_lock);
 	inj = n->irq_injections;
 	pthread_mutex_unlock(&n->irq_lock);
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->cfg.mac[0], n->cfg.mac[1],
 		 n->cfg.mac[2], n->cfg.mac[3], n->cfg.mac[4], n->cfg.mac[5]);
 	json_object_object_add(o, "name", json_object_new_string(n->name));
-	json_object_object_add(o, "model", json_object_new_string("pcnet"));
+	json_object_object_add(o, "model", json_object_new_string(n->vnet ? "virtio-net" : "pcnet"));
 	json_object_object_add(o, "tap", json_object_new_string(n->ifname));
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	opts = json_object_new_object();
@@ -566,6 +700,12 @@ struct json_object *nic_stats_json(struct nic *n)
 		json_object_object_add(opts, opt_names[i].name,
 				       json_object_new_boolean(n->cfg.opts & opt_names[i].bit));
 	json_object_object_add(o, "opts", opts);
+	add_u64(o, "irq_injections", inj);
+	if (n->vnet) {
+		vnet_stats_add(n, o);
+		return o;
+	}
+	pcnet_get_stats(n->pcnet, &st);
 	json_object_object_add(o, "tx", pair("frames", st.tx_frames, "bytes", st.tx_bytes));
 	json_object_object_add(o, "rx", pair("frames", st.rx_frames, "bytes", st.rx_bytes));
 	add_u64(o, "rx_filtered", st.rx_filtered);
@@ -587,21 +727,8 @@ struct json_object *nic_stats_json(struct nic *n)
 	json_object_object_add(o, "exits", exits);
 	add_u64(o, "rap_coalesced", st.rap_coalesced);
 	add_u64(o, "interrupts", st.irqs);
-	add_u64(o, "irq_injections", inj);
 	add_u64(o, "doorbells", st.kicks);
 	add_u64(o, "tx_runs", st.tx_runs);
-	batches = json_object_new_object();
-	for (unsigned b = 0; b < PCNET_BATCH_BUCKETS; b++) {
-		char k[16];
-		unsigned lo = 1u << b, hi = (2u << b) - 1;
-		if (b + 1 == PCNET_BATCH_BUCKETS)
-			snprintf(k, sizeof(k), "%u+", lo);
-		else if (lo == hi)
-			snprintf(k, sizeof(k), "%u", lo);
-		else
-			snprintf(k, sizeof(k), "%u-%u", lo, hi);
-		add_u64(batches, k, st.tx_batch[b]);
-	}
-	json_object_object_add(o, "tx_batches", batches);
+	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, PCNET_BATCH_BUCKETS));
 	return o;
 }

@@ -1,8 +1,8 @@
 /* nic.h: the monitor's virtual NICs: the `--nic` flag, the tap backend on
  * the I/O thread, and the per-NIC counters served by `stats`.
  *
- * A NIC is a device model from devices/ (today pcnet; virtio-net plugs in
- * through the same nic_model_ops) joined to a tap fd. All backend I/O runs
+ * A NIC is a device model from devices/ (pcnet or virtio-net) joined to a
+ * tap fd. All backend I/O runs
  * on the I/O thread: a vCPU's transmit demand only writes an eventfd, frames
  * read from the tap are delivered there, and interrupts are injected from
  * there (irqfd, or KVM_IRQ_LINE when that switch is off). */
@@ -13,9 +13,9 @@
 #define NIC_MAX 8
 #define NIC_TAP_NAME_MAX 16 /* IFNAMSIZ */
 
-enum nic_model { NIC_MODEL_PCNET };
+enum nic_model { NIC_MODEL_PCNET, NIC_MODEL_VIRTIO_NET };
 
-/* --nic model=pcnet,tap=NAME|fd=N[,mac=MAC][,opt=LIST] */
+/* --nic model=pcnet|virtio-net,tap=NAME|fd=N[,mac=MAC][,opt=LIST] */
 struct nic_config {
 	enum nic_model model;
 	char tap[NIC_TAP_NAME_MAX]; /* "" when fd is used */
@@ -26,9 +26,10 @@ struct nic_config {
 };
 
 /* The paper's optimizations, each a switch (all on by default). */
-#define NIC_OPT_COALESCE 0x1 /* no exit for writes with memory semantics (PCnet RAP) */
+#define NIC_OPT_COALESCE 0x1 /* no exit for writes that do no I/O: PCnet RAP coalesced,
+                                 virtio queue notify by ioeventfd */
 #define NIC_OPT_COMBINE 0x2  /* a doorbell sends every ready frame, batched tap writes */
-#define NIC_OPT_IRQFD 0x4    /* interrupts by irqfd from the I/O thread */
+#define NIC_OPT_IRQFD 0x4    /* interrupts by irqfd from the I/O thread (virtio: and EVENT_IDX) */
 #define NIC_OPT_ALL 0x7
 
 /* Parses one --nic value into c. opt=LIST: names from coalesce, combine,

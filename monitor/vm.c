@@ -171,7 +171,8 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
 	vm->accel = (struct io_accel){ .coalesce_add = vm_coalesce_add,
-				       .coalesce_del = vm_coalesce_del, .ctx = vm };
+				       .coalesce_del = vm_coalesce_del,
+				       .ioeventfd = vm_ioeventfd, .ctx = vm };
 	r = iobus_init(&vm->bus);
 	if (r < 0)
 		return r;
@@ -537,6 +538,18 @@ int vm_irqfd(struct vm *vm, int fd, unsigned gsi, int resamplefd, bool assign)
 		irqfd.resamplefd = (uint32_t)resamplefd;
 	}
 	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+int vm_ioeventfd(void *opaque, enum io_space sp, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd };
+
+	if (sp == IO_PIO)
+		io.flags |= KVM_IOEVENTFD_FLAG_PIO;
+	if (!assign)
+		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
 
 /* Handles one exit. Returns false when the vCPU must stop. */

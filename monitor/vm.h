@@ -130,6 +130,10 @@ void vm_coalesced_drain(struct vm *vm);
  * assign false removes it. 0 or -errno. */
 int vm_irqfd(struct vm *vm, int fd, unsigned gsi, int resamplefd, bool assign);
 
+/* io_accel.ioeventfd: KVM_IOEVENTFD on [addr, addr+len) of sp, any value
+ * (no datamatch). 0 or -errno. */
+int vm_ioeventfd(void *vm, enum io_space sp, uint64_t addr, unsigned len, int fd, bool assign);
+
 /* Host RAM in bytes (for config checks). */
 uint64_t vm_host_mem_bytes(void);
 /* True on a kvm_pvm host (/sys/module/kvm_pvm). */

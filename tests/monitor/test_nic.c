@@ -24,6 +24,9 @@ static void test_tap_defaults(void **state)
 	assert_int_equal(c.fd, -1);
 	assert_false(c.has_mac);
 	assert_int_equal(c.opts, NIC_OPT_ALL);
+	assert_int_equal(nic_parse("model=virtio-net,tap=tap1", &c, &why), 0);
+	assert_int_equal(c.model, NIC_MODEL_VIRTIO_NET);
+	assert_string_equal(c.tap, "tap1");
 }
 
 static void test_fd_mac_opts(void **state)
@@ -56,7 +59,7 @@ static void test_errors(void **state)
 {
 	static const char *const bad[] = {
 		"tap=tap0",                                  /* no model */
-		"model=virtio-net,tap=tap0",                 /* not yet */
+		"model=virtio,tap=tap0",                     /* the model is virtio-net */
 		"model=pcnet",                               /* no backend */
 		"model=pcnet,tap=t,fd=3",                    /* both */
 		"model=pcnet,tap=",                          /* empty name */

@@ -1,0 +1,762 @@
+/* virtio_net.c: virtio-net over PCI, modern interface only, after Virtual
+ * I/O Device (VIRTIO) Version 1.1 (OASIS):
+ *   2.1        device status field: ACKNOWLEDGE, DRIVER, FEATURES_OK,
+ *              DRIVER_OK, NEEDS_RESET, FAILED; 0 resets (2.4)
+ *   2.2        feature bits; 3.1.1 the driver's initialisation sequence:
+ *              FEATURES_OK is refused (reads back clear) for features we did
+ *              not offer, without VERSION_1, or with broken dependencies
+ *              (5.1.3.1: GUEST_TSO* need GUEST_CSUM, HOST_TSO* need CSUM)
+ *   2.7        split virtqueues (virtqueue.c)
+ *   4.1.2      PCI ids: 1af4:1041, revision 1, class 02 00 00
+ *   4.1.4      virtio structure capabilities (vendor-specific, 0x09) for
+ *              the common, notify, ISR and device configuration, all in BAR 0
+ *   4.1.4.3    common configuration: feature selects, status, queue select,
+ *              size (a power of two up to 256), enable, ring addresses; queue
+ *              fields are frozen once the queue is enabled
+ *   4.1.4.4    notifications: queue q at cap.offset + q * notify_off_multiplier
+ *   4.1.4.5    ISR status: bit 0 queue, bit 1 configuration; read clears and
+ *              deasserts INTx
+ *   5.1.4      device configuration: mac, status (LINK_UP)
+ *   5.1.6      the 12-byte virtio_net_hdr on both queues; MRG_RXBUF:
+ *              num_buffers; checksum and TSO offloads passed through the tap's
+ *              vnet header unchanged (the tap uses the same layout)
+ *   5.1.6.3    receive buffers: device-writable chains
+ * Not implemented: MSI-X (the driver uses INTx), the PCI configuration access
+ * capability (VIRTIO_PCI_CAP_PCI_CFG), indirect descriptors, control queue,
+ * multiqueue, legacy interface.
+ *
+ * Guest errors (a ring outside RAM or misaligned, a non-power-of-two size, a
+ * broken avail index) set NEEDS_RESET and a configuration interrupt (2.1.2);
+ * a bad chain is returned unused and counted.
+ */
+#include "virtio_net.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "virtqueue.h"
+
+#define PCI_CAP_ID_VNDR 0x09
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG 3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_MSI_NO_VECTOR 0xffff
+#define VIRTIO_NET_S_LINK_UP 1
+#define ISR_QUEUE 1
+#define ISR_CONFIG 2
+#define RX_CHAINS_MAX 64 /* receive chains per frame with MRG_RXBUF */
+#define HDR_NUM_BUFFERS 10
+#define TX_BUDGET 256   /* frames per vnet_tx_run before the I/O thread moves on */
+
+/* Common configuration (4.1.4.3) offsets. */
+#define CC_DFSELECT 0x00
+#define CC_DF 0x04
+#define CC_GFSELECT 0x08
+#define CC_GF 0x0c
+#define CC_MSIX 0x10
+#define CC_NUMQ 0x12
+#define CC_STATUS 0x14
+#define CC_CFGGEN 0x15
+#define CC_Q_SELECT 0x16
+#define CC_Q_SIZE 0x18
+#define CC_Q_MSIX 0x1a
+#define CC_Q_ENABLE 0x1c
+#define CC_Q_NOFF 0x1e
+#define CC_Q_DESC 0x20
+#define CC_Q_AVAIL 0x28
+#define CC_Q_USED 0x30
+
+#define HOST_FEATURES                                                                        \
+	(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |   \
+	 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |                            \
+	 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4 |                      \
+	 1ull << VIRTIO_NET_F_HOST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_TSO4 |                      \
+	 1ull << VIRTIO_NET_F_GUEST_TSO6)
+
+struct vnet_queue {
+	uint16_t size; /* as the driver set it */
+	bool enabled;
+	uint64_t desc, avail, used;
+	struct vq vq;
+};
+
+struct vnet {
+	struct pci_dev pci;
+	struct vnet_config cfg;
+	pthread_mutex_t lock;
+	uint64_t host_features, driver_features;
+	uint32_t dfselect, gfselect;
+	uint8_t status;
+	uint16_t qselect;
+	struct vnet_queue q[VNET_NUM_QUEUES];
+	uint8_t isr;
+	bool irq_level, bus_master, intx_disabled;
+	uint64_t bar0;     /* decoded BAR 0 (0 none): where the ioeventfds sit */
+	uint64_t notify_at; /* BAR 0 base of the registered ioeventfds, 0 none */
+	struct vnet_stats st;
+	struct vq_elem txe;
+	struct vq_elem rxe[RX_CHAINS_MAX];
+};
+
+static bool has(const struct vnet *s, unsigned bit)
+{
+	return s->driver_features >> bit & 1;
+}
+
+/* ---- interrupts ---- */
+
+static void update_irq(struct vnet *s)
+{
+	bool level = s->isr && !s->intx_disabled;
+
+	if (level == s->irq_level)
+		return;
+	s->irq_level = level;
+	if (level)
+		s->st.irqs++;
+	irq_set(&s->cfg.irq, level);
+}
+
+static void raise_isr(struct vnet *s, uint8_t bit)
+{
+	s->isr |= bit;
+	update_irq(s);
+}
+
+/* 2.1.2: the device signals an error it cannot recover from. */
+static void needs_reset(struct vnet *s)
+{
+	if (s->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	s->st.needs_reset++;
+	s->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (s->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_isr(s, ISR_CONFIG);
+}
+
+static bool running(const struct vnet *s)
+{
+	return (s->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) ==
+		       VIRTIO_STATUS_DRIVER_OK && s->bus_master;
+}
+
+/* ---- reset and status ---- */
+
+static void set_offload(struct vnet *s)
+{
+	unsigned o = 0;
+
+	if (!s->cfg.backend.set_offload)
+		return;
+	if (has(s, VIRTIO_NET_F_GUEST_CSUM)) {
+		o |= VNET_OFFLOAD_CSUM;
+		if (has(s, VIRTIO_NET_F_GUEST_TSO4))
+			o |= VNET_OFFLOAD_TSO4;
+		if (has(s, VIRTIO_NET_F_GUEST_TSO6))
+			o |= VNET_OFFLOAD_TSO6;
+	}
+	s->cfg.backend.set_offload(s->cfg.backend.ctx, o);
+}
+
+static void device_reset(struct vnet *s)
+{
+	bool had_features = s->status & VIRTIO_STATUS_FEATURES_OK;
+
+	s->driver_features = 0;
+	s->dfselect = s->gfselect = 0;
+	s->status = 0;
+	s->qselect = 0;
+	for (unsigned i = 0; i < VNET_NUM_QUEUES; i++) {
+		s->q[i] = (struct vnet_queue){ .size = VNET_QUEUE_SIZE };
+		s->q[i].vq.mem = s->cfg.mem;
+	}
+	s->isr = 0;
+	update_irq(s);
+	if (had_features)
+		set_offload(s);
+}
+
+static bool features_ok(uint64_t f, uint64_t offered)
+{
+	if (f & ~offered || !(f >> VIRTIO_F_VERSION_1 & 1))
+		return false;
+	if ((f & (1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6)) &&
+	    !(f & 1ull << VIRTIO_NET_F_GUEST_CSUM))
+		return false;
+	if ((f & (1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6)) &&
+	    !(f & 1ull << VIRTIO_NET_F_CSUM))
+		return false;
+	return true;
+}
+
+static void status_write(struct vnet *s, uint8_t v)
+{
+	uint8_t add = v & ~s->status;
+
+	if (v == 0) {
+		device_reset(s);
+		return;
+	}
+	/* The driver only adds bits (3.1.1); NEEDS_RESET is the device's. */
+	if (add & VIRTIO_STATUS_FEATURES_OK) {
+		if (!(s->status & VIRTIO_STATUS_DRIVER) ||
+		    !features_ok(s->driver_features, s->host_features)) {
+			add &= ~VIRTIO_STATUS_FEATURES_OK;
+		} else {
+			s->status |= VIRTIO_STATUS_FEATURES_OK;
+			set_offload(s);
+		}
+	}
+	if ((add & VIRTIO_STATUS_DRIVER_OK) && !(s->status & VIRTIO_STATUS_FEATURES_OK)) {
+		/* DRIVER_OK before the features were accepted: a driver bug. */
+		needs_reset(s);
+		add &= ~VIRTIO_STATUS_DRIVER_OK;
+	}
+	s->status |= add & ~VIRTIO_STATUS_NEEDS_RESET;
+	if ((add & VIRTIO_STATUS_DRIVER_OK) && s->cfg.backend.rx_notify)
+		s->cfg.backend.rx_notify(s->cfg.backend.ctx);
+}
+
+/* queue_enable = 1 (4.1.4.3.2): the ring must be valid now. */
+static void queue_enable(struct vnet *s, struct vnet_queue *q)
+{
+	if (q->enabled || !(s->status & VIRTIO_STATUS_FEATURES_OK) ||
+	    (s->status & VIRTIO_STATUS_DRIVER_OK)) {
+		if (!q->enabled)
+			needs_reset(s);
+		return;
+	}
+	if (q->size > VNET_QUEUE_SIZE ||
+	    vq_enable(&q->vq, s->cfg.mem, q->size, q->desc, q->avail, q->used,
+		      has(s, VIRTIO_F_EVENT_IDX)) < 0) {
+		needs_reset(s);
+		return;
+	}
+	q->enabled = true;
+}
+
+/* ---- common configuration ---- */
+
+static struct vnet_queue *selected(struct vnet *s)
+{
+	return s->qselect < VNET_NUM_QUEUES ? &s->q[s->qselect] : NULL;
+}
+
+static void common_image(struct vnet *s, uint8_t img[VNET_COMMON_LEN])
+{
+	struct vnet_queue *q = selected(s);
+	uint32_t df = s->dfselect < 2 ? (uint32_t)(s->host_features >> (32 * s->dfselect)) : 0;
+	uint32_t gf = s->gfselect < 2 ? (uint32_t)(s->driver_features >> (32 * s->gfselect)) : 0;
+	uint16_t nov = VIRTIO_MSI_NO_VECTOR, nq = VNET_NUM_QUEUES;
+
+	memset(img, 0, VNET_COMMON_LEN);
+	memcpy(img + CC_DFSELECT, &s->dfselect, 4);
+	memcpy(img + CC_DF, &df, 4);
+	memcpy(img + CC_GFSELECT, &s->gfselect, 4);
+	memcpy(img + CC_GF, &gf, 4);
+	memcpy(img + CC_MSIX, &nov, 2);
+	memcpy(img + CC_NUMQ, &nq, 2);
+	img[CC_STATUS] = s->status;
+	img[CC_CFGGEN] = 0; /* the configuration never changes */
+	memcpy(img + CC_Q_SELECT, &s->qselect, 2);
+	if (!q)
+		return; /* size 0: no such queue */
+	uint16_t en = q->enabled, noff = (uint16_t)s->qselect;
+	memcpy(img + CC_Q_SIZE, &q->size, 2);
+	memcpy(img + CC_Q_MSIX, &nov, 2);
+	memcpy(img + CC_Q_ENABLE, &en, 2);
+	memcpy(img + CC_Q_NOFF, &noff, 2);
+	memcpy(img + CC_Q_DESC, &q->desc, 8);
+	memcpy(img + CC_Q_AVAIL, &q->avail, 8);
+	memcpy(img + CC_Q_USED, &q->used, 8);
+}
+
+static void set_addr_part(uint64_t *a, uint64_t off, unsigned size, uint64_t v)
+{
+	if (size == 8 && off == 0)
+		*a = v;
+	else if (size == 4 && off == 0)
+		*a = (*a & ~0xffffffffull) | (uint32_t)v;
+	else if (size == 4 && off == 4)
+		*a = (*a & 0xffffffffull) | (v << 32);
+}
+
+static void common_write(struct vnet *s, uint64_t off, unsigned size, uint64_t v)
+{
+	struct vnet_queue *q = selected(s);
+	bool q_frozen = !q || q->enabled;
+
+	switch (off) {
+	case CC_DFSELECT:
+		if (size == 4)
+			s->dfselect = (uint32_t)v;
+		return;
+	case CC_GFSELECT:
+		if (size == 4)
+			s->gfselect = (uint32_t)v;
+		return;
+	case CC_GF:
+		if (size == 4 && s->gfselect < 2 && !(s->status & VIRTIO_STATUS_FEATURES_OK)) {
+			unsigned sh = 32 * s->gfselect;
+			s->driver_features = (s->driver_features & ~(0xffffffffull << sh)) |
+					     (v & 0xffffffffull) << sh;
+		}
+		return;
+	case CC_STATUS:
+		if (size == 1)
+			status_write(s, (uint8_t)v);
+		return;
+	case CC_Q_SELECT:
+		if (size == 2)
+			s->qselect = (uint16_t)v;
+		return;
+	case CC_Q_SIZE:
+		/* Checked at enable: a size that is not a power of two is an error. */
+		if (size == 2 && !q_frozen)
+			q->size = (uint16_t)v;
+		return;
+	case CC_Q_ENABLE:
+		if (size == 2 && q && v == 1)
+			queue_enable(s, q);
+		return;
+	case CC_MSIX:
+	case CC_Q_MSIX:
+		return; /* no MSI-X: reads stay NO_VECTOR (4.1.5.1.2) */
+	}
+	if (!q_frozen && off >= CC_Q_DESC && off < CC_Q_USED + 8) {
+		uint64_t *a = off < CC_Q_AVAIL ? &q->desc : off < CC_Q_USED ? &q->avail : &q->used;
+		set_addr_part(a, (off - CC_Q_DESC) % 8, size, v);
+	}
+}
+
+/* ---- BAR 0 ---- */
+
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct vnet *s = opaque;
+	uint8_t img[VNET_COMMON_LEN];
+	uint64_t v = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (off + size <= VNET_COMMON_LEN) {
+		s->st.access[VNET_ACC_COMMON_READ]++;
+		common_image(s, img);
+		memcpy(&v, img + off, size);
+	} else if (off == VNET_ISR_OFF) {
+		s->st.access[VNET_ACC_ISR_READ]++;
+		v = s->isr;
+		s->isr = 0;
+		update_irq(s);
+	} else if (off >= VNET_DEVCFG_OFF && off + size <= VNET_DEVCFG_OFF + VNET_DEVCFG_LEN) {
+		uint8_t dc[VNET_DEVCFG_LEN] = { 0 };
+		uint16_t st = VIRTIO_NET_S_LINK_UP, pairs = 1;
+		s->st.access[VNET_ACC_DEVCFG_READ]++;
+		memcpy(dc, s->cfg.mac, 6);
+		memcpy(dc + 6, &st, 2);
+		memcpy(dc + 8, &pairs, 2);
+		memcpy(&v, dc + (off - VNET_DEVCFG_OFF), size);
+	} else {
+		s->st.access[VNET_ACC_OTHER]++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+static void bar_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+	struct vnet *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	if (off + size <= VNET_COMMON_LEN) {
+		s->st.access[VNET_ACC_COMMON_WRITE]++;
+		common_write(s, off, size, v);
+	} else if (off >= VNET_NOTIFY_OFF && off < VNET_NOTIFY_OFF + VNET_NUM_QUEUES * VNET_NOTIFY_MULT &&
+		   (off - VNET_NOTIFY_OFF) % VNET_NOTIFY_MULT == 0) {
+		unsigned qi = (unsigned)(off - VNET_NOTIFY_OFF) / VNET_NOTIFY_MULT;
+		s->st.access[VNET_ACC_NOTIFY]++;
+		if (qi == VNET_TXQ && s->cfg.backend.kick)
+			s->cfg.backend.kick(s->cfg.backend.ctx);
+		else if (qi == VNET_RXQ && s->cfg.backend.rx_notify)
+			s->cfg.backend.rx_notify(s->cfg.backend.ctx);
+	} else {
+		s->st.access[VNET_ACC_OTHER]++; /* read-only or unused: ignored */
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct io_ops vnet_bar_ops = { .read = bar_read, .write = bar_write };
+
+/* ---- transmit ---- */
+
+static void count_batch(struct vnet *s, unsigned n)
+{
+	unsigned b = 0;
+
+	while (b + 1 < VNET_BATCH_BUCKETS && (2u << b) <= n)
+		b++;
+	s->st.tx_batch[b]++;
+	s->st.tx_runs++;
+}
+
+static size_t tx_limit(const struct vnet *s)
+{
+	bool tso = has(s, VIRTIO_NET_F_HOST_TSO4) || has(s, VIRTIO_NET_F_HOST_TSO6);
+	return VNET_HDR_LEN + (tso ? VNET_GSO_MAX : VNET_FRAME_MAX);
+}
+
+/* One chain: 1 sent (or dropped, counted), 0 ring empty, -1 ring broken. */
+static int tx_one(struct vnet *s, struct vq *q)
+{
+	struct vq_elem *e = &s->txe;
+	int r = vq_pop(q, e);
+
+	if (r == 0)
+		return 0;
+	if (r == -EPROTO) {
+		s->st.drops[VNET_DROP_BAD_DESC]++;
+		needs_reset(s);
+		return -1;
+	}
+	if (r < 0 || e->n_in || e->out_len < VNET_HDR_LEN) {
+		s->st.drops[VNET_DROP_BAD_DESC]++;
+	} else if (e->out_len > tx_limit(s)) {
+		s->st.drops[VNET_DROP_OVERSIZE]++;
+	} else {
+		struct iovec iov[VQ_SEGS_MAX];
+		for (unsigned i = 0; i < e->n_out; i++)
+			iov[i] = (struct iovec){ e->out[i].p, e->out[i].len };
+		if (s->cfg.backend.tx(s->cfg.backend.ctx, iov, e->n_out) < 0) {
+			s->st.drops[VNET_DROP_BACKEND]++;
+		} else {
+			s->st.tx_frames++;
+			s->st.tx_bytes += e->out_len - VNET_HDR_LEN;
+		}
+	}
+	vq_push(q, e->head, 0);
+	return 1;
+}
+
+static void used_flush_notify(struct vnet *s, struct vq *q)
+{
+	vq_flush(q);
+	if (vq_should_notify(q))
+		raise_isr(s, ISR_QUEUE);
+}
+
+unsigned vnet_tx_run(struct vnet *s, uint64_t kicks)
+{
+	struct vq *q = &s->q[VNET_TXQ].vq;
+	bool combine = s->cfg.opts & VNET_OPT_SEND_COMBINE;
+	unsigned sent = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	s->st.kicks += kicks;
+	if (!running(s) || !vq_ready(q))
+		goto out;
+	if (!combine) {
+		/* Naive: each frame completes (and may interrupt) on its own. */
+		vq_set_notify(q, true);
+		while (sent < TX_BUDGET && (r = tx_one(s, q)) > 0) {
+			vq_set_notify(q, true);
+			sent++;
+			used_flush_notify(s, q);
+		}
+		goto out;
+	}
+	/* 2.7.7.1: no notifies while we drain; then ask again and recheck, so a
+	 * chain added before the driver saw the change is not stranded. */
+	do {
+		vq_set_notify(q, false);
+		while (sent < TX_BUDGET && (r = tx_one(s, q)) > 0)
+			sent++;
+		vq_set_notify(q, true);
+	} while (r == 0 && sent < TX_BUDGET && vq_avail_count(q));
+	if (sent)
+		used_flush_notify(s, q);
+out:
+	if (sent)
+		count_batch(s, sent);
+	/* A guest that keeps the ring full must not starve receive: come back
+	 * after the I/O thread's other work (this kick counts as a doorbell). */
+	if (sent == TX_BUDGET && s->cfg.backend.kick)
+		s->cfg.backend.kick(s->cfg.backend.ctx);
+	pthread_mutex_unlock(&s->lock);
+	return sent;
+}
+
+/* ---- receive ---- */
+
+/* Copies [off, off+len) of the stream "hdr then frame" into e. */
+static void rx_copy(const struct vq_elem *e, const uint8_t *hdr, const uint8_t *frame,
+		    size_t off, size_t len)
+{
+	size_t done = 0;
+
+	if (off < VNET_HDR_LEN) {
+		size_t n = VNET_HDR_LEN - off < len ? VNET_HDR_LEN - off : len;
+		vq_copy_to_in(e, 0, hdr + off, n);
+		done = n;
+	}
+	if (done < len)
+		vq_copy_to_in(e, done, frame + (off + done - VNET_HDR_LEN), len - done);
+}
+
+static void rx_return(struct vnet *s, struct vq *q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vq_push(q, s->rxe[i].head, 0);
+	used_flush_notify(s, q);
+}
+
+int vnet_rx(struct vnet *s, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	static const uint8_t zero_hdr[VNET_HDR_LEN];
+	struct vq *q = &s->q[VNET_RXQ].vq;
+	bool mrg, gso;
+	size_t total = VNET_HDR_LEN + len, off = 0;
+	unsigned n = 0;
+	uint8_t h[VNET_HDR_LEN];
+	int r = 0;
+
+	memcpy(h, hdr ? hdr : zero_hdr, VNET_HDR_LEN);
+	pthread_mutex_lock(&s->lock);
+	if (!running(s) || !vq_ready(q)) {
+		s->st.drops[VNET_DROP_NO_RX_BUFFER]++;
+		goto out;
+	}
+	mrg = has(s, VIRTIO_NET_F_MRG_RXBUF);
+	gso = has(s, VIRTIO_NET_F_GUEST_TSO4) || has(s, VIRTIO_NET_F_GUEST_TSO6);
+	if (len > (gso ? VNET_GSO_MAX : VNET_FRAME_MAX)) {
+		s->st.drops[VNET_DROP_OVERSIZE]++;
+		goto out;
+	}
+	h[HDR_NUM_BUFFERS] = h[HDR_NUM_BUFFERS + 1] = 0;
+	while (off < total) {
+		struct vq_elem *e = &s->rxe[n];
+		size_t chunk;
+
+		if (n == (mrg ? RX_CHAINS_MAX : 1)) {
+			s->st.drops[VNET_DROP_OVERSIZE]++;
+			rx_return(s, q, n);
+			goto out;
+		}
+		r = vq_pop(q, e);
+		if (r == 0) {
+			/* Out of buffers: ask for a notify, then look once more. */
+			vq_set_notify(q, true);
+			if (vq_avail_count(q))
+				continue;
+			vq_unpop(q, n);
+			r = -EAGAIN;
+			goto out;
+		}
+		if (r == -EPROTO) {
+			s->st.drops[VNET_DROP_BAD_DESC]++;
+			vq_unpop(q, n);
+			needs_reset(s);
+			r = 0;
+			goto out;
+		}
+		n++;
+		if (r < 0 || e->n_out) {
+			s->st.drops[VNET_DROP_BAD_DESC]++;
+			rx_return(s, q, n);
+			r = 0;
+			goto out;
+		}
+		chunk = total - off < e->in_len ? total - off : e->in_len;
+		if (!mrg && chunk < total) {
+			s->st.drops[VNET_DROP_OVERSIZE]++;
+			rx_return(s, q, n);
+			r = 0;
+			goto out;
+		}
+		rx_copy(e, h, frame, off, chunk);
+		off += chunk;
+	}
+	if (mrg) {
+		uint16_t nb = (uint16_t)n;
+		vq_copy_to_in(&s->rxe[0], HDR_NUM_BUFFERS, &nb, 2);
+	}
+	off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		size_t chunk = total - off < s->rxe[i].in_len ? total - off : s->rxe[i].in_len;
+		vq_push(q, s->rxe[i].head, (uint32_t)chunk);
+		off += chunk;
+	}
+	used_flush_notify(s, q);
+	s->st.rx_frames++;
+	s->st.rx_bytes += len;
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void vnet_rx_drop(struct vnet *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.drops[VNET_DROP_NO_RX_BUFFER]++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- PCI ---- */
+
+/* Tracks bus mastering and INTx disable, and moves the notify ioeventfds
+ * with BAR 0. Runs under the PCI bus lock. */
+static void vnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint32_t value)
+{
+	struct vnet *s = container_of(dev, struct vnet, pci);
+	uint16_t cmd = (uint16_t)pci_cfg_get(dev, PCI_COMMAND, 2);
+	uint64_t base = (cmd & PCI_COMMAND_MEMORY) ?
+				pci_cfg_get(dev, PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK : 0;
+	const struct io_accel *a = &s->cfg.accel;
+
+	(void)off;
+	(void)size;
+	(void)value;
+	pthread_mutex_lock(&s->lock);
+	s->bus_master = cmd & PCI_COMMAND_MASTER;
+	s->intx_disabled = cmd & PCI_COMMAND_INTX_DISABLE;
+	s->bar0 = base;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	if (base == s->notify_at || !(s->cfg.opts & VNET_OPT_IOEVENTFD) || !a->ioeventfd)
+		return;
+	for (unsigned i = 0; s->notify_at && i < VNET_NUM_QUEUES; i++)
+		if (s->cfg.notify_fd[i] >= 0)
+			a->ioeventfd(a->ctx, IO_MMIO, s->notify_at + VNET_NOTIFY_OFF + VNET_NOTIFY_MULT * i,
+				     2, s->cfg.notify_fd[i], false);
+	s->notify_at = 0;
+	if (!base)
+		return;
+	for (unsigned i = 0; i < VNET_NUM_QUEUES; i++) {
+		int r = s->cfg.notify_fd[i] < 0 ? 0 :
+			a->ioeventfd(a->ctx, IO_MMIO, base + VNET_NOTIFY_OFF + VNET_NOTIFY_MULT * i,
+				     2, s->cfg.notify_fd[i], true);
+		if (r < 0) /* the notify still works, by an exit */
+			log_warn_errno(r, "%s: queue %u notify at %#llx: ioeventfd", s->cfg.name, i,
+				       (unsigned long long)(base + VNET_NOTIFY_OFF + VNET_NOTIFY_MULT * i));
+	}
+	s->notify_at = base;
+}
+
+void vnet_pci_sync(struct vnet *s)
+{
+	vnet_cfg_write(&s->pci, PCI_COMMAND, 2, 0);
+}
+
+/* A virtio structure capability (4.1.4) at cfg offset at. */
+static void add_cap(struct pci_dev *d, unsigned at, unsigned next, uint8_t type, uint32_t off,
+		    uint32_t len, unsigned cap_len)
+{
+	pci_cfg_set8(d, at, PCI_CAP_ID_VNDR);
+	pci_cfg_set8(d, at + 1, (uint8_t)next);
+	pci_cfg_set8(d, at + 2, (uint8_t)cap_len);
+	pci_cfg_set8(d, at + 3, type);
+	pci_cfg_set8(d, at + 4, 0); /* BAR 0 */
+	pci_cfg_set32(d, at + 8, off);
+	pci_cfg_set32(d, at + 12, len);
+}
+
+struct vnet *vnet_new(const struct vnet_config *cfg)
+{
+	struct vnet *s = calloc(1, sizeof(*s));
+	struct pci_dev *d;
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	pthread_mutex_init(&s->lock, NULL);
+	s->host_features = HOST_FEATURES;
+	if (cfg->opts & VNET_OPT_IRQFD)
+		s->host_features |= 1ull << VIRTIO_F_EVENT_IDX;
+	device_reset(s);
+
+	d = &s->pci;
+	pci_cfg_set16(d, PCI_VENDOR_ID, VNET_VENDOR_ID);
+	pci_cfg_set16(d, PCI_DEVICE_ID, VNET_DEVICE_ID);
+	pci_cfg_set8(d, PCI_REVISION_ID, 1);
+	pci_cfg_set16(d, PCI_CLASS_DEVICE, 0x0200); /* network, Ethernet */
+	pci_cfg_set16(d, PCI_SUBSYSTEM_VENDOR_ID, VNET_VENDOR_ID);
+	pci_cfg_set16(d, PCI_SUBSYSTEM_ID, 0x0040);
+	pci_cfg_set8(d, PCI_CAPABILITY_LIST, 0x40);
+	add_cap(d, 0x40, 0x50, VIRTIO_PCI_CAP_COMMON_CFG, VNET_COMMON_OFF, VNET_COMMON_LEN, 16);
+	add_cap(d, 0x50, 0x64, VIRTIO_PCI_CAP_NOTIFY_CFG, VNET_NOTIFY_OFF,
+		VNET_NUM_QUEUES * VNET_NOTIFY_MULT, 20);
+	pci_cfg_set32(d, 0x50 + 16, VNET_NOTIFY_MULT);
+	add_cap(d, 0x64, 0x74, VIRTIO_PCI_CAP_ISR_CFG, VNET_ISR_OFF, 1, 16);
+	add_cap(d, 0x74, 0x00, VIRTIO_PCI_CAP_DEVICE_CFG, VNET_DEVCFG_OFF, VNET_DEVCFG_LEN, 16);
+	d->bar[0] = (struct pci_bar_desc){ .size = VNET_BAR_SIZE, .ops = &vnet_bar_ops, .opaque = s,
+					   .name = cfg->name ? cfg->name : "virtio-net" };
+	d->cfg_write = vnet_cfg_write;
+	return s;
+}
+
+void vnet_free(struct vnet *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+struct pci_dev *vnet_pci_dev(struct vnet *s)
+{
+	return &s->pci;
+}
+
+uint64_t vnet_bar0(struct vnet *s)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&s->lock);
+	v = s->bar0;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+void vnet_get_stats(struct vnet *s, struct vnet_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->st;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint8_t vnet_status(struct vnet *s)
+{
+	uint8_t v;
+
+	pthread_mutex_lock(&s->lock);
+	v = s->status;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+uint64_t vnet_features(struct vnet *s)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&s->lock);
+	v = s->driver_features;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+const char *vnet_drop_name(enum vnet_drop d)
+{
+	static const char *const names[] = { "no_rx_buffer", "bad_descriptor", "oversize", "backend_error" };
+	return (unsigned)d < VNET_DROP_COUNT ? names[d] : "?";
+}
+
+const char *vnet_access_name(enum vnet_access a)
+{
+	static const char *const names[] = { "common_read", "common_write", "notify", "isr_read",
+					     "devcfg_read", "other" };
+	return (unsigned)a < VNET_ACC_COUNT ? names[a] : "?";
+}

@@ -1,0 +1,148 @@
+/* virtio_net.h: virtio-net, virtio 1.x over PCI (modern only). See
+ * virtio_net.c for the spec sections.
+ *
+ * Threads: register accesses come from vCPU threads (through the iobus);
+ * vnet_tx_run() and vnet_rx() from the I/O thread; a mutex inside guards the
+ * state. The device never touches the host network: a TX queue notify wakes
+ * the I/O thread (backend.kick, or an ioeventfd that KVM signals without an
+ * exit), frames leave through backend.tx and arrive through vnet_rx.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "dev.h"
+#include "pci.h"
+
+#define VNET_VENDOR_ID 0x1af4
+#define VNET_DEVICE_ID 0x1041 /* 0x1040 + device type 1 (4.1.2.1) */
+#define VNET_QUEUE_SIZE 256   /* the largest size we offer */
+#define VNET_HDR_LEN 12       /* struct virtio_net_hdr with num_buffers (5.1.6) */
+#define VNET_FRAME_MAX 1518   /* without GSO: 1514 + 802.1Q tag */
+#define VNET_GSO_MAX 65550    /* with TSO: 64 KiB plus headers */
+#define VNET_BAR_SIZE 0x4000
+
+/* Feature bits (5.1.3, 6). */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+/* Device status (2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED 0x80
+
+/* BAR 0 layout: where each capability's structure lives. */
+#define VNET_COMMON_OFF 0x0000
+#define VNET_COMMON_LEN 0x38
+#define VNET_ISR_OFF 0x1000
+#define VNET_DEVCFG_OFF 0x2000
+#define VNET_DEVCFG_LEN 12
+#define VNET_NOTIFY_OFF 0x3000
+#define VNET_NOTIFY_MULT 4 /* queue q notifies at VNET_NOTIFY_OFF + 4 * q */
+
+#define VNET_RXQ 0
+#define VNET_TXQ 1
+#define VNET_NUM_QUEUES 2
+
+/* Per-device switches (monitor/README.md: the paper's optimizations). */
+#define VNET_OPT_IOEVENTFD 0x1 /* queue notify through ioeventfd: no exit */
+#define VNET_OPT_SEND_COMBINE 0x2 /* suppress TX notifies while draining */
+#define VNET_OPT_IRQFD 0x4     /* interrupts by irqfd; EVENT_IDX offered */
+#define VNET_OPT_ALL 0x7
+
+enum vnet_drop {
+	VNET_DROP_NO_RX_BUFFER, VNET_DROP_BAD_DESC, VNET_DROP_OVERSIZE, VNET_DROP_BACKEND,
+	VNET_DROP_COUNT
+};
+
+/* Register accesses (each a vCPU exit) by cause. */
+enum vnet_access {
+	VNET_ACC_COMMON_READ, VNET_ACC_COMMON_WRITE, VNET_ACC_NOTIFY, VNET_ACC_ISR_READ,
+	VNET_ACC_DEVCFG_READ, VNET_ACC_OTHER, VNET_ACC_COUNT
+};
+
+#define VNET_BATCH_BUCKETS 8
+
+struct vnet_stats {
+	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+	uint64_t drops[VNET_DROP_COUNT];
+	uint64_t access[VNET_ACC_COUNT];
+	uint64_t irqs;    /* interrupt raised */
+	uint64_t kicks;   /* TX queue notifies (exits and ioeventfd signals) */
+	uint64_t tx_runs; /* vnet_tx_run calls that sent at least one frame */
+	uint64_t tx_batch[VNET_BATCH_BUCKETS];
+	uint64_t needs_reset; /* times the device entered NEEDS_RESET */
+};
+
+/* Guest features that the tap must honour on received frames (TUNSETOFFLOAD). */
+#define VNET_OFFLOAD_CSUM 0x1
+#define VNET_OFFLOAD_TSO4 0x2
+#define VNET_OFFLOAD_TSO6 0x4
+
+struct vnet_backend {
+	/* A TX notify that exited (vCPU thread, device lock held): only wake the
+	 * I/O thread, which calls vnet_tx_run. */
+	void (*kick)(void *ctx);
+	/* An RX notify that exited: the driver added receive buffers. Only wake
+	 * the I/O thread (a held frame may go now). Optional. */
+	void (*rx_notify)(void *ctx);
+	/* Sends one frame: iov starts with the 12-byte virtio_net_hdr (I/O
+	 * thread, device lock held). 0 or -errno (dropped). */
+	int (*tx)(void *ctx, const struct iovec *iov, unsigned n);
+	/* At FEATURES_OK and reset: the offloads the driver accepts. Optional. */
+	void (*set_offload)(void *ctx, unsigned offload);
+	void *ctx;
+};
+
+struct vnet_config {
+	uint8_t mac[6];
+	const struct gmem *mem;
+	struct irq_line irq; /* INTA, level */
+	struct vnet_backend backend;
+	struct io_accel accel; /* ioeventfd for the notify doorbells */
+	int notify_fd[VNET_NUM_QUEUES]; /* eventfds KVM signals on a queue notify, or -1 */
+	unsigned opts;    /* VNET_OPT_* */
+	const char *name; /* region name, e.g. "virtio-net0" */
+};
+
+struct vnet;
+
+struct vnet *vnet_new(const struct vnet_config *cfg);
+void vnet_free(struct vnet *s);
+/* The PCI function to hand to pci_bus_add (MMIO BAR 0, INTA). */
+struct pci_dev *vnet_pci_dev(struct vnet *s);
+/* After pci_bus_add (no vCPU running): picks up the command register and
+ * BAR 0, as a guest config write does (bus mastering, ioeventfds). */
+void vnet_pci_sync(struct vnet *s);
+/* BAR 0's guest address now (0 when not decoded), for ioeventfds. */
+uint64_t vnet_bar0(struct vnet *s);
+
+/* I/O thread: sends every available TX chain (after `kicks` notifies).
+ * Returns the frames sent. */
+unsigned vnet_tx_run(struct vnet *s, uint64_t kicks);
+/* I/O thread: delivers one frame with its 12-byte virtio_net_hdr from the
+ * tap (hdr NULL: none). 0 when delivered or dropped for good (counted),
+ * -EAGAIN when the driver is up but gave no buffer yet (retry later). */
+int vnet_rx(struct vnet *s, const uint8_t *hdr, const uint8_t *frame, size_t len);
+void vnet_rx_drop(struct vnet *s);
+
+void vnet_get_stats(struct vnet *s, struct vnet_stats *out);
+const char *vnet_drop_name(enum vnet_drop d);
+const char *vnet_access_name(enum vnet_access a);
+/* Tests: current device status and negotiated features. */
+uint8_t vnet_status(struct vnet *s);
+uint64_t vnet_features(struct vnet *s);
