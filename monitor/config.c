@@ -33,6 +33,7 @@ void config_free(struct monitor_config *c)
 	free(c->cmdline);
 	free(c->control);
 	free(c->console_path);
+	free(c->console_tee);
 	free(c->stats_file);
 	memset(c, 0, sizeof(*c));
 }
@@ -64,11 +65,41 @@ static int parse_uint_opt(const char *what, const char *v, uint64_t max, uint32_
 	return 0;
 }
 
-/* "stdio", "none", "file:PATH", "unix:PATH", "fd:N" */
+/* "stdio", "none", "file:PATH", "unix:PATH", "fd:N", or the tee
+ * "file:PATH,unix:PATH" (either order): output to both, input from the socket. */
 static int parse_console(struct monitor_config *c, const char *what, const char *v)
 {
+	const char *comma = strchr(v, ',');
 	uint64_t fd;
 
+	free(c->console_tee);
+	c->console_tee = NULL;
+	if (comma) {
+		const char *file = NULL, *sock = NULL, *a = v, *b = comma + 1;
+		size_t alen = (size_t)(comma - v);
+
+		if (!strncmp(a, "file:", 5) && !strncmp(b, "unix:", 5))
+			file = a, sock = b;
+		else if (!strncmp(a, "unix:", 5) && !strncmp(b, "file:", 5))
+			file = b, sock = a;
+		if (!file || alen <= 5 || !b[5] || strchr(b, ',')) {
+			log_err("%s: '%s': a tee is file:PATH,unix:PATH", what, v);
+			return MON_EXIT_USAGE;
+		}
+		c->console = CONSOLE_FILE;
+		if (file == a) {
+			char *p = strndup(a + 5, alen - 5);
+			if (!p)
+				return MON_EXIT_OSERR;
+			free(c->console_path);
+			c->console_path = p;
+			return set_str(&c->console_tee, sock + 5) < 0 ? MON_EXIT_OSERR : 0;
+		}
+		c->console_tee = strndup(a + 5, alen - 5);
+		if (!c->console_tee)
+			return MON_EXIT_OSERR;
+		return set_str(&c->console_path, file + 5) < 0 ? MON_EXIT_OSERR : 0;
+	}
 	if (!strcmp(v, "stdio")) {
 		c->console = CONSOLE_STDIO;
 	} else if (!strcmp(v, "none")) {
@@ -119,7 +150,9 @@ void config_usage(FILE *f)
 		"  --control PATH       serve the JSON control socket at PATH\n"
 		"  --control-fd N       serve the control socket on inherited listening fd N\n"
 		"  --console SPEC       serial console: stdio (default), none, file:PATH,\n"
-		"                       unix:PATH (listening socket), fd:N (inherited fd)\n"
+		"                       unix:PATH (listening socket), fd:N (inherited fd),\n"
+		"                       file:PATH,unix:PATH (tee: the file gets everything, the\n"
+		"                       socket a live view and the input)\n"
 		"  --stats FORMAT       exit-accounting summary on stderr at exit: human (default),\n"
 		"                       json, none\n"
 		"  --stats-file PATH    also write the JSON summary to PATH at exit\n"

@@ -27,6 +27,7 @@ struct monitor_config {
 	int control_fd;      /* inherited listening socket (-1: none) */
 	enum console_kind console;
 	char *console_path; /* file or unix socket path */
+	char *console_tee;  /* file:PATH,unix:TEE: the file gets everything, TEE is a live view */
 	int console_fd;
 	enum stats_format stats; /* summary on stderr at exit */
 	char *stats_file;        /* JSON summary written here at exit */

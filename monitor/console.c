@@ -26,7 +26,8 @@ struct console {
 	int out_fd;           /* -1: output dropped */
 	int out_is_socket;
 	int in_fd;     /* -1: no input */
-	int listen_fd; /* unix: listening socket */
+	int listen_fd; /* unix, tee: listening socket */
+	int tee_fd;    /* tee: the attached client (live output, input); under lock */
 	char *path;    /* unix: unlinked on close */
 	int timer_fd;  /* retries pending input */
 	console_push_fn push;
@@ -53,6 +54,9 @@ int console_tx(void *ctx, const uint8_t *buf, size_t len)
 		if (r < 0)
 			c->dropped += len;
 	}
+	/* the tee's live view: what a slow client cannot take is only in the file */
+	if (c->tee_fd >= 0)
+		(void)!send(c->tee_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -112,6 +116,9 @@ static void drop_input(struct console *c)
 	if (c->kind == CONSOLE_UNIX) {
 		close(c->in_fd); /* the client socket: in and out */
 		c->out_fd = -1;
+	} else if (c->tee_fd >= 0 && c->tee_fd == c->in_fd) {
+		close(c->tee_fd);
+		c->tee_fd = -1;
 	}
 	pthread_mutex_unlock(&c->lock);
 	c->in_fd = -1;
@@ -149,8 +156,12 @@ static void on_accept(void *ctx, int fd, uint32_t events)
 		drop_input(c);
 	}
 	pthread_mutex_lock(&c->lock);
-	c->out_fd = cfd;
-	c->out_is_socket = 1;
+	if (c->kind == CONSOLE_UNIX) {
+		c->out_fd = cfd;
+		c->out_is_socket = 1;
+	} else {
+		c->tee_fd = cfd; /* tee: the file stays the main output */
+	}
 	pthread_mutex_unlock(&c->lock);
 	c->in_fd = cfd;
 	if (ioloop_add(c->loop, cfd, EPOLLIN, on_input, c) < 0)
@@ -190,7 +201,7 @@ int console_open(struct console **out, struct ioloop *loop, const struct monitor
 		return -ENOMEM;
 	c->loop = loop;
 	c->kind = cfg->console;
-	c->out_fd = c->in_fd = c->listen_fd = -1;
+	c->out_fd = c->in_fd = c->listen_fd = c->tee_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (c->timer_fd < 0 || ioloop_add(loop, c->timer_fd, EPOLLIN, on_timer, c) < 0) {
@@ -213,6 +224,13 @@ int console_open(struct console **out, struct ioloop *loop, const struct monitor
 		if (c->out_fd < 0) {
 			r = log_errno(-errno, "console file %s", cfg->console_path);
 			goto fail;
+		}
+		if (cfg->console_tee) {
+			r = open_unix(c, cfg->console_tee);
+			if (r < 0) {
+				log_errno(r, "console socket %s", cfg->console_tee);
+				goto fail;
+			}
 		}
 		break;
 	case CONSOLE_UNIX:
@@ -248,6 +266,12 @@ void console_close(struct console *c)
 		return;
 	if (c->in_fd >= 0)
 		ioloop_del(c->loop, c->in_fd);
+	if (c->tee_fd >= 0) {
+		close(c->tee_fd);
+		if (c->in_fd == c->tee_fd)
+			c->in_fd = -1;
+		c->tee_fd = -1;
+	}
 	if (c->timer_fd >= 0) {
 		ioloop_del(c->loop, c->timer_fd);
 		close(c->timer_fd);

@@ -1,6 +1,8 @@
 /* console.h: where the serial console's bytes go and come from: stdio, a
- * file (output only), a listening Unix socket (one client at a time), or an
- * inherited fd (vmmd passes one end of a socketpair). Output is called from
+ * file (output only), a listening Unix socket (one client at a time), an
+ * inherited fd, or a tee of a file and a listening socket (the file gets all
+ * output from boot; the socket's client, one at a time, a live view and the
+ * input; vmmd uses it for `vmctl console`). Output is called from
  * vCPU threads; input is read on the I/O thread and pushed into the UART,
  * holding back what the UART's FIFO cannot take yet. */
 #pragma once

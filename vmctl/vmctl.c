@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,11 +52,14 @@ static void usage(FILE *f)
 		"                                    every S seconds with rates)\n"
 		"  create NAME --kernel FILE [--cmdline STR] [--memory MIB] [--vcpus N]\n"
 		"         [--initrd FILE] [--autostart] [--restart no|on-failure|always]\n"
+		"         [--nic model=pcnet|virtio-net,switch=NAME[,mac=MAC]]...\n"
 		"  create --file VM.json             a definition as JSON (vmmd/PROTOCOL.md)\n"
 		"  start NAME                        start and wait until it runs\n"
 		"  stop NAME [--force] [--timeout S] ask the guest, force after S seconds\n"
 		"  restart NAME [--force] [--timeout S]\n"
 		"  delete NAME                       remove a stopped VM's definition\n"
+		"  switch list|stats [NAME]          the switches, their ports (and counters)\n"
+		"  console NAME                      attach to the serial console (Ctrl-] detaches)\n"
 		"  events                            print VM state changes as they happen\n"
 		"  version                           vmctl's and vmmd's versions\n"
 		"socket: --socket, else $VMMD_SOCKET, else %s\n"
@@ -362,6 +367,96 @@ out:
 	return r;
 }
 
+static int64_t get_ii(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, a, &v))
+		return 0;
+	return b ? get_i(v, b) : json_object_get_int64(v);
+}
+
+static int64_t sum_obj(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	int64_t n = 0;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+		return 0;
+	json_object_object_foreach(v, k, x) {
+		(void)k;
+		n += json_object_get_int64(x);
+	}
+	return n;
+}
+
+static void print_drops(const char *who, struct json_object *o)
+{
+	struct json_object *v;
+	bool any = false;
+
+	if (!o || !json_object_object_get_ex(o, "drops", &v) || !json_object_is_type(v, json_type_object))
+		return;
+	json_object_object_foreach(v, k, x) {
+		if (!json_object_get_int64(x))
+			continue;
+		printf("%s%s=%lld", any ? " " : "    drops (" , k, (long long)json_object_get_int64(x));
+		any = true;
+		(void)who;
+	}
+	if (any)
+		printf(", %s)\n", who);
+}
+
+/* vm.stats "nics": per NIC, the switch port's counters (guest point of view)
+ * next to the device's. */
+static void print_nics(struct json_object *res)
+{
+	struct json_object *nics;
+
+	if (!json_object_object_get_ex(res, "nics", &nics) ||
+	    !json_object_is_type(nics, json_type_array) || !json_object_array_length(nics))
+		return;
+	printf("nics (cumulative, guest point of view: rx = to the guest; switch = its netbridge "
+	       "port, device = the NIC model):\n");
+	for (size_t i = 0; i < json_object_array_length(nics); i++) {
+		struct json_object *n = json_object_array_get_idx(nics, i), *sp = NULL, *dev = NULL,
+				   *v;
+		char epf[24] = "-", ipf[24] = "-";
+
+		json_object_object_get_ex(n, "switch_port", &sp);
+		json_object_object_get_ex(n, "device", &dev);
+		if (json_object_object_get_ex(n, "exits_per_frame", &v) && v)
+			snprintf(epf, sizeof(epf), "%.2f", json_object_get_double(v));
+		if (json_object_object_get_ex(n, "interrupts_per_frame", &v) && v)
+			snprintf(ipf, sizeof(ipf), "%.2f", json_object_get_double(v));
+		printf("  nic %lld: %s %s, switch %s, port %s\n", (long long)get_i(n, "index"),
+		       get_s(n, "model"), get_s(n, "mac"), get_s(n, "switch"), get_s(n, "port"));
+		printf("    %-7s %10s %12s %10s %12s %7s\n", "SOURCE", "RX_FRAMES", "RX_BYTES",
+		       "TX_FRAMES", "TX_BYTES", "DROPS");
+		if (sp)
+			printf("    %-7s %10lld %12lld %10lld %12lld %7lld\n", "switch",
+			       (long long)get_i(sp, "rx_frames"), (long long)get_i(sp, "rx_bytes"),
+			       (long long)get_i(sp, "tx_frames"), (long long)get_i(sp, "tx_bytes"),
+			       (long long)sum_obj(sp, "drops"));
+		else
+			printf("    %-7s (no port)\n", "switch");
+		if (dev)
+			printf("    %-7s %10lld %12lld %10lld %12lld %7lld\n", "device",
+			       (long long)get_ii(dev, "rx", "frames"), (long long)get_ii(dev, "rx", "bytes"),
+			       (long long)get_ii(dev, "tx", "frames"), (long long)get_ii(dev, "tx", "bytes"),
+			       (long long)sum_obj(dev, "drops"));
+		else
+			printf("    %-7s (no counters from the monitor)\n", "device");
+		print_drops("switch", sp);
+		print_drops("device", dev);
+		if (dev)
+			printf("    device: %lld exits (%s per frame), %lld interrupts (%s per frame)\n",
+			       (long long)get_ii(dev, "exits", "total"), epf,
+			       (long long)get_ii(dev, "interrupts", NULL), ipf);
+	}
+}
+
 static int cmd_stats(const char *name)
 {
 	struct json_object *reply, *res, *exits, *by, *regions;
@@ -398,6 +493,7 @@ static int cmd_stats(const char *name)
 			       (long long)get_i(g, "writes"));
 		}
 	}
+	print_nics(res);
 out:
 	json_object_put(reply);
 	return r;
@@ -530,17 +626,40 @@ static int cmd_create(int argc, char **argv)
 		{ "cmdline", required_argument, NULL, 'c' }, { "memory", required_argument, NULL, 'm' },
 		{ "vcpus", required_argument, NULL, 'v' },  { "autostart", no_argument, NULL, 'a' },
 		{ "restart", required_argument, NULL, 'r' }, { "file", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+		{ "output", required_argument, NULL, 'o' }, { "nic", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct json_object *def = NULL, *reply, *res;
+	struct json_object *def = NULL, *reply, *res, *nics = NULL;
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL, *file = NULL;
 	uint64_t memory = 0, vcpus = 0;
 	bool autostart = false;
 	int opt, r;
 
 	optind = 0; /* glibc: re-initialize (argument permutation) */
-	while ((opt = getopt_long(argc, argv, "k:i:c:m:v:ar:f:o:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "k:i:c:m:v:ar:f:o:n:", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'n': {
+			/* model=M,switch=S[,mac=X]: keys as in the JSON definition */
+			struct json_object *nic = json_object_new_object();
+			char *spec = strdup(optarg), *save = NULL, *kv;
+			for (kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+				char *eq = strchr(kv, '=');
+				if (!eq || eq == kv) {
+					free(spec);
+					json_object_put(nic);
+					json_object_put(nics);
+					return die_usage("--nic: '%s' is not KEY=VALUE (model, switch, mac)",
+							 kv);
+				}
+				*eq = 0;
+				json_object_object_add(nic, kv, json_object_new_string(eq + 1));
+			}
+			free(spec);
+			if (!nics)
+				nics = json_object_new_array();
+			json_object_array_add(nics, nic);
+			break;
+		}
 		case 'k': kernel = optarg; break;
 		case 'i': initrd = optarg; break;
 		case 'c': cmdline = optarg; break;
@@ -561,8 +680,10 @@ static int cmd_create(int argc, char **argv)
 	}
 	if (file) {
 		if (optind != argc || kernel || initrd || cmdline || memory || vcpus || autostart ||
-		    restart)
+		    restart || nics) {
+			json_object_put(nics);
 			return die_usage("%s", "create --file takes no name and no other flags");
+		}
 		if (parse_only)
 			return EXIT_OK;
 		def = json_object_from_file(file);
@@ -572,6 +693,8 @@ static int cmd_create(int argc, char **argv)
 		}
 	} else {
 		char abs[PATH_MAX];
+		if (optind + 1 != argc || !kernel || parse_only)
+			json_object_put(nics);
 		if (optind + 1 != argc)
 			return die_usage("%s", "create needs one VM name (or --file VM.json)");
 		if (!kernel)
@@ -595,6 +718,8 @@ static int cmd_create(int argc, char **argv)
 			json_object_object_add(def, "autostart", json_object_new_boolean(true));
 		if (restart)
 			json_object_object_add(def, "restart", json_object_new_string(restart));
+		if (nics)
+			json_object_object_add(def, "nics", nics);
 	}
 	r = call_result("vm.create", def, &reply, &res);
 	if (!r) {
@@ -605,6 +730,163 @@ static int cmd_create(int argc, char **argv)
 	}
 	json_object_put(reply);
 	return r;
+}
+
+/* switch list|stats [NAME] */
+static int cmd_switch(const char *sub, const char *name)
+{
+	bool stats = !strcmp(sub, "stats");
+	struct json_object *reply, *res, *sws;
+	int r = call_result(stats ? "switch.stats" : "switch.list", name ? name_params(name) : NULL,
+			    &reply, &res);
+
+	if (r)
+		goto out;
+	if (json_out) {
+		print_json(res);
+		goto out;
+	}
+	if (!json_object_object_get_ex(res, "switches", &sws) ||
+	    !json_object_is_type(sws, json_type_array)) {
+		fprintf(stderr, "error: vmmd's reply has no switches array\n");
+		r = EXIT_ERR;
+		goto out;
+	}
+	if (!json_object_array_length(sws))
+		printf("no switches (netbridge runtime %s)\n", get_s(res, "runtime"));
+	for (size_t i = 0; i < json_object_array_length(sws); i++) {
+		struct json_object *sw = json_object_array_get_idx(sws, i), *ports;
+		printf("switch %s: uplink %s, host port %s, attach %s%s\n", get_s(sw, "name"),
+		       get_s(sw, "uplink") ? get_s(sw, "uplink") : "-",
+		       get_s(sw, "host_port") ? get_s(sw, "host_port") : "-", get_s(res, "attach"),
+		       get_i(sw, "configured") ? "" : " (not in the config)");
+		if (!json_object_object_get_ex(sw, "ports", &ports))
+			continue;
+		if (stats)
+			printf("  %-15s %-6s %-12s %10s %12s %10s %12s %s\n", "PORT", "TYPE", "VM",
+			       "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "DROPS");
+		else
+			printf("  %-15s %-6s %-17s %s\n", "PORT", "TYPE", "MAC", "VM");
+		for (size_t j = 0; j < json_object_array_length(ports); j++) {
+			struct json_object *p = json_object_array_get_idx(ports, j), *dr;
+			const char *vmname = get_s(p, "vm");
+			char vm[96];
+			if (vmname)
+				snprintf(vm, sizeof(vm), "%.80s/%lld", vmname, (long long)get_i(p, "nic"));
+			else
+				snprintf(vm, sizeof(vm), "-");
+			if (!stats) {
+				printf("  %-15s %-6s %-17s %s\n", get_s(p, "port"), get_s(p, "type"),
+				       get_s(p, "mac") ? get_s(p, "mac") : "-", vm);
+				continue;
+			}
+			printf("  %-15s %-6s %-12s %10lld %12lld %10lld %12lld", get_s(p, "port"),
+			       get_s(p, "type"), vm, (long long)get_i(p, "rx_frames"),
+			       (long long)get_i(p, "rx_bytes"), (long long)get_i(p, "tx_frames"),
+			       (long long)get_i(p, "tx_bytes"));
+			if (json_object_object_get_ex(p, "drops", &dr) &&
+			    json_object_is_type(dr, json_type_object)) {
+				const char *sep = " ";
+				json_object_object_foreach(dr, k, v) {
+					printf("%s%s=%lld", sep, k, (long long)json_object_get_int64(v));
+					sep = ",";
+				}
+			}
+			printf("\n");
+		}
+	}
+out:
+	json_object_put(reply);
+	return r;
+}
+
+/* console NAME: the VM's console socket (vm.info "console") to and from our
+ * stdin/stdout. A terminal is put in raw mode and Ctrl-] detaches; otherwise
+ * bytes are copied as they are: stdin until its end, output until the VM's
+ * end or SIGINT/SIGTERM (exit 0). */
+static int cmd_console(const char *name)
+{
+	struct json_object *reply, *res;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct termios saved, raw;
+	bool tty = isatty(STDIN_FILENO), in_open = true;
+	const char *path;
+	int cfd, r = call_result("vm.info", name_params(name), &reply, &res);
+
+	if (r) {
+		json_object_put(reply);
+		return r;
+	}
+	path = get_s(res, "console");
+	if (!path) {
+		fprintf(stderr, "error: vm %s is %s: no console to attach to (log: %s)\n", name,
+			get_s(res, "state"), get_s(res, "log") ? get_s(res, "log") : "-");
+		json_object_put(reply);
+		return EXIT_NOT_RUNNING;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "error: console socket path too long: %s\n", path);
+		json_object_put(reply);
+		return EXIT_ERR;
+	}
+	strcpy(sa.sun_path, path);
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "error: console %s: %s\n", path, strerror(errno));
+		json_object_put(reply);
+		return EXIT_ERR;
+	}
+	json_object_put(reply);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (tty) {
+		fprintf(stderr, "attached to %s's console (Ctrl-] detaches)\r\n", name);
+		tcgetattr(STDIN_FILENO, &saved);
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	while (!stop_events) {
+		struct pollfd pf[2] = { { cfd, POLLIN, 0 }, { in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
+		char buf[4096];
+		ssize_t n;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[0].revents) {
+			n = read(cfd, buf, sizeof(buf));
+			if (n <= 0)
+				break; /* the VM ended (or another client took over) */
+			if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				break;
+		}
+		if (pf[1].revents) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;
+				continue;
+			}
+			if (tty) {
+				char *esc = memchr(buf, 0x1d, (size_t)n); /* Ctrl-] */
+				if (esc) {
+					write_all(cfd, buf, (size_t)(esc - buf));
+					break;
+				}
+			}
+			if (write_all(cfd, buf, (size_t)n) < 0)
+				break;
+		}
+	}
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		fprintf(stderr, "\r\ndetached from %s's console\n", name);
+	}
+	close(cfd);
+	return EXIT_OK;
 }
 
 static int cmd_events(void)
@@ -680,15 +962,34 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	static const char *const known[] = { "list", "info", "status", "stats", "create", "start",
-					     "stop", "restart", "delete", "events", "version" };
+					     "stop", "restart", "delete", "events", "version",
+					     "switch", "console" };
 	bool ok = false;
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++)
 		ok |= !strcmp(cmd, known[i]);
 	if (!ok)
 		return die_usage("unknown command '%s'", cmd);
 	/* read commands taking one name, and an optional --output after it */
-	if (!strcmp(cmd, "info") || !strcmp(cmd, "status") || !strcmp(cmd, "stats") ||
-	    !strcmp(cmd, "start") || !strcmp(cmd, "delete")) {
+	if (!strcmp(cmd, "switch")) {
+		int names = 0;
+		const char *sw = NULL;
+		if (argc < 2 || (strcmp(argv[1], "list") && strcmp(argv[1], "stats")))
+			return die_usage("%s", "switch needs list or stats");
+		for (int i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--output") && i + 1 < argc)
+				json_out = !strcmp(argv[++i], "json");
+			else if (!strncmp(argv[i], "--output=", 9))
+				json_out = !strcmp(argv[i] + 9, "json");
+			else if (argv[i][0] == '-')
+				return die_usage("unknown option '%s'", argv[i]);
+			else if (++names > 1)
+				return die_usage("unexpected argument '%s'", argv[i]);
+			else
+				sw = argv[i];
+		}
+		argv[2] = (char *)sw; /* argv[argc] exists: argc >= 2 */
+	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "status") || !strcmp(cmd, "stats") ||
+	    !strcmp(cmd, "start") || !strcmp(cmd, "delete") || !strcmp(cmd, "console")) {
 		int names = 0;
 		for (int i = 1; i < argc; i++) {
 			if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--watch")) {
@@ -732,7 +1033,8 @@ int main(int argc, char **argv)
 			return r;
 	}
 	readonly = !strcmp(cmd, "list") || !strcmp(cmd, "info") || !strcmp(cmd, "status") ||
-		   !strcmp(cmd, "stats") || !strcmp(cmd, "events") || !strcmp(cmd, "version");
+		   !strcmp(cmd, "stats") || !strcmp(cmd, "events") || !strcmp(cmd, "version") ||
+		   !strcmp(cmd, "switch") || !strcmp(cmd, "console");
 	if ((r = connect_daemon(readonly)) != 0)
 		return r;
 	if ((r = check_version(&version)) != 0)
@@ -766,6 +1068,10 @@ int main(int argc, char **argv)
 		r = cmd_stop(argc, argv, "vm.restart");
 	} else if (!strcmp(cmd, "create")) {
 		r = cmd_create(argc, argv);
+	} else if (!strcmp(cmd, "switch")) {
+		r = cmd_switch(argv[1], argv[2]);
+	} else if (!strcmp(cmd, "console")) {
+		r = cmd_console(argv[1]);
 	} else {
 		r = cmd_events();
 	}

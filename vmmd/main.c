@@ -320,6 +320,7 @@ int main(int argc, char **argv)
 	ev_set_userdata(d.loop, &d);
 	if ((r = server_open(&d)) < 0)
 		return 1;
+	net_open(&d); /* failures logged; VMs without NICs work regardless */
 	r = vm_load_all(&d);
 	if (r < 0) {
 		log_errno(r, "loading definitions from %s", d.vms_dir);
@@ -350,6 +351,7 @@ int main(int argc, char **argv)
 
 	server_stop_accepting(&d);
 	vm_free_all(&d);
+	net_close(&d);
 	server_close_all(&d);
 	vmmd_conf_free(&d.conf);
 	close(d.lock_fd);

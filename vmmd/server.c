@@ -215,9 +215,9 @@ static void client_close(struct client *c)
 /* ---- methods ---- */
 
 static const char *const methods[] = { "daemon.version", "vm.list", "vm.info", "vm.stats",
-				       "events.subscribe", "vm.create", "vm.delete", "vm.start",
-				       "vm.stop", "vm.restart" };
-#define NR_READ_METHODS 5
+				       "events.subscribe", "switch.list", "switch.stats",
+				       "vm.create", "vm.delete", "vm.start", "vm.stop", "vm.restart" };
+#define NR_READ_METHODS 7
 
 static struct json_object *params_error(struct json_object *req, const char *field,
 					const char *fmt, const char *arg)
@@ -363,6 +363,17 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 		o = json_object_new_object();
 		json_object_object_add(o, "subscribed", json_object_new_boolean(true));
 		return jsonl_result(req, o);
+	}
+	if (!strcmp(method, "switch.list") || !strcmp(method, "switch.stats")) {
+		static const char *const sw_keys[] = { "name", NULL };
+		struct json_object *v = NULL;
+		if ((reply = check_keys(req, method, params, sw_keys)))
+			return reply;
+		if (params && json_object_object_get_ex(params, "name", &v) &&
+		    !json_object_is_type(v, json_type_string))
+			return params_error(req, "name", "%s", "name: must be a string");
+		return net_switch_list(d, req, v ? json_object_get_string(v) : NULL,
+				       !strcmp(method, "switch.stats"));
 	}
 	if (!strcmp(method, "vm.create"))
 		return vm_create(d, req, params);

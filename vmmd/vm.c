@@ -307,6 +307,12 @@ struct json_object *vm_info_json(struct vm *vm)
 	json_object_object_add(o, "definition", vmdef_to_json(&vm->def));
 	json_object_object_add(o, "control", vm->pid ? json_object_new_string(vm->sock) : NULL);
 	json_object_object_add(o, "log", json_object_new_string(vm->log));
+	{
+		struct stat st;
+		bool live = vm->pid && vm->console[0] && stat(vm->console, &st) == 0 &&
+			    S_ISSOCK(st.st_mode);
+		json_object_object_add(o, "console", live ? json_object_new_string(vm->console) : NULL);
+	}
 	json_object_object_add(o, "started_at_ms",
 			       vm->pid ? json_object_new_int64(vm->started_at_ms) : NULL);
 	json_object_object_add(o, "adopted", json_object_new_boolean(vm->adopted));
@@ -689,8 +695,11 @@ static void vm_exited(struct vm *vm, bool have_status, int wstatus)
 	vm->pid = 0;
 	vm->starttime = 0;
 	vm->is_child = vm->adopted = false;
+	net_ports_remove(vm);
 	runrec_remove(vm);
 	unlink(vm->sock);
+	if (vm->console[0])
+		unlink(vm->console);
 	vm_set_state(vm, s, reason);
 
 	waiters_resolve(vm, 1u << WAIT_STOP, NULL, NULL);
@@ -725,9 +734,12 @@ static void vm_exited(struct vm *vm, bool have_status, int wstatus)
 static int vm_spawn(struct vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
-	char mem[16], vcpus[16], console[PATH_MAX + 8], head[256];
-	const char *argv[24];
+	char mem[16], vcpus[16], console[2 * PATH_MAX + 16], head[256];
+	char nicarg[VMDEF_NICS_MAX][64];
+	const char *argv[24 + 2 * VMDEF_NICS_MAX];
 	_cleanup_close_ int logfd = -1, nullfd = -1;
+	int tapfds[VMDEF_NICS_MAX], hifds[VMDEF_NICS_MAX];
+	unsigned nn = vm->def.nr_nics;
 	int argc = 0, r;
 	pid_t pid;
 
@@ -736,10 +748,6 @@ static int vm_spawn(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "monitor %s: %s (set \"monitor\" in the config)", d->monitor,
 			 strerror(errno));
 		return -errno;
-	}
-	if (vm->def.nr_nics) {
-		snprintf(err, errlen, "vm %s: NICs are not supported by this vmmd yet", vm->def.name);
-		return -EOPNOTSUPP;
 	}
 	logfd = open(vm->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -761,9 +769,34 @@ static int vm_spawn(struct vm *vm, char *err, size_t errlen)
 			 strerror(-r));
 		return r;
 	}
+	/* Ports after the first record: a vmmd killed from here on finds them
+	 * (start-interrupted removes them). The tap fds move above 63 so that
+	 * the child can put them at 3.. without clobbering one another. */
+	r = net_ports_add(vm, tapfds, err, errlen);
+	if (r < 0) {
+		runrec_remove(vm);
+		return r;
+	}
+	for (unsigned i = 0; i < nn; i++) {
+		hifds[i] = fcntl(tapfds[i], F_DUPFD_CLOEXEC, 64);
+		close(tapfds[i]);
+		if (hifds[i] < 0) {
+			r = -errno;
+			snprintf(err, errlen, "vm %s: tap fd: %s", vm->def.name, strerror(errno));
+			for (unsigned j = 0; j < i; j++)
+				close(hifds[j]);
+			net_ports_remove(vm);
+			runrec_remove(vm);
+			return r;
+		}
+	}
 	snprintf(mem, sizeof(mem), "%u", vm->def.memory_mib);
 	snprintf(vcpus, sizeof(vcpus), "%u", vm->def.vcpus);
-	snprintf(console, sizeof(console), "file:%s", vm->log);
+	/* the log gets everything from boot; the socket is vmctl console's live view */
+	if (vm->console[0] && !strchr(vm->log, ',') && !strchr(vm->console, ','))
+		snprintf(console, sizeof(console), "file:%s,unix:%s", vm->log, vm->console);
+	else
+		snprintf(console, sizeof(console), "file:%s", vm->log);
 	argv[argc++] = d->monitor;
 	argv[argc++] = "--name";
 	argv[argc++] = vm->def.name;
@@ -789,6 +822,14 @@ static int vm_spawn(struct vm *vm, char *err, size_t errlen)
 	argv[argc++] = "none";
 	argv[argc++] = "--stats-file";
 	argv[argc++] = vm->endfile;
+	for (unsigned i = 0; i < nn; i++) {
+		char mac[18];
+		vmdef_mac_format(vm->def.nics[i].mac, mac);
+		snprintf(nicarg[i], sizeof(nicarg[i]), "model=%s,fd=%u,mac=%s",
+			 vm->def.nics[i].model, 3 + i, mac);
+		argv[argc++] = "--nic";
+		argv[argc++] = nicarg[i];
+	}
 	argv[argc] = NULL;
 
 	snprintf(head, sizeof(head), "<6>vmmd: starting vm %s (%u MiB, %u vCPU)\n", vm->def.name,
@@ -799,6 +840,9 @@ static int vm_spawn(struct vm *vm, char *err, size_t errlen)
 	if (pid < 0) {
 		r = -errno;
 		snprintf(err, errlen, "vm %s: fork: %s", vm->def.name, strerror(errno));
+		for (unsigned i = 0; i < nn; i++)
+			close(hifds[i]);
+		net_ports_remove(vm);
 		runrec_remove(vm);
 		return r;
 	}
@@ -813,10 +857,14 @@ static int vm_spawn(struct vm *vm, char *err, size_t errlen)
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		close_range(3, ~0u, 0);
+		for (unsigned i = 0; i < nn; i++)
+			dup2(hifds[i], 3 + (int)i); /* dup2 clears FD_CLOEXEC */
+		close_range(3 + nn, ~0u, 0);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	for (unsigned i = 0; i < nn; i++)
+		close(hifds[i]);
 	vm->pid = pid;
 	vm->is_child = true;
 	vm->adopted = false;
@@ -871,6 +919,9 @@ static void vm_set_paths(struct vm *vm)
 	snprintf(vm->sock, sizeof(vm->sock), "%s/%s.sock", d->sock_dir, vm->def.name);
 	snprintf(vm->endfile, sizeof(vm->endfile), "%s/%s.end.json", d->sock_dir, vm->def.name);
 	snprintf(vm->log, sizeof(vm->log), "%s/%s.log", d->logs_dir, vm->def.name);
+	snprintf(vm->console, sizeof(vm->console), "%s/%s.console", d->sock_dir, vm->def.name);
+	if (strlen(vm->console) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		vm->console[0] = 0; /* the log file only */
 }
 
 static void vm_link(struct vmmd *d, struct vm *vm)
@@ -946,6 +997,7 @@ static void vm_readopt(struct vm *vm)
 		/* killed between the first record and the fork: nothing started */
 		log_notice("vm %s: a start was interrupted by the end of the previous vmmd; no "
 			   "monitor runs", vm->def.name);
+		net_ports_remove(vm);
 		runrec_remove(vm);
 		unlink(vm->sock);
 		snprintf(vm->reason, sizeof(vm->reason), "start-interrupted");
@@ -960,6 +1012,7 @@ static void vm_readopt(struct vm *vm)
 		log_notice("vm %s: monitor %d ended while vmmd was not running (exit status %d: %s)",
 			   vm->def.name, (int)rec.pid, status, reason);
 		vm->last_exit_status = status;
+		net_ports_remove(vm);
 		runrec_remove(vm);
 		unlink(vm->sock);
 		vm->state = s;
@@ -1179,6 +1232,7 @@ struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vm
 		return jsonl_error(req, VMMD_E_STORAGE, "vm %s: removing %s/%s: %s", vm->def.name,
 				   d->vms_dir, file, strerror(-r));
 	cancel_restart(vm);
+	net_ports_remove(vm);
 	for (struct vm **pp = &d->vms; *pp; pp = &(*pp)->next)
 		if (*pp == vm) {
 			*pp = vm->next;
@@ -1219,8 +1273,7 @@ struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_o
 	cancel_restart(vm);
 	vm->backoff_ms = 0;
 	if (vm_spawn(vm, err, sizeof(err)) < 0)
-		return jsonl_error(req, vm->def.nr_nics ? VMMD_E_UNSUPPORTED : VMMD_E_START_FAILED,
-				   "%s", err);
+		return jsonl_error(req, VMMD_E_START_FAILED, "%s", err);
 	waiter_add(vm, c, req, WAIT_START);
 	return NULL;
 }
@@ -1315,6 +1368,11 @@ struct json_object *vm_stats(struct vmmd *d, struct json_object *req, struct vm 
 	}
 	json_object_object_add(res, "name", json_object_new_string(vm->def.name));
 	json_object_object_add(res, "pid", json_object_new_int(vm->pid));
+	{
+		struct json_object *dev = NULL;
+		json_object_object_get_ex(res, "nics", &dev);
+		json_object_object_add(res, "nics", net_vm_nics(vm, dev));
+	}
 	return jsonl_result(req, res);
 }
 

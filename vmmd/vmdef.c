@@ -332,6 +332,7 @@ void vmmd_conf_free(struct vmmd_conf *c)
 	free(c->state_dir);
 	free(c->runtime_dir);
 	free(c->socket_group);
+	free(c->netbridge_runtime);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -350,6 +351,83 @@ static int conf_str(struct json_object *v, const char *key, char **out, char *er
 	free(*out);
 	*out = strdup(json_object_get_string(v));
 	return *out ? 0 : -ENOMEM;
+}
+
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > VMMD_IFNAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+/* "switches": [{name, uplink: null|IFNAME, host_port: null|IFNAME}] */
+static int conf_switches(struct vmmd_conf *c, struct json_object *v, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		snprintf(err, errlen, "switches: must be an array");
+		return -EINVAL;
+	}
+	n = json_object_array_length(v);
+	if (n > VMMD_SWITCHES_MAX) {
+		snprintf(err, errlen, "switches: at most %d", VMMD_SWITCHES_MAX);
+		return -EINVAL;
+	}
+	c->nr_switches = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(v, i);
+		struct vmmd_switch_conf *sc = &c->switches[i];
+
+		memset(sc, 0, sizeof(*sc));
+		if (!json_object_is_type(s, json_type_object)) {
+			snprintf(err, errlen, "switches[%zu]: must be an object", i);
+			return -EINVAL;
+		}
+		json_object_object_foreach(s, key, val) {
+			char *dst;
+			size_t cap;
+
+			if (!strcmp(key, "name"))
+				dst = sc->name, cap = sizeof(sc->name);
+			else if (!strcmp(key, "uplink"))
+				dst = sc->uplink, cap = sizeof(sc->uplink);
+			else if (!strcmp(key, "host_port"))
+				dst = sc->host_port, cap = sizeof(sc->host_port);
+			else {
+				snprintf(err, errlen, "switches[%zu].%.40s: unknown key (known: name, "
+					 "uplink, host_port)", i, key);
+				return -EINVAL;
+			}
+			if (json_object_is_type(val, json_type_null) && strcmp(key, "name"))
+				continue;
+			if (!json_object_is_type(val, json_type_string) ||
+			    json_object_get_string_len(val) >= (int)cap ||
+			    !ifname_ok(json_object_get_string(val))) {
+				snprintf(err, errlen, "switches[%zu].%s: must be %s[A-Za-z0-9_.-], 1..%zu "
+					 "characters", i, key, strcmp(key, "name") ? "null or " : "",
+					 cap - 1);
+				return -EINVAL;
+			}
+			snprintf(dst, cap, "%s", json_object_get_string(val));
+		}
+		if (!sc->name[0]) {
+			snprintf(err, errlen, "switches[%zu].name: required", i);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->switches[j].name, sc->name)) {
+				snprintf(err, errlen, "switches[%zu].name: '%s' is repeated", i, sc->name);
+				return -EINVAL;
+			}
+		c->nr_switches = (unsigned)i + 1;
+	}
+	return 0;
 }
 
 int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errlen)
@@ -380,7 +458,22 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 			r = conf_str(v, key, &c->runtime_dir, err, errlen);
 		else if (!strcmp(key, "socket_group"))
 			r = conf_str(v, key, &c->socket_group, err, errlen);
-		else if (!strcmp(key, "readonly_socket") || !strcmp(key, "stop_vms_on_exit")) {
+		else if (!strcmp(key, "switches"))
+			r = conf_switches(c, v, err, errlen);
+		else if (!strcmp(key, "netbridge_runtime")) {
+			r = conf_str(v, key, &c->netbridge_runtime, err, errlen);
+			if (!r && c->netbridge_runtime) {
+				const char *q = c->netbridge_runtime;
+				size_t n = strlen(q);
+				bool ok = n >= 1 && n <= 32;
+				for (; ok && *q; q++)
+					ok = isalnum((unsigned char)*q) || *q == '_' || *q == '-';
+				if (!ok) {
+					snprintf(err, errlen, "%s: [A-Za-z0-9_-], 1..32 characters", key);
+					r = -EINVAL;
+				}
+			}
+		} else if (!strcmp(key, "readonly_socket") || !strcmp(key, "stop_vms_on_exit")) {
 			if (!json_object_is_type(v, json_type_boolean)) {
 				snprintf(err, errlen, "%s: must be true or false", key);
 				r = -EINVAL;
@@ -418,7 +511,7 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 			snprintf(err, errlen,
 				 "%.40s: unknown key (known: monitor, state_dir, runtime_dir, "
 				 "socket_group, readonly_socket, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
-				 "log_level)",
+				 "log_level, switches, netbridge_runtime)",
 				 key);
 			r = -EINVAL;
 		}

@@ -62,8 +62,20 @@ const char *vmdef_restart_name(enum vmdef_restart r);
 int vmdef_mac_parse(const char *s, uint8_t mac[6]);
 void vmdef_mac_format(const uint8_t mac[6], char out[18]);
 
+/* A switch of the config: created through netbridge when vmmd starts. */
+#define VMMD_SWITCHES_MAX 16
+#define VMMD_IFNAME_MAX 15
+struct vmmd_switch_conf {
+	char name[VMDEF_SWITCH_NAME_MAX + 1];
+	char uplink[VMMD_IFNAME_MAX + 1];    /* "": none */
+	char host_port[VMMD_IFNAME_MAX + 1]; /* "": none */
+};
+
 /* The daemon's configuration (etc/vmmd.json). */
 struct vmmd_conf {
+	char *netbridge_runtime; /* NULL: "vmmd" */
+	unsigned nr_switches;
+	struct vmmd_switch_conf switches[VMMD_SWITCHES_MAX];
 	char *monitor;      /* NULL: next to the vmmd binary */
 	char *state_dir;    /* default /var/lib/vmmd */
 	char *runtime_dir;  /* default /run/vmmd */

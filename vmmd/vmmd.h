@@ -29,6 +29,7 @@
 #define VMMD_E_READ_ONLY "read_only"
 #define VMMD_E_UNSUPPORTED "unsupported"
 #define VMMD_E_SHUTTING_DOWN "shutting_down"
+#define VMMD_E_NETWORK "network_error"
 
 enum vm_state {
 	VM_DEFINED,
@@ -40,6 +41,7 @@ enum vm_state {
 };
 
 struct client;
+struct nb;
 
 /* A request whose reply waits for a VM to reach a state (start, stop,
  * restart). c is NULL once the client has gone. */
@@ -80,6 +82,7 @@ struct vm {
 	char sock[PATH_MAX];       /* monitor control socket */
 	char log[PATH_MAX];        /* console and monitor messages */
 	char endfile[PATH_MAX];    /* monitor --stats-file: how it ended */
+	char console[PATH_MAX];    /* console socket (tee with the log); "" if the path is too long */
 };
 
 struct vmmd {
@@ -93,6 +96,9 @@ struct vmmd {
 	char monitor[PATH_MAX];
 	int lock_fd;
 	struct vm *vms;
+	struct nb *nb;             /* netbridge; NULL: no switches or unavailable */
+	char nb_runtime[33];
+	char nb_error[256];        /* why nb is NULL with switches configured */
 	struct client *clients;
 	unsigned nr_clients;
 	bool shutting_down;
@@ -140,6 +146,23 @@ unsigned vm_nr_active(struct vmmd *d);
 /* VMs with a policy restart pending. */
 unsigned vm_nr_pending(struct vmmd *d);
 void vm_free_all(struct vmmd *d);
+
+/* net.c */
+/* Opens the netbridge runtime and creates or adopts the config's switches
+ * (failures are logged and kept in nb_error: VMs with NICs then cannot start). */
+int net_open(struct vmmd *d);
+void net_close(struct vmmd *d);
+void net_port_name(const struct vm *vm, unsigned i, char out[16]);
+/* Adds a port per NIC; fds[i] gets its tap fd (O_CLOEXEC). 0, or -errno with
+ * err filled and nothing left behind. */
+int net_ports_add(struct vm *vm, int *fds, char *err, size_t errlen);
+/* Removes the VM's ports (absent ones are fine). */
+void net_ports_remove(struct vm *vm);
+/* vm.stats "nics": switch port counters merged with the monitor's (takes nothing). */
+struct json_object *net_vm_nics(struct vm *vm, struct json_object *dev_nics);
+/* switch.list (stats false) and switch.stats; name NULL: all. */
+struct json_object *net_switch_list(struct vmmd *d, struct json_object *req, const char *name,
+				    bool stats);
 
 /* main.c */
 void vmmd_update_status(struct vmmd *d);

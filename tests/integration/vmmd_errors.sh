@@ -86,7 +86,11 @@ mac=$(field '["result"]["definition"]["nics"][1]["mac"]' <"$TMP/n1")
 case $mac in 52:54:00:*) ;; *) fail "no MAC assigned: $(cat "$TMP/n1")" ;; esac
 expect mac_conflict 'nics[0].mac' vm.create "{\"name\":\"n2\",\"kernel\":\"$k\",\"nics\":[{\"switch\":\"sw0\",\"mac\":\"52:54:00:00:00:01\"}]}"
 expect mac_conflict 'nics[0].mac' vm.create "{\"name\":\"n2\",\"kernel\":\"$k\",\"nics\":[{\"switch\":\"sw0\",\"mac\":\"$mac\"}]}"
-expect unsupported - vm.start '{"name":"n1"}'
+# no switches in this vmmd's config: the start fails, saying why
+expect start_failed - vm.start '{"name":"n1"}'
+expect invalid_params name switch.stats '{"name":1}'
+expect invalid_params bogus switch.list '{"bogus":1}'
+expect not_found - switch.stats '{"name":"sw0"}'
 check_expected
 
 # methods on VMs

@@ -20,7 +20,7 @@ if [ ! -d "$CACHE" ]; then
 		flock 9
 		if [ ! -d "$CACHE" ]; then
 			rm -rf "$CACHE.tmp"
-			debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libev4,libjson-c5 \
+			debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libev4,libjson-c5,libbpf1,libelf1 \
 				bookworm "$CACHE.tmp" http://deb.debian.org/debian >"$TMP/debootstrap.log" 2>&1 ||
 				exit 3
 			mv "$CACHE.tmp" "$CACHE"
@@ -43,6 +43,11 @@ install -d $ROOT/usr/local/libexec/vmm $ROOT/usr/local/bin $ROOT/etc/vmmd $ROOT/
 install -m 0755 $BUILD/vmmd $BUILD/vmm-monitor $ROOT/usr/local/libexec/vmm/
 install -m 0755 $BUILD/vmctl $ROOT/usr/local/bin/vmctl
 install -m 0644 $BUILD/netguest.elf $ROOT/var/lib/vmm-test/
+# shared libraries the cached root may lack (a cache made before vmmd linked
+# libbpf): the host's, which is the same Debian release
+for lib in \$(ldd $BUILD/vmmd $BUILD/vmctl $BUILD/vmm-monitor | awk '\$2 == "=>" && \$3 ~ /^\// { print \$3 }' | sort -u); do
+	[ -e $ROOT\$lib ] || cp -L \$lib $ROOT\$lib
+done
 sed 's|@PREFIX@|/usr/local|g; s|@SYSCONFDIR@|/etc|g' $PWD/systemd/vmmd.service >$ROOT/etc/systemd/system/vmmd.service
 cp $PWD/systemd/vmmd.socket $PWD/systemd/vmmd-ro.socket $ROOT/etc/systemd/system/
 cp $PWD/etc/vmmd.json $ROOT/etc/vmmd/vmmd.json

@@ -335,6 +335,63 @@ static void test_conf(void **state)
 	vmmd_conf_free(&c);
 }
 
+/* conf_file: writes text to the test's config file and loads it. */
+static int conf_text(struct vmmd_conf *c, const char *text, char *err, size_t errlen)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vmmd-sw.json", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	vmmd_conf_init(c);
+	return vmmd_conf_load(c, path, err, errlen);
+}
+
+static void test_conf_switches(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "{\"switches\":{}}", "switches: must be an array" },
+		{ "{\"switches\":[1]}", "switches[0]: must be an object" },
+		{ "{\"switches\":[{\"uplink\":null}]}", "switches[0].name: required" },
+		{ "{\"switches\":[{\"name\":null}]}", "switches[0].name" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vlan\":1}]}", "switches[0].vlan: unknown key" },
+		{ "{\"switches\":[{\"name\":\"a\",\"host_port\":\"0123456789abcdef\"}]}",
+		  "switches[0].host_port" },
+		{ "{\"switches\":[{\"name\":\"a b\"}]}", "switches[0].name" },
+		{ "{\"switches\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "switches[1].name: 'a' is repeated" },
+		{ "{\"netbridge_runtime\":\"a/b\"}", "netbridge_runtime" },
+	};
+	struct vmmd_conf c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(conf_text(&c, "{\"netbridge_runtime\":\"vmmt1\",\"switches\":["
+				       "{\"name\":\"sw0\",\"uplink\":null,\"host_port\":\"h0\"},"
+				       "{\"name\":\"sw.1\",\"uplink\":\"eth0\"}]}",
+				   err, sizeof(err)), 0);
+	assert_string_equal(c.netbridge_runtime, "vmmt1");
+	assert_int_equal(c.nr_switches, 2);
+	assert_string_equal(c.switches[0].name, "sw0");
+	assert_string_equal(c.switches[0].uplink, "");
+	assert_string_equal(c.switches[0].host_port, "h0");
+	assert_string_equal(c.switches[1].name, "sw.1");
+	assert_string_equal(c.switches[1].uplink, "eth0");
+	assert_string_equal(c.switches[1].host_port, "");
+	vmmd_conf_free(&c);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(conf_text(&c, bad[i].text, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].err))
+			fail_msg("%s: error '%s' lacks '%s'", bad[i].text, err, bad[i].err);
+		vmmd_conf_free(&c);
+	}
+}
+
 static void test_mac_and_names(void **state)
 {
 	uint8_t mac[6];
@@ -361,7 +418,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_defaults), cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_limits),           cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_state_files),      cmocka_unit_test(test_runrec),
-		cmocka_unit_test(test_conf),             cmocka_unit_test(test_mac_and_names),
+		cmocka_unit_test(test_conf),             cmocka_unit_test(test_conf_switches),             cmocka_unit_test(test_mac_and_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
