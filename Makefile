@@ -1,7 +1,8 @@
 # vmm: top-level build. Each component adds its rules in <component>/build.mk.
 #   make            build everything into build/
 #   make check      install missing packages, build, run all tests (unit, sanitizer, integration)
-#   make bench      benchmarks (numbers side by side with peers)
+#   make bench      benchmarks (numbers side by side with peers); bench-quick: CI smoke
+#   make fuzz       libFuzzer targets per device (fuzz-smoke: short run, part of make check)
 #   make demo       the main job: vmmd + a demo VM on the bundled guest
 .DEFAULT_GOAL := all
 
@@ -30,6 +31,7 @@ include devices/build.mk
 include monitor/build.mk
 include guest/build.mk
 include tests/build.mk
+include tests/fuzz/build.mk
 -include vmmd/build.mk
 -include vmctl/build.mk
 -include netbridge/build.mk
@@ -52,13 +54,21 @@ clean:
 .PHONY: all deps check check-quick clean
 -include $(shell find $(B) -path $(B)/cache -prune -o -name '*.d' -type f -print 2>/dev/null)
 
-BENCH_RUNS ?= 20
+# bench: NIC throughput (vmm-monitor per optimization step, QEMU, native)
+# plus start time, into bench/results/latest.{md,json,png}; root, KVM.
+# BENCH_RUNS: runs per NIC cell (median of >= 5); BENCH_ARGS: more flags.
+BENCH_RUNS ?= 5
+BENCH_ARGS ?=
 bench: deps all
-	@python3 bench/start_time.py --runs $(BENCH_RUNS) --json $(B)/bench-start.json
-.PHONY: bench
+	@python3 bench/nic.py --runs $(BENCH_RUNS) $(BENCH_ARGS)
+# bench-quick: 1 run, 64 and 1514 B, into build/bench-quick/ (CI smoke, < 3 min)
+bench-quick: all
+	@python3 bench/nic.py --quick --out-dir $(B)/bench-quick
+.PHONY: bench bench-quick
 
-# The main job (for now: the monitor on the bundled guest; vmmd + switch next).
+# The main job: in a network namespace of its own, vmmd with an eBPF switch
+# and a host port, a netguest VM with a PCnet NIC on it pinged from the host
+# port, `vmctl list` and `vmctl stats`, then everything removed (vmmd/demo.sh).
 demo: deps all
-	@echo "== build/vmm-monitor --kernel build/netguest.elf --cmdline selftest"
-	@$(B)/vmm-monitor --kernel $(B)/netguest.elf --cmdline selftest
+	@bash vmmd/demo.sh $(B)
 .PHONY: demo

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Smoke test of the NIC benchmark: `bench/nic.py --quick` (what `make
+# bench-quick` runs: 1 run, 64 and 1514 B, every system) into a temporary
+# directory, then checks that every figure was produced (not how big it is):
+# the Markdown table, the JSON with each figure for every available system,
+# direction and size, the ratios, the start-time table, and a PNG.
+# Skips (77) without KVM, root, /dev/net/tun, QEMU or gnuplot, and under
+# VMM_SKIP_SLOW=1. ~2 minutes.
+. tests/lib/common.sh
+[[ ${VMM_SKIP_SLOW:-0} == 1 ]] && skip "slow test (VMM_SKIP_SLOW=1)"
+need_kvm
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, taps)"
+[ -c /dev/net/tun ] || skip "/dev/net/tun absent"
+command -v ip >/dev/null || skip "iproute2 (ip) absent"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+command -v gnuplot >/dev/null || skip "gnuplot not installed"
+command -v taskset >/dev/null || skip "taskset (util-linux) absent"
+[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (VM and host writer pinned apart)"
+[ -x "$MONITOR" ] && [ -f "$GUEST" ] && [ -x build/nbframe ] || fail "build first: $MONITOR, $GUEST, build/nbframe"
+
+timeout --kill-after=10 240 python3 bench/nic.py --quick --out-dir "$TMP/out" >"$TMP/log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || { tail -40 "$TMP/log"; fail "bench/nic.py --quick: exit $rc"; }
+grep -q "took [0-9]* s" "$TMP/log" || fail "no elapsed time printed"
+[ -s "$TMP/out/latest.md" ] || fail "no Markdown table"
+head -c 8 "$TMP/out/latest.png" | od -An -c | grep -q 'P   N   G' || fail "no PNG plot"
+! ls /var/run/netns 2>/dev/null | grep -q "^vmmbench" || fail "a bench namespace was left behind"
+
+python3 - "$TMP/out/latest.json" <<'PY' || fail "figures missing (above)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = []
+sizes = r["config"]["sizes"]
+assert sizes == [64, 1514], sizes
+avail = {n: s for n, s in r["systems"].items() if s["available"]}
+for must in ("vmm pcnet opt=none", "vmm pcnet opt=coalesce", "vmm pcnet opt=coalesce+combine",
+             "vmm pcnet opt=all", "qemu pcnet", "native (tap writer/reader)"):
+    if must not in avail:
+        bad.append(f"{must}: not run ({r['systems'].get(must, {}).get('why')})")
+for name, s in avail.items():
+    want = ["fps", "mbps", "cpu_us_per_frame", "host_idle"]
+    if s["kind"] != "native":
+        want += ["nic_io_per_frame", "irqs_per_frame"]
+    if s["kind"] == "vmm":
+        want += ["exits_per_frame", "kvm_run_us_per_frame", "exit_handling_us_per_frame"]
+    for d in ("tx", "rx"):
+        for size in sizes:
+            c = r["directions"].get(d, {}).get(str(size), {}).get(name)
+            summ = c and c["summary"]
+            if not summ:
+                bad.append(f"{name} {d} {size}: no result")
+                continue
+            bad += [f"{name} {d} {size}: no {k}" for k in want if k not in summ]
+            if summ["fps"]["median"] <= 0:
+                bad.append(f"{name} {d} {size}: 0 frames/s")
+for row in r["ratios"]:
+    if row["model"] == "pcnet":
+        for k in ("vmm/qemu", "vmm/native", "coalesce/none", "coalesce+combine/coalesce",
+                  "all/coalesce+combine"):
+            if row[k] is None:
+                bad.append(f"ratio {k} pcnet {row['direction']} {row['size']}: missing")
+if not r["targets"]:
+    bad.append("no targets")
+st = r.get("start_time", {})
+if "vmm-monitor" not in st or "first_byte_ms" not in st["vmm-monitor"]:
+    bad.append("no start-time figures")
+for k in ("nproc", "kernel", "kvm_module", "date"):
+    if not r["machine"].get(k):
+        bad.append(f"machine: no {k}")
+for b in bad:
+    print("missing:", b)
+sys.exit(1 if bad else 0)
+PY
+for h in "guest -> host" "host -> guest" "## Ratios" "## Targets" "Start time and memory" "kvm_"; do
+	grep -q -- "$h" "$TMP/out/latest.md" || fail "latest.md: no '$h'"
+done
+grep -E "^(wrote|  )" "$TMP/log" | tail -3
+echo "pass"
