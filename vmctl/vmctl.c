@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"         [--initrd FILE] [--autostart] [--restart no|on-failure|always]\n"
 		"         [--nic model=pcnet|virtio-net,switch=NAME[,mac=MAC]]...\n"
 		"  create --file VM.json             a definition as JSON (vmmd/PROTOCOL.md)\n"
+		"  define ...                        the same as create (virsh's name)\n"
 		"  start NAME                        start and wait until it runs\n"
 		"  stop NAME [--force] [--timeout S] ask the guest, force after S seconds\n"
 		"  restart NAME [--force] [--timeout S]\n"
@@ -957,6 +958,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind];
+	if (!strcmp(cmd, "define")) /* virsh's name for it: persist, do not start */
+		cmd = "create";
 	argc -= optind;
 	argv += optind;
 	signal(SIGPIPE, SIG_IGN);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stddef.h>
+
 #include "log.h"
 #include "netbridge.h"
 #include "util.h"
@@ -71,6 +73,28 @@ static int switch_setup(struct vmmd *d, const struct vmmd_switch_conf *sc)
 	return 0;
 }
 
+/* Learned (uplink-side) forwarding entries older than this are dropped, as a
+ * Linux bridge's default ageing time; VM MACs are static and never age. */
+#define NET_FDB_MAX_AGE_MS (300 * 1000)
+#define NET_FDB_AGE_PERIOD_S 30.0
+
+static void on_fdb_age(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct vmmd *d = (struct vmmd *)((char *)w - offsetof(struct vmmd, fdb_age_w));
+	int r;
+
+	(void)loop;
+	(void)revents;
+	if (!d->nb)
+		return;
+	r = nb_fdb_age(d->nb, NET_FDB_MAX_AGE_MS);
+	if (r < 0)
+		log_warn("netbridge runtime %s: forwarding table ageing: %s", d->nb_runtime,
+			 nb_last_error());
+	else if (r > 0)
+		log_debug("netbridge runtime %s: aged out %d learned MAC(s)", d->nb_runtime, r);
+}
+
 int net_open(struct vmmd *d)
 {
 	int r;
@@ -93,11 +117,15 @@ int net_open(struct vmmd *d)
 				 d->conf.switches[i].name, nb_last_error());
 	log_info("netbridge runtime %s: %u switch(es), attach mode %s", d->nb_runtime,
 		 d->conf.nr_switches, nb_attach_mode(d->nb));
+	ev_timer_init(&d->fdb_age_w, on_fdb_age, NET_FDB_AGE_PERIOD_S, NET_FDB_AGE_PERIOD_S);
+	ev_timer_start(d->loop, &d->fdb_age_w);
 	return 0;
 }
 
 void net_close(struct vmmd *d)
 {
+	if (d->nb)
+		ev_timer_stop(d->loop, &d->fdb_age_w);
 	nb_close(d->nb); /* the datapath, taps and counters stay */
 	d->nb = NULL;
 }

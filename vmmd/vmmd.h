@@ -99,6 +99,7 @@ struct vmmd {
 	struct nb *nb;             /* netbridge; NULL: no switches or unavailable */
 	char nb_runtime[33];
 	char nb_error[256];        /* why nb is NULL with switches configured */
+	ev_timer fdb_age_w;        /* ages learned uplink MACs out of the forwarding tables */
 	struct client *clients;
 	unsigned nr_clients;
 	bool shutting_down;
