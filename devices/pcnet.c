@@ -144,6 +144,9 @@ struct pcnet {
 	bool irq_level;
 	bool bus_master;
 	uint32_t rx_idx, tx_idx;   /* next descriptor */
+	unsigned tint_pending;     /* frames completed, TINT not yet set (coalescing) */
+	bool tint_armed;           /* the coalescing timer is armed */
+	uint64_t last_run_ns;      /* clock at the previous pcnet_tx_run (rate test) */
 	uint64_t coalesced_base;   /* BAR base of the registered RAP windows, 0 none */
 	uint64_t rap_drained;      /* written by the monitor's coalesced drain */
 	struct pcnet_stats st;
@@ -303,6 +306,7 @@ static void soft_reset(struct pcnet *s)
 	s->csr[CSR_MISSED] = 0;
 	s->bcr[BCR_SWS] = 0; /* back to 16-bit software style 0 */
 	s->rx_idx = s->tx_idx = 0;
+	s->tint_pending = 0; /* an armed timer finds nothing to signal */
 	update_irq(s);
 }
 
@@ -395,6 +399,7 @@ static void csr0_write(struct pcnet *s, uint16_t v)
 	if (v & CSR0_STOP) {
 		s->csr[0] = CSR0_STOP;
 		s->csr[4] &= ~CSR4_W1C;
+		s->tint_pending = 0; /* no TINT from a stopped chip's timer */
 		return;
 	}
 	s->csr[0] &= ~(v & CSR0_W1C);
@@ -662,7 +667,7 @@ static int tx_one(struct pcnet *s)
 		desc_write(s, &c);
 	}
 	s->tx_idx = (idx + last + 1) % n;
-	s->csr[0] |= CSR0_TINT;
+	s->tint_pending++; /* TINT: set by pcnet_tx_run, maybe coalesced */
 	s->csr[4] |= CSR4_TXSTRT;
 	if (bad) {
 		s->st.drops[PCNET_DROP_BAD_DESC]++;
@@ -686,25 +691,93 @@ static int tx_one(struct pcnet *s)
 	return 1;
 }
 
+/* TX completion interrupt: with coalescing (send combining, N > 1 and a
+ * timer), at most one TINT per N frames or T after the first frame not yet
+ * signalled, and at once after a quiet gap of T or more. */
+static bool tint_coalesce(const struct pcnet *s)
+{
+	return (s->cfg.opts & PCNET_OPT_SEND_COMBINE) && s->cfg.tx_irq_frames > 1 &&
+	       s->cfg.tx_irq_ns && s->cfg.backend.arm_timer;
+}
+
+static void tint_flush(struct pcnet *s)
+{
+	if (s->tint_pending)
+		s->csr[0] |= CSR0_TINT;
+	s->tint_pending = 0;
+	if (s->tint_armed) {
+		s->tint_armed = false;
+		s->cfg.backend.arm_timer(s->cfg.backend.ctx, 0);
+	}
+}
+
+static void tint_after_run(struct pcnet *s, bool error, bool busy)
+{
+	unsigned n = s->cfg.tx_irq_frames, half = ring_len(s, true) / 2;
+
+	if (!s->tint_pending)
+		return;
+	if (!tint_coalesce(s)) {
+		s->csr[0] |= CSR0_TINT;
+		s->tint_pending = 0;
+		return;
+	}
+	if (n > half)
+		n = half ? half : 1;
+	if (error || !busy || s->tint_pending >= n) {
+		tint_flush(s);
+		return;
+	}
+	s->st.tint_deferred++;
+	if (!s->tint_armed) {
+		s->tint_armed = true;
+		s->cfg.backend.arm_timer(s->cfg.backend.ctx, s->cfg.tx_irq_ns);
+	}
+}
+
 unsigned pcnet_tx_run(struct pcnet *s, uint64_t kicks)
 {
 	unsigned sent = 0, limit;
+	bool error = false, busy = true;
+	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->cfg.backend.now_ns) {
+		uint64_t now = s->cfg.backend.now_ns(s->cfg.backend.ctx);
+		busy = s->last_run_ns && now - s->last_run_ns < s->cfg.tx_irq_ns;
+		s->last_run_ns = now;
+	}
 	limit = ring_len(s, true);
 	if (!(s->cfg.opts & PCNET_OPT_SEND_COMBINE) && kicks < limit)
 		limit = (unsigned)kicks;
 	while (sent < limit && (s->csr[0] & CSR0_TXON) && s->bus_master) {
-		int r = tx_one(s);
+		r = tx_one(s);
 		if (r <= 0)
 			break;
 		sent++;
 	}
+	error = r < 0;
 	if (sent)
 		count_batch(s, sent);
+	tint_after_run(s, error, busy);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return sent;
+}
+
+void pcnet_tx_timer(struct pcnet *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->tint_armed) {
+		s->tint_armed = false;
+		if (s->tint_pending) {
+			s->st.tint_timer++;
+			s->csr[0] |= CSR0_TINT;
+			s->tint_pending = 0;
+		}
+		update_irq(s);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- receive ---- */

@@ -56,6 +56,8 @@ struct pcnet_stats {
 	uint64_t irqs;          /* interrupt line raised (0 -> 1) */
 	uint64_t kicks;         /* transmit demands (TDMD) */
 	uint64_t tx_runs;       /* pcnet_tx_run calls that sent at least one frame */
+	uint64_t tint_deferred; /* runs whose TINT was deferred (coalescing) */
+	uint64_t tint_timer;    /* TINTs set by the coalescing timer */
 	uint64_t tx_batch[PCNET_BATCH_BUCKETS];
 };
 
@@ -71,8 +73,24 @@ struct pcnet_backend {
 	 * waiting for one can be retried now rather than at the next poll. Only
 	 * wake the I/O thread. */
 	void (*rx_notify)(void *ctx);
+	/* Optional (TX interrupt coalescing, I/O thread, device lock held):
+	 * arm a one-shot timer that calls pcnet_tx_timer after ns; 0 disarms.
+	 * Without it every run that completes frames sets TINT at once. */
+	void (*arm_timer)(void *ctx, uint64_t ns);
+	/* Optional monotonic clock (ns) for the exit-rate test; NULL: the rate
+	 * always counts as high (tests). */
+	uint64_t (*now_ns)(void *ctx);
 	void *ctx;
 };
+
+/* TX completion interrupt coalescing (part of PCNET_OPT_SEND_COMBINE):
+ * while transmit demands come less than tx_irq_ns apart, TINT is set once
+ * per tx_irq_frames completed frames (capped at half the ring, so the
+ * driver never runs out of descriptors waiting for it) or tx_irq_ns after
+ * the first unsignalled completion, whichever comes first. A demand after a
+ * quiet gap, and every error, set TINT at once. tx_irq_frames <= 1: off. */
+#define PCNET_TX_IRQ_FRAMES 32
+#define PCNET_TX_IRQ_NS 50000ull
 
 struct pcnet_config {
 	uint8_t mac[6];
@@ -81,6 +99,8 @@ struct pcnet_config {
 	struct pcnet_backend backend;
 	struct io_accel accel; /* used for the RAP with PCNET_OPT_COALESCE_RAP */
 	unsigned opts;         /* PCNET_OPT_* */
+	unsigned tx_irq_frames; /* N (see PCNET_TX_IRQ_FRAMES); 0 or 1 (or T 0): no coalescing */
+	uint64_t tx_irq_ns;     /* T in ns */
 	const char *name;      /* region name, e.g. "pcnet0" */
 };
 
@@ -100,6 +120,9 @@ void pcnet_pci_sync(struct pcnet *s);
  * PCNET_OPT_SEND_COMBINE every ready frame, else one frame per demand.
  * Returns the number of frames sent. */
 unsigned pcnet_tx_run(struct pcnet *s, uint64_t kicks);
+/* I/O thread: the coalescing timer (backend.arm_timer) expired: sets TINT
+ * for the completions not yet signalled. */
+void pcnet_tx_timer(struct pcnet *s);
 
 /* I/O thread: delivers one received frame. Returns 0 when delivered or
  * dropped/filtered for good (counted), -EAGAIN when the receiver is on but

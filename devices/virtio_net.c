@@ -98,6 +98,9 @@ struct vnet {
 	uint64_t bar0;     /* decoded BAR 0 (0 none): where the ioeventfds sit */
 	uint64_t notify_at; /* BAR 0 base of the registered ioeventfds, 0 none */
 	struct vnet_stats st;
+	unsigned tx_pending; /* TX chains used, interrupt not yet considered */
+	bool tx_armed;       /* the coalescing timer is armed */
+	uint64_t last_run_ns;
 	struct vq_elem txe;
 	struct vq_elem rxe[RX_CHAINS_MAX];
 };
@@ -175,6 +178,7 @@ static void device_reset(struct vnet *s)
 		s->q[i].vq.mem = s->cfg.mem;
 	}
 	s->isr = 0;
+	s->tx_pending = 0; /* an armed timer finds nothing to signal */
 	update_irq(s);
 	if (had_features)
 		set_offload(s);
@@ -447,15 +451,78 @@ static void used_flush_notify(struct vnet *s, struct vq *q)
 		raise_isr(s, ISR_QUEUE);
 }
 
+static void tx_irq_disarm(struct vnet *s)
+{
+	s->tx_pending = 0;
+	if (s->tx_armed) {
+		s->tx_armed = false;
+		s->cfg.backend.arm_timer(s->cfg.backend.ctx, 0);
+	}
+}
+
+/* After a combined drain published `sent` chains: interrupt now (N reached,
+ * a quiet gap before this notify, or no coalescing), else leave it to the
+ * timer. vq_should_notify covers every chain since the last check, so
+ * EVENT_IDX sees the whole range. */
+static void tx_irq_after_run(struct vnet *s, struct vq *q, unsigned sent, bool busy)
+{
+	unsigned n = s->cfg.tx_irq_frames, half = q->size / 2;
+
+	if (!sent)
+		return;
+	if (s->cfg.tx_irq_frames <= 1 || !s->cfg.tx_irq_ns || !s->cfg.backend.arm_timer) {
+		if (vq_should_notify(q))
+			raise_isr(s, ISR_QUEUE);
+		return;
+	}
+	if (n > half)
+		n = half ? half : 1;
+	s->tx_pending += sent;
+	if (!busy || s->tx_pending >= n) {
+		tx_irq_disarm(s);
+		if (vq_should_notify(q))
+			raise_isr(s, ISR_QUEUE);
+		return;
+	}
+	s->st.irq_deferred++;
+	if (!s->tx_armed) {
+		s->tx_armed = true;
+		s->cfg.backend.arm_timer(s->cfg.backend.ctx, s->cfg.tx_irq_ns);
+	}
+}
+
+void vnet_tx_timer(struct vnet *s)
+{
+	struct vq *q = &s->q[VNET_TXQ].vq;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->tx_armed) {
+		s->tx_armed = false;
+		if (s->tx_pending && running(s) && vq_ready(q)) {
+			s->st.irq_timer++;
+			if (vq_should_notify(q))
+				raise_isr(s, ISR_QUEUE);
+		}
+		s->tx_pending = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 unsigned vnet_tx_run(struct vnet *s, uint64_t kicks)
 {
 	struct vq *q = &s->q[VNET_TXQ].vq;
 	bool combine = s->cfg.opts & VNET_OPT_SEND_COMBINE;
+	bool busy = true;
 	unsigned sent = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
 	s->st.kicks += kicks;
+	if (s->cfg.backend.now_ns) {
+		uint64_t now = s->cfg.backend.now_ns(s->cfg.backend.ctx);
+		busy = s->last_run_ns && now - s->last_run_ns < s->cfg.tx_irq_ns;
+		s->last_run_ns = now;
+	}
 	if (!running(s) || !vq_ready(q))
 		goto out;
 	if (!combine) {
@@ -476,8 +543,12 @@ unsigned vnet_tx_run(struct vnet *s, uint64_t kicks)
 			sent++;
 		vq_set_notify(q, true);
 	} while (r == 0 && sent < TX_BUDGET && vq_avail_count(q));
-	if (sent)
-		used_flush_notify(s, q);
+	if (sent) {
+		vq_flush(q);
+		/* A broken ring (r < 0) reports at once; so does a full budget
+		 * (the run comes back at once anyway). */
+		tx_irq_after_run(s, q, sent, busy && r == 0);
+	}
 out:
 	if (sent)
 		count_batch(s, sent);

@@ -84,6 +84,8 @@ struct vnet_stats {
 	uint64_t irqs;    /* interrupt raised */
 	uint64_t kicks;   /* TX queue notifies (exits and ioeventfd signals) */
 	uint64_t tx_runs; /* vnet_tx_run calls that sent at least one frame */
+	uint64_t irq_deferred; /* TX runs whose used-ring interrupt was deferred */
+	uint64_t irq_timer;    /* TX interrupt checks made by the coalescing timer */
 	uint64_t tx_batch[VNET_BATCH_BUCKETS];
 	uint64_t needs_reset; /* times the device entered NEEDS_RESET */
 };
@@ -105,8 +107,22 @@ struct vnet_backend {
 	int (*tx)(void *ctx, const struct iovec *iov, unsigned n);
 	/* At FEATURES_OK and reset: the offloads the driver accepts. Optional. */
 	void (*set_offload)(void *ctx, unsigned offload);
+	/* Optional (TX interrupt coalescing, I/O thread, device lock held):
+	 * arm a one-shot timer that calls vnet_tx_timer after ns; 0 disarms. */
+	void (*arm_timer)(void *ctx, uint64_t ns);
+	/* Optional monotonic clock (ns) for the rate test; NULL: always high. */
+	uint64_t (*now_ns)(void *ctx);
 	void *ctx;
 };
+
+/* TX used-ring interrupt coalescing (part of VNET_OPT_SEND_COMBINE): while
+ * TX notifies come less than tx_irq_ns apart, the used-ring interrupt is
+ * considered once per tx_irq_frames completed chains (capped at half the
+ * queue) or tx_irq_ns after the first one not yet signalled, whichever comes
+ * first; EVENT_IDX and NO_INTERRUPT still decide whether it is sent, over
+ * every chain used since the last one. tx_irq_frames <= 1: off. */
+#define VNET_TX_IRQ_FRAMES 32
+#define VNET_TX_IRQ_NS 50000ull
 
 struct vnet_config {
 	uint8_t mac[6];
@@ -116,6 +132,8 @@ struct vnet_config {
 	struct io_accel accel; /* ioeventfd for the notify doorbells */
 	int notify_fd[VNET_NUM_QUEUES]; /* eventfds KVM signals on a queue notify, or -1 */
 	unsigned opts;    /* VNET_OPT_* */
+	unsigned tx_irq_frames; /* N (VNET_TX_IRQ_FRAMES); 0 or 1 (or T 0): no coalescing */
+	uint64_t tx_irq_ns;     /* T in ns */
 	const char *name; /* region name, e.g. "virtio-net0" */
 };
 
@@ -134,6 +152,9 @@ uint64_t vnet_bar0(struct vnet *s);
 /* I/O thread: sends every available TX chain (after `kicks` notifies).
  * Returns the frames sent. */
 unsigned vnet_tx_run(struct vnet *s, uint64_t kicks);
+/* I/O thread: the coalescing timer expired: signals the TX chains used
+ * since the last interrupt (if the driver's suppression allows). */
+void vnet_tx_timer(struct vnet *s);
 /* I/O thread: delivers one frame with its 12-byte virtio_net_hdr from the
  * tap (hdr NULL: none). 0 when delivered or dropped for good (counted),
  * -EAGAIN when the driver is up but gave no buffer yet (retry later). */

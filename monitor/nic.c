@@ -48,6 +48,7 @@ struct nic {
 	int rx_wake_fd;   /* eventfd: the guest may have returned RX buffers */
 	int irq_fd, resample_fd;
 	int poll_fd;      /* timerfd: retry a held receive frame */
+	int txirq_fd;     /* timerfd: TX interrupt coalescing bound (combine) */
 	unsigned gsi;
 
 	pthread_mutex_t irq_lock;
@@ -130,6 +131,8 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->opts = NIC_OPT_ALL;
+	c->txirq_frames = NIC_TXIRQ_FRAMES;
+	c->txirq_us = NIC_TXIRQ_US;
 	if (strlen(spec) >= sizeof(buf)) {
 		*why = "too long";
 		return -EINVAL;
@@ -139,7 +142,8 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 		char *v = strchr(tok, '=');
 		uint64_t fd;
 		if (!v) {
-			*why = "expected KEY=VALUE items (model=, tap=, fd=, mac=, opt=)";
+			*why = "expected KEY=VALUE items (model=, tap=, fd=, mac=, opt=, txirq_frames=, "
+			       "txirq_us=)";
 			return -EINVAL;
 		}
 		*v++ = 0;
@@ -171,6 +175,19 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 				return -EINVAL;
 			}
 			c->has_mac = true;
+		} else if (!strcmp(tok, "txirq_frames")) {
+			if (parse_u64(v, 256, &fd) < 0) {
+				*why = "txirq_frames: frames per TX interrupt, 0..256 (0 or 1: no coalescing)";
+				return -EINVAL;
+			}
+			c->txirq_frames = (unsigned)fd;
+		} else if (!strcmp(tok, "txirq_us")) {
+			if (parse_u64(v, 100000, &fd) < 0) {
+				*why = "txirq_us: the TX interrupt delay bound in us, 0..100000 (0: no "
+				       "coalescing)";
+				return -EINVAL;
+			}
+			c->txirq_us = (unsigned)fd;
 		} else if (!strcmp(tok, "opt")) {
 			if (parse_opts(v, &c->opts) < 0) {
 				*why = "opt: all, none, or names from coalesce, combine, irqfd joined by '+' "
@@ -178,7 +195,7 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 				return -EINVAL;
 			}
 		} else {
-			*why = "unknown key (known: model, tap, fd, mac, opt)";
+			*why = "unknown key (known: model, tap, fd, mac, opt, txirq_frames, txirq_us)";
 			return -EINVAL;
 		}
 	}
@@ -387,6 +404,38 @@ static void on_kick(void *ctx, int fd, uint32_t events)
 		pcnet_tx_run(n->pcnet, kicks);
 }
 
+/* TX interrupt coalescing: the model arms (ns > 0) or disarms the one-shot
+ * bound; on_txirq hands the expiry back to it. */
+static void nic_arm_timer(void *ctx, uint64_t ns)
+{
+	struct nic *n = ctx;
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(ns / 1000000000u);
+	its.it_value.tv_nsec = (long)(ns % 1000000000u);
+	timerfd_settime(n->txirq_fd, 0, &its, NULL);
+}
+
+static uint64_t nic_now_ns(void *ctx)
+{
+	(void)ctx;
+	return now_ns();
+}
+
+static void on_txirq(void *ctx, int fd, uint32_t events)
+{
+	struct nic *n = ctx;
+	uint64_t v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	if (n->vnet)
+		vnet_tx_timer(n->vnet);
+	else
+		pcnet_tx_timer(n->pcnet);
+}
+
 static void pcnet_rx_notify(void *ctx)
 {
 	struct nic *n = ctx;
@@ -503,7 +552,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	n->vm = vm;
 	n->loop = loop;
 	n->gsi = gsi;
-	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = -1;
+	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = n->txirq_fd = -1;
 	pthread_mutex_init(&n->irq_lock, NULL);
 	snprintf(n->name, sizeof(n->name), virtio ? "virtio-net%u" : "pcnet%u", index);
 	*out = n;
@@ -513,7 +562,8 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	n->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (n->kick_fd < 0 || n->rx_wake_fd < 0 || n->poll_fd < 0)
+	n->txirq_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (n->kick_fd < 0 || n->rx_wake_fd < 0 || n->poll_fd < 0 || n->txirq_fd < 0)
 		return log_errno(-errno, "vm %s: %s: eventfd/timerfd", vm->name, n->name);
 
 	if (c->has_mac)
@@ -535,7 +585,12 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 		pc.irq.set = nic_irqfd_set;
 	}
 	pc.backend = (struct pcnet_backend){ .kick = pcnet_kick, .tx = tap_tx,
-					     .rx_notify = pcnet_rx_notify, .ctx = n };
+					     .rx_notify = pcnet_rx_notify, .arm_timer = nic_arm_timer,
+					     .now_ns = nic_now_ns, .ctx = n };
+	if (c->txirq_us) {
+		pc.tx_irq_frames = c->txirq_frames;
+		pc.tx_irq_ns = (uint64_t)c->txirq_us * 1000u;
+	}
 	pc.accel = vm->accel;
 	pc.opts = (c->opts & NIC_OPT_COALESCE ? PCNET_OPT_COALESCE_RAP : 0) |
 		  (c->opts & NIC_OPT_COMBINE ? PCNET_OPT_SEND_COMBINE : 0) |
@@ -547,7 +602,10 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 		vc.irq = pc.irq;
 		vc.backend = (struct vnet_backend){ .kick = pcnet_kick, .rx_notify = pcnet_rx_notify,
 						    .tx = tap_txv, .set_offload = tap_set_offload,
+						    .arm_timer = nic_arm_timer, .now_ns = nic_now_ns,
 						    .ctx = n };
+		vc.tx_irq_frames = pc.tx_irq_frames;
+		vc.tx_irq_ns = pc.tx_irq_ns;
 		vc.accel = vm->accel;
 		/* The doorbells: KVM signals the same eventfds the exit path writes. */
 		vc.notify_fd[VNET_RXQ] = n->rx_wake_fd;
@@ -575,6 +633,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	if ((r = ioloop_add(loop, n->tap_fd, EPOLLIN, on_tap, n)) < 0 ||
 	    (r = ioloop_add(loop, n->kick_fd, EPOLLIN, on_kick, n)) < 0 ||
 	    (r = ioloop_add(loop, n->poll_fd, EPOLLIN, on_poll, n)) < 0 ||
+	    (r = ioloop_add(loop, n->txirq_fd, EPOLLIN, on_txirq, n)) < 0 ||
 	    (r = ioloop_add(loop, n->rx_wake_fd, EPOLLIN, on_poll, n)) < 0 ||
 	    (n->resample_fd >= 0 &&
 	     (r = ioloop_add(loop, n->resample_fd, EPOLLIN, on_resample, n)) < 0))
@@ -590,7 +649,8 @@ void nic_free(struct nic *n)
 	if (!n)
 		return;
 	if (n->loop) {
-		int fds[] = { n->tap_fd, n->kick_fd, n->rx_wake_fd, n->poll_fd, n->resample_fd };
+		int fds[] = { n->tap_fd,  n->kick_fd,     n->rx_wake_fd,
+			      n->poll_fd, n->resample_fd, n->txirq_fd };
 		for (unsigned i = 0; i < ARRAY_SIZE(fds); i++)
 			if (fds[i] >= 0)
 				ioloop_del(n->loop, fds[i]);
@@ -605,6 +665,8 @@ void nic_free(struct nic *n)
 		close(n->kick_fd);
 	if (n->poll_fd >= 0)
 		close(n->poll_fd);
+	if (n->txirq_fd >= 0)
+		close(n->txirq_fd);
 	if (n->rx_wake_fd >= 0)
 		close(n->rx_wake_fd);
 	if (n->irq_fd >= 0)
@@ -675,6 +737,8 @@ static void vnet_stats_add(struct nic *n, struct json_object *o)
 	add_u64(o, "interrupts", st.irqs);
 	add_u64(o, "doorbells", st.kicks);
 	add_u64(o, "tx_runs", st.tx_runs);
+	add_u64(o, "tx_irq_deferred", st.irq_deferred);
+	add_u64(o, "tx_irq_timer", st.irq_timer);
 	add_u64(o, "needs_reset", st.needs_reset);
 	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, VNET_BATCH_BUCKETS));
 }
@@ -729,6 +793,8 @@ struct json_object *nic_stats_json(struct nic *n)
 	add_u64(o, "interrupts", st.irqs);
 	add_u64(o, "doorbells", st.kicks);
 	add_u64(o, "tx_runs", st.tx_runs);
+	add_u64(o, "tx_irq_deferred", st.tint_deferred);
+	add_u64(o, "tx_irq_timer", st.tint_timer);
 	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, PCNET_BATCH_BUCKETS));
 	return o;
 }

@@ -15,7 +15,8 @@
 
 enum nic_model { NIC_MODEL_PCNET, NIC_MODEL_VIRTIO_NET };
 
-/* --nic model=pcnet|virtio-net,tap=NAME|fd=N[,mac=MAC][,opt=LIST] */
+/* --nic model=pcnet|virtio-net,tap=NAME|fd=N[,mac=MAC][,opt=LIST]
+ *       [,txirq_frames=N][,txirq_us=T] */
 struct nic_config {
 	enum nic_model model;
 	char tap[NIC_TAP_NAME_MAX]; /* "" when fd is used */
@@ -23,12 +24,21 @@ struct nic_config {
 	uint8_t mac[6];
 	bool has_mac;
 	unsigned opts; /* NIC_OPT_* */
+	/* With combine: TX completion interrupts coalesced to one per N frames
+	 * or T us, whichever first, while doorbells come less than T apart
+	 * (monitor/README.md). N <= 1 or T = 0 turns the coalescing off. */
+	unsigned txirq_frames; /* default NIC_TXIRQ_FRAMES */
+	unsigned txirq_us;     /* default NIC_TXIRQ_US */
 };
+
+#define NIC_TXIRQ_FRAMES 32
+#define NIC_TXIRQ_US 50
 
 /* The paper's optimizations, each a switch (all on by default). */
 #define NIC_OPT_COALESCE 0x1 /* no exit for writes that do no I/O: PCnet RAP coalesced,
                                  virtio queue notify by ioeventfd */
-#define NIC_OPT_COMBINE 0x2  /* a doorbell sends every ready frame, batched tap writes */
+#define NIC_OPT_COMBINE 0x2  /* a doorbell sends every ready frame, batched tap writes;
+                                 TX completion interrupts coalesced (txirq_*) */
 #define NIC_OPT_IRQFD 0x4    /* interrupts by irqfd from the I/O thread (virtio: and EVENT_IDX) */
 #define NIC_OPT_ALL 0x7
 

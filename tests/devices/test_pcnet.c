@@ -47,7 +47,32 @@ struct fixture {
 	struct zone zones[4];
 	unsigned nzones;
 	uint16_t io;
+	/* TX interrupt coalescing hooks: the timer requests and a fake clock. */
+	unsigned arms, disarms;
+	uint64_t armed_ns;
+	uint64_t clock;
 };
+
+/* make() hands these to the next device (coalescing tests set them). */
+static unsigned next_irq_frames;
+static uint64_t next_irq_ns;
+static bool next_clock;
+
+static void arm_timer(void *ctx, uint64_t ns)
+{
+	struct fixture *f = ctx;
+	if (ns) {
+		f->arms++;
+		f->armed_ns = ns;
+	} else {
+		f->disarms++;
+	}
+}
+
+static uint64_t fake_now(void *ctx)
+{
+	return ((struct fixture *)ctx)->clock;
+}
 
 static void kick(void *ctx)
 {
@@ -95,7 +120,8 @@ static void cfg_write(struct fixture *f, unsigned off, uint32_t v)
 static struct fixture *make(unsigned opts)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct pcnet_config c = { .opts = opts, .name = "pcnet0" };
+	struct pcnet_config c = { .opts = opts, .name = "pcnet0", .tx_irq_frames = next_irq_frames,
+				  .tx_irq_ns = next_irq_ns };
 
 	assert_non_null(f);
 	assert_int_equal(iobus_init(&f->bus), 0);
@@ -106,7 +132,8 @@ static struct fixture *make(unsigned opts)
 	fake_tx_init(&f->tx);
 	memcpy(c.mac, MAC, 6);
 	c.mem = &f->mem;
-	c.backend = (struct pcnet_backend){ .kick = kick, .tx = tx_sink, .ctx = f };
+	c.backend = (struct pcnet_backend){ .kick = kick, .tx = tx_sink, .arm_timer = arm_timer,
+					    .now_ns = next_clock ? fake_now : NULL, .ctx = f };
 	c.accel = (struct io_accel){ .coalesce_add = zone_add, .coalesce_del = zone_del, .ctx = f };
 	f->s = pcnet_new(&c);
 	assert_non_null(f->s);
@@ -384,6 +411,162 @@ static void test_one_frame_per_kick(void **state)
 	assert_int_equal(get16(f, TXR + 16 + 6), 0x8300); /* second still owned */
 	assert_int_equal(pcnet_tx_run(f->s, 2), 2);
 	assert_int_equal(f->tx.calls, 3);
+}
+
+/* ---- TX completion interrupt coalescing (send combining) ---- */
+
+#define COAL_N 4
+#define COAL_NS 200000u
+
+static int setup_coalesce(void **state)
+{
+	next_irq_frames = COAL_N;
+	next_irq_ns = COAL_NS;
+	*state = make(PCNET_OPT_ALL);
+	next_irq_frames = 0;
+	next_irq_ns = 0;
+	return 0;
+}
+
+static int setup_coalesce_clock(void **state)
+{
+	next_clock = true;
+	setup_coalesce(state);
+	next_clock = false;
+	return 0;
+}
+
+static int setup_coalesce_off(void **state)
+{
+	next_irq_frames = COAL_N;
+	next_irq_ns = COAL_NS;
+	*state = make(PCNET_OPT_ALL & ~PCNET_OPT_SEND_COMBINE);
+	next_irq_frames = 0;
+	next_irq_ns = 0;
+	return 0;
+}
+
+/* One frame per TDMD and per run, as pcnet32 sends under load; the driver's
+ * handler acknowledges each interrupt. Returns the interrupts seen. */
+static unsigned send_k(struct fixture *f, unsigned k, unsigned *slot)
+{
+	unsigned irqs = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		xmit(f, *slot, 60, (uint8_t)i);
+		*slot = (*slot + 1) % NRING;
+		assert_int_equal(pcnet_tx_run(f->s, 1), 1);
+		if (f->irq.level) {
+			assert_int_equal(pcnet32_irq(f) & 0x0200, 0x0200); /* TINT */
+			irqs++;
+		}
+	}
+	return irqs;
+}
+
+/* K completions raise floor(K/N) interrupts at once and, for the rest, one
+ * when the timer fires: ceil(K/N) in all. */
+static void test_tint_coalesced(void **state)
+{
+	struct fixture *f = *state;
+	struct pcnet_stats st;
+	unsigned slot = 0, irqs;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	irqs = send_k(f, 10, &slot);
+	assert_int_equal(irqs, 10 / COAL_N);
+	assert_int_equal(f->irq.level, 0);
+	assert_int_equal(f->arms, 3); /* armed after frames 1, 5 and 9 */
+	assert_int_equal(f->armed_ns, COAL_NS);
+	assert_int_equal(f->disarms, 2); /* N reached before it fired */
+	pcnet_tx_timer(f->s);
+	assert_int_equal(f->irq.level, 1);
+	assert_int_equal(pcnet32_irq(f) & 0x0200, 0x0200);
+	irqs++;
+	assert_int_equal(irqs, (10 + COAL_N - 1) / COAL_N);
+	/* A stale expiry (nothing pending, not armed) raises nothing. */
+	pcnet_tx_timer(f->s);
+	assert_int_equal(f->irq.level, 0);
+	pcnet_get_stats(f->s, &st);
+	assert_int_equal(st.tx_frames, 10);
+	assert_int_equal(st.tint_deferred, 10 - 10 / COAL_N);
+	assert_int_equal(st.tint_timer, 1);
+	/* Exactly N: no timer left behind. */
+	irqs = send_k(f, COAL_N, &slot);
+	assert_int_equal(irqs, 1);
+	assert_int_equal(f->arms, f->disarms + 0u + 1u); /* the one that fired */
+}
+
+/* A whole ring in one run completes at once: one interrupt, no timer when
+ * the batch reaches N (capped at half the ring: 4 of 8 here). */
+static void test_tint_batch_and_cap(void **state)
+{
+	struct fixture *f = *state;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	for (unsigned i = 0; i < NRING; i++)
+		tx_desc(f, i, TXBUF + 2048u * i, 60, 0x8300);
+	wcsr(f, 0, 0x0048);
+	assert_int_equal(pcnet_tx_run(f->s, 1), NRING);
+	assert_int_equal(f->irq.level, 1);
+	assert_int_equal(f->arms, 0);
+}
+
+/* Without send combining (or with N <= 1) every frame sets TINT. */
+static void test_tint_every_frame_when_off(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot = 0;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	assert_int_equal(send_k(f, 10, &slot), 10);
+	assert_int_equal(f->arms, 0);
+}
+
+static void test_tint_every_run_n1(void **state)
+{
+	struct fixture *f = *state; /* setup(): N = 0 */
+	unsigned slot = 0;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	assert_int_equal(send_k(f, 10, &slot), 10);
+	assert_int_equal(f->arms, 0);
+}
+
+/* The clock: a demand after a quiet gap of T or more interrupts at once;
+ * demands closer than T defer, bounded by one timer of exactly T; an error
+ * is never deferred. */
+static void test_tint_rate_and_bound(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot = 0;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	f->clock = 1000000;
+	assert_int_equal(send_k(f, 1, &slot), 1); /* first demand: quiet before */
+	f->clock += 10000;
+	assert_int_equal(send_k(f, 1, &slot), 0); /* 10 us later: deferred */
+	assert_int_equal(f->arms, 1);
+	assert_int_equal(f->armed_ns, COAL_NS);
+	f->clock += 10000;
+	assert_int_equal(send_k(f, 1, &slot), 0); /* still under N: same timer */
+	assert_int_equal(f->arms, 1);
+	f->clock += COAL_NS; /* the bound: a gap of T flushes (and disarms) */
+	assert_int_equal(send_k(f, 1, &slot), 1);
+	assert_int_equal(f->disarms, 1);
+	/* A chain without ENP (error): TINT at once despite a close demand. */
+	f->clock += 1000;
+	tx_desc(f, slot, TXBUF, 60, 0x8200); /* OWN|STP, no ENP */
+	tx_desc(f, (slot + 1) % NRING, 0, 0, 0);
+	wcsr(f, 0, 0x0048);
+	pcnet_tx_run(f->s, 1);
+	assert_int_equal(f->irq.level, 1);
+	assert_true(rcsr(f, 0) & 0x0200);
 }
 
 static void test_receive(void **state)
@@ -694,6 +877,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_combining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_frame_per_kick, setup_naive, teardown),
+		cmocka_unit_test_setup_teardown(test_tint_coalesced, setup_coalesce, teardown),
+		cmocka_unit_test_setup_teardown(test_tint_batch_and_cap, setup_coalesce, teardown),
+		cmocka_unit_test_setup_teardown(test_tint_every_frame_when_off, setup_coalesce_off,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tint_every_run_n1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tint_rate_and_bound, setup_coalesce_clock,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_receive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_waits_for_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dwio, setup, teardown),

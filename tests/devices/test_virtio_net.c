@@ -58,7 +58,31 @@ struct fixture {
 	size_t tx_len;
 	uint8_t tx_buf[2048];
 	int tx_ret;
+	/* TX interrupt coalescing hooks: timer requests and a fake clock. */
+	unsigned arms, disarms;
+	uint64_t armed_ns, clock;
 };
+
+/* make() hands these to the next device (coalescing tests set them). */
+static unsigned next_irq_frames;
+static uint64_t next_irq_ns;
+static bool next_clock;
+
+static void arm_timer(void *ctx, uint64_t ns)
+{
+	struct fixture *f = ctx;
+	if (ns) {
+		f->arms++;
+		f->armed_ns = ns;
+	} else {
+		f->disarms++;
+	}
+}
+
+static uint64_t fake_now(void *ctx)
+{
+	return ((struct fixture *)ctx)->clock;
+}
 
 static int irq_set_fn(void *ctx, unsigned gsi, int level)
 {
@@ -112,7 +136,10 @@ static struct fixture *make(unsigned opts)
 	c.mem = &f->mem;
 	c.irq = (struct irq_line){ .set = irq_set_fn, .ctx = f, .gsi = 10 };
 	c.backend = (struct vnet_backend){ .kick = kick, .rx_notify = rx_notify, .tx = tx,
-					   .set_offload = set_offload, .ctx = f };
+					   .set_offload = set_offload, .arm_timer = arm_timer,
+					   .now_ns = next_clock ? fake_now : NULL, .ctx = f };
+	c.tx_irq_frames = next_irq_frames;
+	c.tx_irq_ns = next_irq_ns;
 	c.notify_fd[0] = c.notify_fd[1] = -1;
 	c.opts = opts;
 	c.name = "virtio-net0";
@@ -563,6 +590,131 @@ static void test_tx_budget(void **state)
 	destroy(f);
 }
 
+/* ---- TX used-ring interrupt coalescing (send combining) ---- */
+
+#define COAL_N 4
+#define COAL_NS 200000u
+
+static struct fixture *make_coal(unsigned opts, bool clock, uint64_t feat)
+{
+	struct fixture *f;
+
+	next_irq_frames = COAL_N;
+	next_irq_ns = COAL_NS;
+	next_clock = clock;
+	f = make(opts);
+	next_irq_frames = 0;
+	next_irq_ns = 0;
+	next_clock = false;
+	bring_up(f, feat);
+	return f;
+}
+
+/* One chain per notify and per run; the driver's handler reads the ISR
+ * (which lowers the line). Returns the interrupts seen. */
+static unsigned send_k(struct fixture *f, unsigned k, unsigned *slot)
+{
+	unsigned irqs = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		put_desc(f, TX_DESC, *slot, TXBUF, VNET_HDR_LEN + 60, 0, 0);
+		offer(f, TX_AVAIL, (uint16_t)*slot);
+		*slot = (*slot + 1) % QN;
+		assert_int_equal(vnet_tx_run(f->s, 1), 1);
+		if (f->irq_level) {
+			assert_int_equal(rd(f, VNET_ISR_OFF, 1), 1);
+			irqs++;
+		}
+	}
+	return irqs;
+}
+
+/* K completions: floor(K/N) interrupts at once, one more from the timer:
+ * ceil(K/N). N is capped at half the queue (4 of 8 here). */
+static void test_tx_irq_coalesced(void **state)
+{
+	struct fixture *f = make_coal(VNET_OPT_ALL, false, BASE_FEATURES);
+	struct vnet_stats st;
+	unsigned slot = 0, irqs;
+	(void)state;
+
+	irqs = send_k(f, 10, &slot);
+	assert_int_equal(irqs, 10 / COAL_N);
+	assert_int_equal(f->arms, 3);
+	assert_int_equal(f->armed_ns, COAL_NS);
+	assert_int_equal(f->disarms, 2);
+	assert_int_equal(g16(f, TX_USED + 2), 10); /* used ring published at once */
+	vnet_tx_timer(f->s);
+	assert_int_equal(f->irq_level, 1);
+	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 1);
+	irqs++;
+	assert_int_equal(irqs, (10 + COAL_N - 1) / COAL_N);
+	vnet_tx_timer(f->s); /* stale expiry: nothing */
+	assert_int_equal(f->irq_level, 0);
+	vnet_get_stats(f->s, &st);
+	assert_int_equal(st.irq_deferred, 10 - 10 / COAL_N);
+	assert_int_equal(st.irq_timer, 1);
+	destroy(f);
+}
+
+/* EVENT_IDX still decides: the driver's used_event is honoured over the
+ * whole deferred range, so an event inside it is not missed. */
+static void test_tx_irq_coalesced_event_idx(void **state)
+{
+	struct fixture *f = make_coal(VNET_OPT_ALL, false, BASE_FEATURES | 1ull << VIRTIO_F_EVENT_IDX);
+	const uint64_t used_event = TX_AVAIL + 4 + 2 * QN;
+	unsigned slot = 0;
+	(void)state;
+
+	s16(f, used_event, 0);
+	/* The first check always signals; used_event 0 is then behind. */
+	assert_int_equal(send_k(f, 10, &slot), 1);
+	vnet_tx_timer(f->s);
+	assert_int_equal(f->irq_level, 0);
+	/* The driver asks for an interrupt once used passes 10: chains 11 and 12
+	 * are deferred, and the timer signals them. */
+	s16(f, used_event, 10);
+	assert_int_equal(send_k(f, 2, &slot), 0);
+	vnet_tx_timer(f->s);
+	assert_int_equal(f->irq_level, 1);
+	destroy(f);
+}
+
+/* Without send combining every chain is completed and signalled alone. */
+static void test_tx_irq_every_frame_when_off(void **state)
+{
+	struct fixture *f = make_coal(VNET_OPT_ALL & ~VNET_OPT_SEND_COMBINE, false, BASE_FEATURES);
+	unsigned slot = 0;
+	(void)state;
+
+	assert_int_equal(send_k(f, 10, &slot), 10);
+	assert_int_equal(f->arms, 0);
+	destroy(f);
+}
+
+/* The clock: a notify after a quiet gap of T interrupts at once; notifies
+ * closer than T defer, under one timer of exactly T. */
+static void test_tx_irq_rate_and_bound(void **state)
+{
+	struct fixture *f = make_coal(VNET_OPT_ALL, true, BASE_FEATURES);
+	unsigned slot = 0;
+	(void)state;
+
+	f->clock = 1000000;
+	assert_int_equal(send_k(f, 1, &slot), 1);
+	f->clock += 10000;
+	assert_int_equal(send_k(f, 1, &slot), 0);
+	assert_int_equal(f->arms, 1);
+	assert_int_equal(f->armed_ns, COAL_NS);
+	f->clock += 10000;
+	assert_int_equal(send_k(f, 1, &slot), 0);
+	assert_int_equal(f->arms, 1);
+	f->clock += COAL_NS;
+	assert_int_equal(send_k(f, 1, &slot), 1);
+	assert_int_equal(f->disarms, 1);
+	destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +723,10 @@ int main(void)
 		cmocka_unit_test(test_status_machine),
 		cmocka_unit_test(test_tx),
 		cmocka_unit_test(test_tx_budget),
+		cmocka_unit_test(test_tx_irq_coalesced),
+		cmocka_unit_test(test_tx_irq_coalesced_event_idx),
+		cmocka_unit_test(test_tx_irq_every_frame_when_off),
+		cmocka_unit_test(test_tx_irq_rate_and_bound),
 		cmocka_unit_test(test_rx_mrg),
 		cmocka_unit_test(test_rx_no_mrg),
 		cmocka_unit_test(test_broken_ring_needs_reset),

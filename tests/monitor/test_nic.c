@@ -24,6 +24,8 @@ static void test_tap_defaults(void **state)
 	assert_int_equal(c.fd, -1);
 	assert_false(c.has_mac);
 	assert_int_equal(c.opts, NIC_OPT_ALL);
+	assert_int_equal(c.txirq_frames, NIC_TXIRQ_FRAMES);
+	assert_int_equal(c.txirq_us, NIC_TXIRQ_US);
 	assert_int_equal(nic_parse("model=virtio-net,tap=tap1", &c, &why), 0);
 	assert_int_equal(c.model, NIC_MODEL_VIRTIO_NET);
 	assert_string_equal(c.tap, "tap1");
@@ -53,6 +55,14 @@ static void test_fd_mac_opts(void **state)
 	assert_int_equal(c.opts, NIC_OPT_COMBINE);
 	assert_int_equal(nic_parse("model=pcnet,tap=t,opt=all", &c, &why), 0);
 	assert_string_equal(nic_opts_string(c.opts, buf, sizeof(buf)), "coalesce+combine+irqfd");
+	/* The TX interrupt coalescing bounds of combine. */
+	assert_int_equal(nic_parse("model=pcnet,tap=t,txirq_frames=8,txirq_us=200", &c, &why), 0);
+	assert_int_equal(c.txirq_frames, 8);
+	assert_int_equal(c.txirq_us, 200);
+	assert_int_equal(c.opts, NIC_OPT_ALL);
+	assert_int_equal(nic_parse("model=pcnet,tap=t,txirq_frames=0", &c, &why), 0);
+	assert_int_equal(c.txirq_frames, 0);
+	assert_int_equal(c.txirq_us, NIC_TXIRQ_US);
 }
 
 static void test_errors(void **state)
@@ -72,6 +82,10 @@ static void test_errors(void **state)
 		"model=pcnet,tap=t,opt=fast",
 		"model=pcnet,tap=t,colour=blue",
 		"model=pcnet,tap=t,novalue",
+		"model=pcnet,tap=t,txirq_frames=257",         /* over the largest ring */
+		"model=pcnet,tap=t,txirq_frames=x",
+		"model=pcnet,tap=t,txirq_us=100001",
+		"model=pcnet,tap=t,txirq_us=-1",
 	};
 	struct nic_config c;
 
