@@ -17,6 +17,12 @@ Directions:
   rx  host -> guest: nbframe floods the tap through AF_PACKET (pinned to the
       host CPU) while netguest "rx count=N" counts; time = flood start to the
       result line. native: a second nbframe reads the tap for T ms.
+  gg  guest <-> guest through netbridge: a netbridge switch (runtime
+      vmmbench<PID>, nbctl under nsenter --net) with two VM ports; netguest
+      "rx count=N" in one monitor, "tx count=N size=S dst=<its MAC>" in a
+      second (same NIC model and opt; opt=none and opt=all); frames/s the rx
+      guest counted, exits/frame on each side, drops from the switch's
+      counters, the rx tap and the rx NIC. QEMU as the peer: n/a.
 Figures per cell (median, min, max over the runs; runs interleaved):
   frames/s, Mb/s (frame bytes without FCS), exits/frame by cause (vmm: the
   monitor's control socket at "ready" and its --stats-file at exit; COM1 and
@@ -48,12 +54,20 @@ import time
 MONITOR = "build/vmm-monitor"
 GUEST = "build/netguest.elf"
 NBFRAME = "build/nbframe"
+NBCTL = "build/nbctl"
 TSC_HZ = 2.6e9
 GUEST_MAC = "52:54:00:ab:cd:ef"
 HOST_MAC = "02:00:00:00:00:01"
 VM_TAP = "bnt0"
 NATIVE_TAP = "bnn0"
 STEPS = ["none", "coalesce", "coalesce+combine", "all"]
+# guest <-> guest through netbridge: two VM ports of one switch
+GG_TX_TAP, GG_RX_TAP = "bng0", "bng1"
+GG_TX_MAC, GG_RX_MAC = "52:54:00:00:00:0a", "52:54:00:00:00:0b"
+GG_OPTS = ["none", "all"]
+NB_RT = None      # netbridge runtime of this run (pins under /sys/fs/bpf/NB_RT)
+NB_WHY = ""       # why guest <-> guest cannot run here
+NB_MODE = "?"     # attach mode of the VM ports (nbctl ports)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CHILDREN = []
 NS = None
@@ -81,6 +95,52 @@ def ns_setup():
         inns("ip", "link", "set", tap, "up")
 
 
+def nbctl(*argv, check=True):
+    # nsenter, not `ip netns exec`: the latter remounts /sys, hiding bpffs pins
+    return sh("nsenter", f"--net=/var/run/netns/{NS}", NBCTL, "-r", NB_RT, *argv, check=check)
+
+
+def nb_setup():
+    """A netbridge switch of this run's own runtime, with two VM ports (taps
+    created by netbridge); "" or why it cannot be made."""
+    global NB_RT
+    if not os.path.exists(NBCTL):
+        return f"{NBCTL} missing"
+    if not shutil.which("nsenter"):
+        return "nsenter not installed"
+    NB_RT = f"vmmbench{os.getpid()}"
+    try:
+        nbctl("switch", "add", "gg")
+        for tap, mac in ((GG_TX_TAP, GG_TX_MAC), (GG_RX_TAP, GG_RX_MAC)):
+            nbctl("port", "add", "gg", tap, mac)
+            inns("sysctl", "-qw", f"net.ipv6.conf.{tap}.disable_ipv6=1")
+            inns("ip", "link", "set", tap, "up")
+        global NB_MODE
+        m = re.search(r"attach=(\S+)", nbctl("ports", "gg").stdout)
+        NB_MODE = m.group(1) if m else "?"
+    except subprocess.CalledProcessError as e:
+        return f"netbridge: {' '.join(e.cmd[3:])}: {(e.stderr or '').strip()[-160:]}"
+    return ""
+
+
+def nb_cleanup():
+    global NB_RT
+    if NB_RT and NS:
+        subprocess.run(["nsenter", f"--net=/var/run/netns/{NS}", NBCTL, "-r", NB_RT,
+                        "destroy-all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if NB_RT:
+        shutil.rmtree(f"/sys/fs/bpf/{NB_RT}", ignore_errors=True)
+    NB_RT = None
+
+
+def nb_stats(port):
+    out = {}
+    for line in nbctl("stats", port).stdout.splitlines():
+        k, v = line.split()
+        out[k] = int(v)
+    return out
+
+
 def cleanup():
     for p in CHILDREN:
         if p.poll() is None:
@@ -90,6 +150,7 @@ def cleanup():
             except Exception:
                 pass
     CHILDREN.clear()
+    nb_cleanup()
     if NS:
         subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
 
@@ -165,11 +226,11 @@ class System:
         self.name, self.kind, self.model, self.opt = name, kind, model, opt
         self.available, self.why = True, ""
 
-    def argv(self, cmdline, tmp):
+    def argv(self, cmdline, tmp, tap=VM_TAP, gmac=GUEST_MAC):
         if self.kind == "vmm":
-            mac = f",mac={GUEST_MAC}"
+            mac = f",mac={gmac}"
             return [MONITOR, "--kernel", GUEST, "--cmdline", cmdline, "--memory", "64",
-                    "--nic", f"model={self.model},tap={VM_TAP}{mac},opt={self.opt}",
+                    "--nic", f"model={self.model},tap={tap}{mac},opt={self.opt}",
                     "--stats", "none", "--stats-file", f"{tmp}/stats.json",
                     "--control", f"{tmp}/ctl.sock"]
         dev = ("pcnet,romfile=" if self.model == "pcnet"
@@ -178,11 +239,11 @@ class System:
                 "-no-user-config", "-nographic", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                 "-kernel", GUEST, "-append", cmdline,
-                "-netdev", f"tap,id=n0,ifname={VM_TAP},script=no,downscript=no,vhost=off",
-                "-device", f"{dev},netdev=n0,mac={GUEST_MAC}"]
+                "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
+                "-device", f"{dev},netdev=n0,mac={gmac}"]
 
 
-def start_vm(sysm, cmdline, tmp, cpu):
+def start_vm(sysm, cmdline, tmp, cpu, tap=VM_TAP, gmac=GUEST_MAC):
     for f in ("stats.json", "ctl.sock"):
         try:
             os.unlink(f"{tmp}/{f}")
@@ -190,7 +251,7 @@ def start_vm(sysm, cmdline, tmp, cpu):
             pass
     err = open(f"{tmp}/vm.err", "w")
     p = subprocess.Popen(["ip", "netns", "exec", NS, "taskset", "-c", str(cpu),
-                          *sysm.argv(cmdline, tmp)], stdin=subprocess.DEVNULL,
+                          *sysm.argv(cmdline, tmp, tap, gmac)], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=err, text=True, errors="replace")
     CHILDREN.append(p)
     return p
@@ -370,6 +431,107 @@ def native_cell(direction, size, args, tmp):
             "host_idle": (h1[0] - h0[0]) / max(1, h1[1] - h0[1])}
 
 
+def monitor_delta(st0, st1, direction):
+    """Exits/IRQs per NIC frame moved in `direction` between two monitor
+    stats snapshots (COM1/debug-exit left out, as in vm_cell)."""
+    n0, n1 = st0["nics"][0], st1["nics"][0]
+    nf = (n1[direction]["frames"] - n0[direction]["frames"]) or 1
+    a, b = exit_causes(st0), exit_causes(st1)
+    by = {k: (b[k] - a.get(k, 0)) / nf for k in b if b[k] - a.get(k, 0)}
+    return {"exits_per_frame": sum(by.values()), "exits_by_cause": by,
+            "nic_interrupts_per_frame": (n1["interrupts"] - n0["interrupts"]) / nf,
+            "nic_drops": {k: n1["drops"][k] - n0["drops"][k] for k in n1["drops"]}}
+
+
+def gg_cell(sysm, size, count, args, tmp):
+    """guest <-> guest through netbridge: a netguest rx VM on one switch port
+    (pinned to --host-cpu), a netguest tx VM sending `count` frames to its MAC
+    on the other (pinned to --vm-cpu). frames/s = frames the rx guest counted
+    / (tx ready -> rx result; when frames were lost the rx guest is stopped
+    1 s after the tx result and the window ends at the tx result)."""
+    deadline = time.monotonic() + args.timeout
+    dt, dr = os.path.join(tmp, "ggtx"), os.path.join(tmp, "ggrx")
+    for d in (dt, dr):
+        os.makedirs(d, exist_ok=True)
+    sw0 = {p: nb_stats(p) for p in (GG_TX_TAP, GG_RX_TAP)}
+    tapdrop0 = counter(GG_RX_TAP, "tx_dropped")
+    prx = start_vm(sysm, f"rx count={count} time={int(args.timeout) - 5}", dr, args.host_cpu,
+                   GG_RX_TAP, GG_RX_MAC)
+    lrx = Lines(prx)
+    ptx = lx = rline = tline = None
+    stopped = False
+    try:
+        if not lrx.until(r"mode=rx ready", deadline):
+            raise RuntimeError(f"{sysm.name} gg: rx VM: no ready line: "
+                               + open(f"{dr}/vm.err").read()[-300:])
+        srx0 = control_stats(f"{dr}/ctl.sock")
+        ptx = start_vm(sysm, f"tx count={count} size={size} dst={GG_RX_MAC}", dt, args.vm_cpu,
+                       GG_TX_TAP, GG_TX_MAC)
+        lx = Lines(ptx)
+        if not lx.until(r"mode=tx ready", deadline):
+            raise RuntimeError(f"{sysm.name} gg: tx VM: no ready line: "
+                               + open(f"{dt}/vm.err").read()[-300:])
+        t0, h0 = time.monotonic(), host_cpu()
+        ct0, cr0 = proc_cpu(ptx.pid), proc_cpu(prx.pid)
+        stx0 = control_stats(f"{dt}/ctl.sock")
+        tline = lx.until(r"mode=tx result=", deadline)
+        ttx = time.monotonic()
+        ct1 = proc_cpu(ptx.pid)
+        if not tline:
+            raise RuntimeError(f"{sysm.name} gg: tx VM: no result line; last output: "
+                               + " | ".join(lx.text[-2:]))
+        rline = lrx.until(r"mode=rx result=", min(deadline, ttx + 1.0))
+        t1, cr1, h1 = time.monotonic(), proc_cpu(prx.pid), host_cpu()
+        if not rline:  # frames lost: stop the rx guest, it prints its counts
+            stopped = True
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(f"{dr}/ctl.sock")
+            s.sendall(b'{"id":1,"method":"stop","params":{"timeout_ms":5000}}\n')
+            rline = lrx.until(r"mode=rx result=", time.monotonic() + 10)
+            s.close()
+            t1 = ttx
+            if not rline:
+                raise RuntimeError(f"{sysm.name} gg: rx VM: no result line after stop")
+    finally:
+        if ptx:
+            finish(ptx, 20 if tline else 1)
+        finish(prx, 20 if rline else 1)
+    sw1 = {p: nb_stats(p) for p in (GG_TX_TAP, GG_RX_TAP)}
+    rt, rr = kv(tline), kv(rline)
+    if rt.get("result") != "pass":
+        raise RuntimeError(f"{sysm.name} gg: tx: {tline.strip()}")
+    frames = int(rr["rx_frames"])
+    if frames == 0:
+        raise RuntimeError(f"{sysm.name} gg: nothing received: {rline.strip()}")
+    el = t1 - t0
+    sw_drops = {}
+    for p in sw1:
+        for k, v in sw1[p].items():
+            if k.startswith("drop_") and v - sw0[p][k]:
+                sw_drops[f"{p}.{k[5:]}"] = v - sw0[p][k]
+    out = {"frames": frames, "sent": count, "seconds": el, "rx_stopped": stopped,
+           "fps": frames / el, "mbps": frames * size * 8 / el / 1e6,
+           "tx_fps": count / max(1e-9, ttx - t0),
+           "lost_frames": count - frames,
+           "switch_forwarded": sw1[GG_RX_TAP]["rx_frames"] - sw0[GG_RX_TAP]["rx_frames"],
+           "switch_drops": sum(sw_drops.values()), "switch_drops_by_cause": sw_drops,
+           "tap_drops": counter(GG_RX_TAP, "tx_dropped") - tapdrop0,
+           "irqs_per_frame_tx": int(rt["irqs"]) / count,
+           "irqs_per_frame_rx": int(rr["irqs"]) / frames,
+           "cpu_us_per_frame_tx": (ct1 - ct0) * 1e6 / count if None not in (ct0, ct1) else None,
+           "cpu_us_per_frame_rx": (cr1 - cr0) * 1e6 / frames if None not in (cr0, cr1)
+           else None,
+           "host_idle": (h1[0] - h0[0]) / max(1, h1[1] - h0[1])}
+    for side, d, st0 in (("tx", dt, stx0), ("rx", dr, srx0)):
+        m = monitor_delta(st0, json.load(open(f"{d}/stats.json")), side)
+        out[f"exits_per_frame_{side}"] = m["exits_per_frame"]
+        out[f"exits_by_cause_{side}"] = m["exits_by_cause"]
+        out[f"nic_drops_{side}"] = m["nic_drops"]
+    out["rx_nic_drops"] = sum(out["nic_drops_rx"].values())
+    return out
+
+
 def probe(sysm, tmp, args):
     """Can this system run netguest tx on its NIC at all? (short run)"""
     if sysm.kind == "qemu" and not shutil.which("qemu-system-x86_64"):
@@ -385,7 +547,11 @@ def probe(sysm, tmp, args):
 
 SUMMARY_KEYS = ["fps", "mbps", "exits_per_frame", "nic_io_per_frame", "irqs_per_frame",
                 "nic_interrupts_per_frame", "cpu_us_per_frame", "host_idle",
-                "kvm_run_us_per_frame", "exit_handling_us_per_frame", "doorbells_per_frame"]
+                "kvm_run_us_per_frame", "exit_handling_us_per_frame", "doorbells_per_frame",
+                # guest <-> guest
+                "tx_fps", "lost_frames", "switch_forwarded", "switch_drops", "tap_drops",
+                "rx_nic_drops", "exits_per_frame_tx", "exits_per_frame_rx", "irqs_per_frame_tx",
+                "irqs_per_frame_rx", "cpu_us_per_frame_tx", "cpu_us_per_frame_rx"]
 
 
 def summarize(runs):
@@ -394,13 +560,14 @@ def summarize(runs):
         xs = [r[k] for r in runs if r.get(k) is not None]
         if xs:
             s[k] = {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
-    causes = {}
-    for r in runs:
-        for c, v in r.get("exits_by_cause", {}).items():
-            causes.setdefault(c, []).append(v)
-    if causes:
-        s["exits_by_cause"] = {c: statistics.median(v + [0] * (len(runs) - len(v)))
-                               for c, v in causes.items()}
+    for key in ("exits_by_cause", "exits_by_cause_tx", "exits_by_cause_rx"):
+        causes = {}
+        for r in runs:
+            for c, v in r.get(key, {}).items():
+                causes.setdefault(c, []).append(v)
+        if causes:
+            s[key] = {c: statistics.median(v + [0] * (len(runs) - len(v)))
+                      for c, v in causes.items()}
     s["runs"] = len(runs)
     return s
 
@@ -411,6 +578,8 @@ def fmt(x, k):
     m = x["median"]
     if k == "fps":
         return f"{m:,.0f} ({x['min']:,.0f}-{x['max']:,.0f})"
+    if k == "n":
+        return f"{m:.0f}"
     if k == "host_idle":
         return f"{m * 100:.0f}%"
     if k == "mbps":
@@ -418,8 +587,8 @@ def fmt(x, k):
     return f"{m:.2f}"
 
 
-def top_causes(s, n=3):
-    c = s.get("exits_by_cause")
+def top_causes(s, n=3, key="exits_by_cause"):
+    c = s.get(key)
     if not c:
         return ""
     items = sorted(c.items(), key=lambda kv_: -kv_[1])[:n]
@@ -440,12 +609,16 @@ def main():
     ap.add_argument("--name", default="latest")
     ap.add_argument("--start-runs", type=int, default=20)
     ap.add_argument("--no-start-time", action="store_true")
+    ap.add_argument("--gg-sizes", default=None,
+                    help="frame sizes of guest <-> guest through netbridge (default: --sizes)")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.sizes, args.count, args.native_ms = 1, "64,1514", 500, 300
+        args.gg_sizes = args.gg_sizes or "64"
         args.timeout = min(args.timeout, 30.0)
         args.start_runs = min(args.start_runs, 2)
     sizes = [int(x) for x in args.sizes.split(",")]
+    gg_sizes = [int(x) for x in (args.gg_sizes or args.sizes).split(",")]
     t_start = time.monotonic()
     for f in (MONITOR, GUEST, NBFRAME):
         if not os.path.exists(f):
@@ -471,13 +644,20 @@ def main():
     native = System("native (tap writer/reader)", "native", "tap")
     results = {"directions": {}, "systems": {}}
     start_md = ""
+    global NB_WHY
+    gg_qemu_why = ("not measured: QEMU as the peer of guest <-> guest is optional in issue 6 "
+                   "and left out (its tap backend would take a netbridge port the same way)")
     try:
         ns_setup()
+        NB_WHY = nb_setup()
+        if NB_WHY:
+            print(f"  guest <-> guest: n/a ({NB_WHY})", file=sys.stderr)
         for s in systems:
             why = probe(s, tmp, args)
             if why:
                 s.available, s.why = False, why
                 print(f"  {s.name}: n/a ({why})", file=sys.stderr)
+        gg_systems = [s for s in systems if s.kind == "vmm" and s.opt in GG_OPTS]
         runsets, failures = {}, []
         results["failures"] = failures
         for run in range(args.runs):
@@ -497,12 +677,37 @@ def main():
                         runsets.setdefault(key, []).append(r)
                         print(f"  run {run + 1}/{args.runs} {direction} {size:5d} B "
                               f"{s.name:32s} {r['fps']:12,.0f} frames/s", file=sys.stderr)
+            for size in gg_sizes if not NB_WHY else []:
+                for s in [x for x in gg_systems if x.available]:
+                    key = (s.name, "gg", size)
+                    try:
+                        r = gg_cell(s, size, args.count, args, tmp)
+                    except (RuntimeError, OSError, KeyError, ValueError,
+                            subprocess.CalledProcessError) as e:
+                        print(f"  run {run + 1}: {e}", file=sys.stderr)
+                        failures.append({"system": s.name, "direction": "gg", "size": size,
+                                         "run": run + 1, "error": str(e)})
+                        runsets.setdefault(key, [])
+                        continue
+                    runsets.setdefault(key, []).append(r)
+                    print(f"  run {run + 1}/{args.runs} gg {size:5d} B {s.name:32s} "
+                          f"{r['fps']:12,.0f} frames/s received, lost {r['lost_frames']}, "
+                          f"switch drops {r['switch_drops']}", file=sys.stderr)
         for s in systems + [native]:
             results["systems"][s.name] = {"kind": s.kind, "model": s.model, "opt": s.opt,
                                           "available": s.available, "why": s.why}
         for (name, d, size), runs in runsets.items():
             results["directions"].setdefault(d, {}).setdefault(str(size), {})[name] = {
                 "summary": summarize(runs) if runs else None, "runs": runs}
+        results["guest_guest"] = {
+            "available": not NB_WHY, "why": NB_WHY, "sizes": gg_sizes,
+            "systems": [s.name for s in gg_systems if s.available],
+            "not_available": {s.name: s.why for s in gg_systems if not s.available},
+            "qemu": "n/a", "qemu_why": gg_qemu_why,
+            "setup": f"netbridge switch of runtime vmmbench<PID> in the bench namespace, VM "
+                     f"ports {GG_TX_TAP} ({GG_TX_MAC}, tx VM, CPU {args.vm_cpu}) and "
+                     f"{GG_RX_TAP} ({GG_RX_MAC}, rx VM, CPU {args.host_cpu}), attach mode "
+                     f"{NB_MODE}"}
     finally:
         cleanup()
     if not args.no_start_time:
@@ -517,7 +722,7 @@ def main():
     results["machine"] = machine()
     results["config"] = {"runs": args.runs, "sizes": sizes, "count": args.count,
                          "native_ms": args.native_ms, "vm_cpu": args.vm_cpu,
-                         "host_cpu": args.host_cpu, "quick": args.quick,
+                         "host_cpu": args.host_cpu, "quick": args.quick, "gg_sizes": gg_sizes,
                          "elapsed_s": round(elapsed, 1)}
     results["ratios"] = ratios(results, sizes, systems, native)
     results["targets"] = targets(results, sizes)
@@ -692,6 +897,7 @@ def report(results, sizes, systems, native, start_md):
                          f"{fmt(x.get('cpu_us_per_frame'), 'x')} | {kr} | "
                          f"{fmt(x.get('host_idle'), 'host_idle')} |")
         L.append("")
+    L += gg_report(results)
     na = [s for s in systems if not s.available]
     if na:
         L += ["Not available on this tree (probed with a 10-frame netguest tx):", ""]
@@ -725,6 +931,48 @@ def report(results, sizes, systems, native, start_md):
     if start_md:
         L += ["## Start time and memory (bench/start_time.py)", "", start_md.replace("### ", "")]
     return "\n".join(L) + "\n"
+
+
+def gg_report(results):
+    g = results.get("guest_guest")
+    L = ["## guest <-> guest through netbridge (netguest tx VM -> switch -> netguest rx VM)", ""]
+    if not g:
+        return L + ["Not run.", ""]
+    L += [f"Setup: {g['setup']}. frames/s: frames the rx guest counted over the window from "
+          "the tx guest's ready line to the rx guest's result line (to the tx result line when "
+          "frames were lost and the rx guest had to be stopped); sender frames/s: the tx "
+          "guest's own rate; exits/frame per side: every KVM exit of that monitor in the window "
+          "but COM1/debug-exit, per NIC frame it moved; switch drops: netbridge's drop counters "
+          "of both ports (`nbctl stats`); tap drops: the rx tap's tx_dropped (the rx monitor did "
+          "not read the tap in time); rx NIC drops: the rx monitor's NIC drop counters (e.g. "
+          "no_rx_buffer: the guest had no free RX buffer); lost: sent minus counted.", ""]
+    if not g["available"]:
+        return L + [f"n/a: {g['why']}", ""]
+    L += ["| size | system | frames/s received | Mb/s | sender frames/s | exits/frame tx side "
+          "(top causes) | exits/frame rx side (top causes) | IRQs/frame tx / rx | switch drops "
+          "| tap drops | rx NIC drops | lost | host idle |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size in g["sizes"]:
+        for name in g["systems"]:
+            c = results["directions"].get("gg", {}).get(str(size), {}).get(name)
+            if not c or not c["summary"]:
+                L.append(f"| {size} | {name} | n/a (no successful run) | | | | | | | | | | |")
+                continue
+            x = c["summary"]
+            L.append(f"| {size} | {name} | {fmt(x.get('fps'), 'fps')} | {fmt(x.get('mbps'), 'mbps')}"
+                     f" | {fmt(x.get('tx_fps'), 'fps')} | {fmt(x.get('exits_per_frame_tx'), 'x')} "
+                     f"({top_causes(x, key='exits_by_cause_tx')}) | "
+                     f"{fmt(x.get('exits_per_frame_rx'), 'x')} "
+                     f"({top_causes(x, key='exits_by_cause_rx')}) | "
+                     f"{fmt(x.get('irqs_per_frame_tx'), 'x')} / {fmt(x.get('irqs_per_frame_rx'), 'x')}"
+                     f" | {fmt(x.get('switch_drops'), 'n')} | {fmt(x.get('tap_drops'), 'n')} | "
+                     f"{fmt(x.get('rx_nic_drops'), 'n')} | "
+                     f"{fmt(x.get('lost_frames'), 'n')} | {fmt(x.get('host_idle'), 'host_idle')} |")
+        L.append(f"| {size} | qemu (peer) | {g['qemu']} ({g['qemu_why']}) | | | | | | | | | | |")
+    for name, why in g.get("not_available", {}).items():
+        L.append(f"| - | {name} | n/a ({why}) | | | | | | | | | | |")
+    L.append("")
+    return L
 
 
 def plot(results, sizes, systems, native, png, tmp):

@@ -3,7 +3,7 @@
 # bench-quick` runs: 1 run, 64 and 1514 B, every system) into a temporary
 # directory, then checks that every figure was produced (not how big it is):
 # the Markdown table, the JSON with each figure for every available system,
-# direction and size, the ratios, the start-time table, and a PNG.
+# direction and size (guest <-> guest through netbridge at 64 B too), the ratios, the start-time table, and a PNG.
 # Skips (77) without KVM, root, /dev/net/tun, QEMU or gnuplot, and under
 # VMM_SKIP_SLOW=1. ~2 minutes.
 . tests/lib/common.sh
@@ -25,6 +25,7 @@ grep -q "took [0-9]* s" "$TMP/log" || fail "no elapsed time printed"
 [ -s "$TMP/out/latest.md" ] || fail "no Markdown table"
 head -c 8 "$TMP/out/latest.png" | od -An -c | grep -q 'P   N   G' || fail "no PNG plot"
 ! ls /var/run/netns 2>/dev/null | grep -q "^vmmbench" || fail "a bench namespace was left behind"
+! ls /sys/fs/bpf 2>/dev/null | grep -q "^vmmbench" || fail "a bench netbridge runtime (bpffs pins) was left behind"
 
 python3 - "$TMP/out/latest.json" <<'PY' || fail "figures missing (above)"
 import json, sys
@@ -59,6 +60,35 @@ for row in r["ratios"]:
                   "all/coalesce+combine"):
             if row[k] is None:
                 bad.append(f"ratio {k} pcnet {row['direction']} {row['size']}: missing")
+# guest <-> guest through netbridge: one size, opt=all and opt=none of every
+# available vmm NIC, unless netbridge itself cannot run here (reason given)
+g = r.get("guest_guest")
+if not g:
+    bad.append("guest<->guest: no guest_guest section")
+elif not g["available"]:
+    if not g.get("why"):
+        bad.append("guest<->guest: unavailable without a reason")
+    print("note: guest<->guest n/a:", g["why"])
+else:
+    assert g["sizes"] == [64], g["sizes"]
+    for must in ("vmm pcnet opt=all", "vmm pcnet opt=none"):
+        if must not in g["systems"]:
+            bad.append(f"guest<->guest: {must} not run")
+    if not g.get("qemu_why"):
+        bad.append("guest<->guest: no QEMU note")
+    for name in g["systems"]:
+        c = r["directions"].get("gg", {}).get("64", {}).get(name)
+        summ = c and c["summary"]
+        if not summ:
+            bad.append(f"guest<->guest {name}: no result")
+            continue
+        for k in ("fps", "mbps", "tx_fps", "exits_per_frame_tx", "exits_per_frame_rx",
+                  "irqs_per_frame_tx", "irqs_per_frame_rx", "switch_drops", "tap_drops",
+                  "rx_nic_drops", "lost_frames", "switch_forwarded"):
+            if k not in summ:
+                bad.append(f"guest<->guest {name}: no {k}")
+        if summ["fps"]["median"] <= 0:
+            bad.append(f"guest<->guest {name}: 0 frames/s")
 if not r["targets"]:
     bad.append("no targets")
 st = r.get("start_time", {})
@@ -71,7 +101,7 @@ for b in bad:
     print("missing:", b)
 sys.exit(1 if bad else 0)
 PY
-for h in "guest -> host" "host -> guest" "## Ratios" "## Targets" "Start time and memory" "kvm_"; do
+for h in "guest -> host" "host -> guest" "guest <-> guest through netbridge" "## Ratios" "## Targets" "Start time and memory" "kvm_"; do
 	grep -q -- "$h" "$TMP/out/latest.md" || fail "latest.md: no '$h'"
 done
 grep -E "^(wrote|  )" "$TMP/log" | tail -3
