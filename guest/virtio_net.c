@@ -153,10 +153,17 @@ static void want_irq(struct ring *r)
 		r->avail[2 + r->n] = r->last_used;
 }
 
+/* Reaps received frames, gives their buffers back, and asks for the next
+ * interrupt. The used index is read again after used_event is written (and
+ * fenced): an entry the device added in between was checked against the old
+ * used_event, so it raised no interrupt, and without the second look the
+ * guest would halt with frames waiting (virtio 1.x 2.7.10, as Linux's
+ * virtqueue_enable_cb then more_used). */
 static void rx_ring(void)
 {
 	uint16_t old = rxr.avail_idx;
 
+again:
 	while (rxr.last_used != rxr.used[1]) {
 		unsigned slot = rxr.last_used & (rxr.n - 1);
 		uint32_t id = rxr.used[2 + 4 * slot] | (uint32_t)rxr.used[3 + 4 * slot] << 16;
@@ -175,6 +182,9 @@ static void rx_ring(void)
 			publish(&rxr, (uint16_t)id);
 	}
 	want_irq(&rxr);
+	mb();
+	if (rxr.last_used != rxr.used[1])
+		goto again;
 	if (rxr.avail_idx != old)
 		notify(&rxr, RXQ, old);
 }
