@@ -61,6 +61,8 @@ BENCH_RUNS ?= 5
 BENCH_ARGS ?=
 bench: deps all
 	@python3 bench/nic.py --runs $(BENCH_RUNS) $(BENCH_ARGS)
+	@echo "== netbridge vs Linux bridge vs veth (bench/netbridge.sh)"
+	@bash bench/netbridge.sh 2 $(BENCH_RUNS) | tee bench/results/netbridge.md
 # bench-quick: 1 run, 64 and 1514 B, into build/bench-quick/ (CI smoke, < 3 min)
 bench-quick: all
 	@python3 bench/nic.py --quick --out-dir $(B)/bench-quick
