@@ -14,6 +14,10 @@
  * Each prints "netguest: mode=M ready ..." once the NIC is up, and one
  * "netguest: mode=M result=... key=value..." summary. Frame payloads are
  * written at CPL3 (user_call); the driver and the per-frame work run at CPL0.
+ * The PIT ticks at TICK_HZ meanwhile (tick_start): timeouts count ticks, and
+ * no hlt outlasts a tick, so a late or lost NIC interrupt costs at most a
+ * tick (the waits poll the rings again; "polled=" counts the waits that
+ * ended so) and a stalled NIC fails with its ring state printed.
  */
 #include "netguest.h"
 
@@ -23,9 +27,8 @@
 #define ETHERTYPE_IPV4 0x0800
 #define FRAME_MIN 60
 #define FRAME_MAX 1514
-#define TSC_HZ 2600000000ul     /* this host's TSC (platform-kvm.md); timeouts only */
-#define TX_DRAIN_CYCLES (5 * TSC_HZ)
-#define TX_WAIT_CYCLES (5 * TSC_HZ) /* for one free descriptor */
+#define TX_WAIT_TICKS (5 * TICK_HZ)  /* for one free descriptor */
+#define TX_DRAIN_TICKS (5 * TICK_HZ) /* for the last frames, plus 1 ms a frame */
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -76,12 +79,14 @@ struct nic_driver {
 	void (*tx_send)(unsigned len);
 	unsigned (*tx_pending)(void);
 	void (*tx_reclaim)(void);
+	void (*dump)(void);
 };
 static const struct nic_driver pcnet_driver = { net_open, net_close, net_tx_free, net_tx_slot,
-						net_tx_buf, net_tx_send, net_tx_pending, net_tx_reclaim };
+						net_tx_buf, net_tx_send, net_tx_pending, net_tx_reclaim,
+						net_dump };
 static const struct nic_driver virtio_driver = { vnet_open, vnet_close, vnet_tx_free, vnet_tx_slot,
 						 vnet_tx_buf, vnet_tx_send, vnet_tx_pending,
-						 vnet_tx_reclaim };
+						 vnet_tx_reclaim, vnet_dump };
 static const struct nic_driver *nic = &pcnet_driver;
 
 static bool nic_choose(const char *name)
@@ -142,19 +147,38 @@ static long user_fill_tx(void *arg)
 	return 0;
 }
 
+/* Waits with IF=0 between the test and hlt (no lost-wakeup window) until
+ * done() or the deadline (in ticks). A wait that ends on a wake-up with no
+ * NIC interrupt (a tick) found its completion by polling: counted. */
+static bool wait_until(bool (*done)(void), uint64_t deadline)
+{
+	bool by_tick = false;
+
+	while (!done()) {
+		uint64_t irqs = net_stats.irqs;
+		if (ticks >= deadline)
+			return false;
+		irq_wait();
+		by_tick = net_stats.irqs == irqs;
+	}
+	if (by_tick)
+		net_stats.polled++;
+	return true;
+}
+
+static bool tx_drained(void)
+{
+	return !nic->tx_pending();
+}
+
 /* Interrupts stay enabled while sending, as in Linux: TINT interrupts the
- * loop (the handler saves and restores RAP). Waiting closes the window
- * between the test and hlt. */
+ * loop (the handler saves and restores RAP). */
 static bool wait_tx_free(void)
 {
-	uint64_t t0 = rdtsc();
-	bool ok = true;
+	bool ok;
 
 	irq_disable();
-	while (!nic->tx_free() && ok) {
-		irq_wait();
-		ok = rdtsc() - t0 <= TX_WAIT_CYCLES;
-	}
+	ok = wait_until(nic->tx_free, ticks + TX_WAIT_TICKS);
 	irq_enable();
 	return ok;
 }
@@ -163,6 +187,7 @@ int mode_tx(struct cmdline *c)
 {
 	struct fill_job job = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, .size = FRAME_MIN };
 	uint64_t count = 1000, size = FRAME_MIN, t0, cycles;
+	unsigned pending;
 	const char *dst = cmdline_get(c, "dst");
 	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "size", &size) < 0 ||
 		   size < FRAME_MIN || size > FRAME_MAX || (dst && parse_mac(dst, job.dst) < 0);
@@ -173,6 +198,7 @@ int mode_tx(struct cmdline *c)
 	if (!args_ok("tx", c, bad))
 		return 1;
 	pic_init();
+	tick_start();
 	if (!nic->open(NULL))
 		return 1;
 	job.size = (unsigned)size;
@@ -197,18 +223,22 @@ int mode_tx(struct cmdline *c)
 		nic->tx_send((unsigned)size);
 	}
 	irq_disable();
-	while (nic->tx_pending() && rdtsc() - t0 < TX_DRAIN_CYCLES + count * TSC_HZ / 1000)
-		irq_wait();
+	wait_until(tx_drained, ticks + TX_DRAIN_TICKS + count * TICK_HZ / 1000);
 	cycles = rdtsc() - t0;
+	pending = nic->tx_pending();
 	irq_enable();
-	if (sent != count || nic->tx_pending() || net_stats.tx_errors) {
-		kprintf("netguest: mode=tx result=fail tx_frames=%lu wanted=%lu pending=%u errors=%lu\n",
-			sent, count, nic->tx_pending(), net_stats.tx_errors);
+	if (sent != count || pending || net_stats.tx_errors) {
+		kprintf("netguest: mode=tx result=fail tx_frames=%lu wanted=%lu pending=%u errors=%lu "
+			"irqs=%lu polled=%lu ticks=%lu\n",
+			sent, count, pending, net_stats.tx_errors, net_stats.irqs, net_stats.polled, ticks);
+		nic->dump();
 		return 1;
 	}
+	tick_stop();
 	kprintf("netguest: mode=tx result=pass tx_frames=%lu tx_bytes=%lu errors=0 irqs=%lu io_ops=%lu "
-		"cycles=%lu\n",
-		net_stats.tx_frames, net_stats.tx_bytes, net_stats.irqs, net_stats.io_ops, cycles);
+		"cycles=%lu polled=%lu\n",
+		net_stats.tx_frames, net_stats.tx_bytes, net_stats.irqs, net_stats.io_ops, cycles,
+		net_stats.polled);
 	return 0;
 }
 
@@ -236,6 +266,7 @@ int mode_rx(struct cmdline *c)
 		return 1;
 	rx_test_frames = rx_test_bytes = rx_other = 0;
 	pic_init();
+	tick_start();
 	stop_request_listen();
 	if (!nic->open(rx_count))
 		return 1;
@@ -247,10 +278,11 @@ int mode_rx(struct cmdline *c)
 	t0 = rdtsc();
 	irq_disable();
 	while (!stop_requested && (!count || rx_test_frames < count) &&
-	       (!secs || rdtsc() - t0 < secs * TSC_HZ))
+	       (!secs || ticks < secs * TICK_HZ))
 		irq_wait();
 	cycles = rdtsc() - t0;
 	irq_enable();
+	tick_stop();
 	nic->close();
 	kprintf("netguest: mode=rx result=pass rx_frames=%lu rx_bytes=%lu other=%lu errors=%lu irqs=%lu "
 		"io_ops=%lu cycles=%lu stopped=%u\n",
@@ -356,6 +388,7 @@ int mode_echo(struct cmdline *c)
 		return 1;
 	arp_replies = icmp_replies = echo_dropped = 0;
 	pic_init();
+	tick_start();
 	stop_request_listen();
 	if (!nic->open(echo_rx))
 		return 1;
@@ -367,6 +400,7 @@ int mode_echo(struct cmdline *c)
 	while (!stop_requested)
 		irq_wait();
 	irq_enable();
+	tick_stop();
 	nic->close();
 	kprintf("netguest: mode=echo result=stopped arp_replies=%lu icmp_replies=%lu dropped=%lu "
 		"rx_frames=%lu tx_frames=%lu irqs=%lu io_ops=%lu\n",

@@ -129,6 +129,10 @@ struct user_result user_call(long (*fn)(void *), void *arg);
 #define PIT_HZ 1193182u
 void pit_start_periodic(uint16_t count); /* mode 2, IRQ0 every count ticks */
 void pit_stop(void);
+#define TICK_HZ 100u
+extern volatile uint64_t ticks;
+void tick_start(void); /* after pic_init(): IRQ0 counts ticks at TICK_HZ */
+void tick_stop(void);
 
 /* ---- pci.c: configuration mechanism #1 ---- */
 struct pci_scan {
@@ -154,6 +158,7 @@ struct net_stats {
 	uint64_t tx_frames, tx_bytes, tx_errors;
 	uint64_t rx_frames, rx_bytes, rx_errors;
 	uint64_t irqs;
+	uint64_t polled;      /* waits that found their completion after a tick, not an IRQ */
 	uint64_t io_ops;      /* port accesses to the NIC since open */
 	uint64_t io_ops_open; /* those of the open sequence */
 };
@@ -175,6 +180,7 @@ uint8_t *net_tx_buf(unsigned slot);
 void net_tx_send(unsigned len);
 unsigned net_tx_pending(void);
 void net_tx_reclaim(void);
+void net_dump(void); /* one line of ring and register state, for a failure */
 
 /* ---- virtio_net.c: the virtio-net driver (modern PCI), same interface ---- */
 bool vnet_open(net_rx_fn fn);
@@ -185,6 +191,7 @@ uint8_t *vnet_tx_buf(unsigned slot);
 void vnet_tx_send(unsigned len);
 unsigned vnet_tx_pending(void);
 void vnet_tx_reclaim(void);
+void vnet_dump(void);
 
 /* ---- cmdline.c: "mode key=value key=value ..." ---- */
 #define CMDLINE_MAX 1024

@@ -167,8 +167,12 @@ uint8_t *net_tx_buf(unsigned slot)
 	return tx_bufs[slot % NET_TX_RING];
 }
 
+/* pcnet32 reclaims on TINT only; polling the descriptors here as well
+ * (memory reads, no exits) lets a wait that a tick ended see completions
+ * whose interrupt is late. Called with IF=0, as the handler's reclaim. */
 bool net_tx_free(void)
 {
+	net_tx_reclaim();
 	return tx_idx - tx_dirty < NET_TX_RING;
 }
 
@@ -194,7 +198,17 @@ void net_tx_send(unsigned len)
 
 unsigned net_tx_pending(void)
 {
+	net_tx_reclaim();
 	return tx_idx - tx_dirty;
+}
+
+void net_dump(void)
+{
+	const struct pcnet_desc *d = &tx_ring[tx_dirty % NET_TX_RING];
+
+	kprintf("netguest: pcnet csr0=0x%x tx_idx=%u tx_dirty=%u tx_status=0x%x rx_idx=%u "
+		"rx_status=0x%x\n",
+		read_csr(0), tx_idx, tx_dirty, d->status, rx_idx, rx_ring[rx_idx].status);
 }
 
 bool net_open(net_rx_fn fn)

@@ -22,3 +22,30 @@ void pit_stop(void)
 	outb(PIT_CH0, 0);
 	outb(PIT_CH0, 0);
 }
+
+/* The network modes' clock: IRQ0 at TICK_HZ counts `ticks`. Timeouts are
+ * counted in ticks (no assumption about the TSC's rate), and every hlt ends
+ * within a tick, so a wait that a lost or late interrupt would leave
+ * sleeping polls its condition again. */
+volatile uint64_t ticks;
+
+static void tick_irq(unsigned irq)
+{
+	(void)irq;
+	ticks++;
+}
+
+void tick_start(void)
+{
+	ticks = 0;
+	irq_set_handler(0, tick_irq);
+	pit_start_periodic(PIT_HZ / TICK_HZ);
+	pic_unmask(0);
+}
+
+void tick_stop(void)
+{
+	pic_mask(0);
+	pit_stop();
+	irq_set_handler(0, NULL);
+}

@@ -263,6 +263,14 @@ void vnet_tx_send(unsigned len)
 	notify(&txr, TXQ, old);
 }
 
+void vnet_dump(void)
+{
+	kprintf("netguest: virtio txq avail=%u used=%u last_used=%u used_event=%u avail_event=%u "
+		"rxq avail=%u used=%u last_used=%u used_event=%u avail_event=%u\n",
+		txr.avail_idx, txr.used[1], txr.last_used, txr.avail[2 + txr.n], txr.used[2 + 4 * txr.n],
+		rxr.avail_idx, rxr.used[1], rxr.last_used, rxr.avail[2 + rxr.n], rxr.used[2 + 4 * rxr.n]);
+}
+
 /* Finds the virtio structure of cfg_type in the capability list (4.1.4):
  * its BAR's address plus offset, or NULL. */
 static volatile uint8_t *find_cap(unsigned dev, uint8_t type, uint32_t *extra)
