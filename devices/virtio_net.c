@@ -15,15 +15,23 @@
  *              fields are frozen once the queue is enabled
  *   4.1.4.4    notifications: queue q at cap.offset + q * notify_off_multiplier
  *   4.1.4.5    ISR status: bit 0 queue, bit 1 configuration; read clears and
- *              deasserts INTx
+ *              deasserts INTx; with MSI-X on, queue notifications go to the
+ *              queue's vector only, configuration changes set bit 1 and go to
+ *              msix_config's vector
+ *   4.1.4.7    PCI configuration access capability: a window onto BAR 0
+ *              through config space (cap.bar, cap.offset, cap.length, data)
+ *   4.1.5.1.2  MSI-X vectors: msix_config and queue_msix_vector take a
+ *              vector below the table size, else read back NO_VECTOR; the
+ *              table and PBA (devices/msix.c) lie in BAR 0
  *   5.1.4      device configuration: mac, status (LINK_UP)
  *   5.1.6      the 12-byte virtio_net_hdr on both queues; MRG_RXBUF:
  *              num_buffers; checksum and TSO offloads passed through the tap's
  *              vnet header unchanged (the tap uses the same layout)
  *   5.1.6.3    receive buffers: device-writable chains
- * Not implemented: MSI-X (the driver uses INTx), the PCI configuration access
- * capability (VIRTIO_PCI_CAP_PCI_CFG), indirect descriptors, control queue,
- * multiqueue, legacy interface.
+ * MSI-X exists when the monitor gives a message sink (vnet_config.msi);
+ * INTx remains for drivers that do not enable it.
+ * Not implemented: indirect descriptors, control queue, multiqueue, legacy
+ * interface.
  *
  * Guest errors (a ring outside RAM or misaligned, a non-power-of-two size, a
  * broken avail index) set NEEDS_RESET and a configuration interrupt (2.1.2);
@@ -44,6 +52,7 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
 #define VIRTIO_PCI_CAP_ISR_CFG 3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG 5
 #define VIRTIO_MSI_NO_VECTOR 0xffff
 #define VIRTIO_NET_S_LINK_UP 1
 #define ISR_QUEUE 1
@@ -51,6 +60,19 @@
 #define RX_CHAINS_MAX 64 /* receive chains per frame with MRG_RXBUF */
 #define HDR_NUM_BUFFERS 10
 #define TX_BUDGET 256   /* frames per vnet_tx_run before the I/O thread moves on */
+
+/* Capability list: common, notify, ISR, device, PCI config access, MSI-X. */
+#define CAP_COMMON_AT 0x40
+#define CAP_NOTIFY_AT 0x50
+#define CAP_ISR_AT 0x64
+#define CAP_DEVICE_AT 0x74
+#define CAP_PCICFG_AT 0x84
+#define CAP_PCICFG_LEN 20
+#define CAP_PCICFG_BAR (CAP_PCICFG_AT + 4)
+#define CAP_PCICFG_OFFSET (CAP_PCICFG_AT + 8)
+#define CAP_PCICFG_LENGTH (CAP_PCICFG_AT + 12)
+#define CAP_PCICFG_DATA (CAP_PCICFG_AT + 16)
+#define CAP_MSIX_AT 0x98
 
 /* Common configuration (4.1.4.3) offsets. */
 #define CC_DFSELECT 0x00
@@ -79,6 +101,7 @@
 
 struct vnet_queue {
 	uint16_t size; /* as the driver set it */
+	uint16_t vec;  /* queue_msix_vector */
 	bool enabled;
 	uint64_t desc, avail, used;
 	struct vq vq;
@@ -95,6 +118,8 @@ struct vnet {
 	struct vnet_queue q[VNET_NUM_QUEUES];
 	uint8_t isr;
 	bool irq_level, bus_master, intx_disabled;
+	struct msix msix;    /* msix.cap 0: no MSI-X */
+	uint16_t config_vec; /* msix_config */
 	uint64_t bar0;     /* decoded BAR 0 (0 none): where the ioeventfds sit */
 	uint64_t notify_at; /* BAR 0 base of the registered ioeventfds, 0 none */
 	struct vnet_stats st;
@@ -114,7 +139,7 @@ static bool has(const struct vnet *s, unsigned bit)
 
 static void update_irq(struct vnet *s)
 {
-	bool level = s->isr && !s->intx_disabled;
+	bool level = s->isr && !s->intx_disabled && !s->msix.enabled;
 
 	if (level == s->irq_level)
 		return;
@@ -124,10 +149,37 @@ static void update_irq(struct vnet *s)
 	irq_set(&s->cfg.irq, level);
 }
 
-static void raise_isr(struct vnet *s, uint8_t bit)
+/* A vector's message (MSI-X on): a vector the driver did not set is
+ * NO_VECTOR, and no notification goes (4.1.5.1.2). */
+static void signal_vector(struct vnet *s, uint16_t vec)
 {
-	s->isr |= bit;
+	if (vec != VIRTIO_MSI_NO_VECTOR && msix_notify(&s->msix, vec) == 0)
+		s->st.msi_held++;
+}
+
+/* 4.1.4.5.1: a used-buffer notification of queue q. */
+static void notify_queue(struct vnet *s, const struct vnet_queue *q)
+{
+	if (s->msix.enabled) {
+		signal_vector(s, q->vec);
+		return;
+	}
+	s->isr |= ISR_QUEUE;
 	update_irq(s);
+}
+
+static void notify_config(struct vnet *s)
+{
+	s->isr |= ISR_CONFIG; /* set with MSI-X too */
+	if (s->msix.enabled)
+		signal_vector(s, s->config_vec);
+	else
+		update_irq(s);
+}
+
+static struct vnet_queue *queue_of(struct vq *q)
+{
+	return container_of(q, struct vnet_queue, vq);
 }
 
 /* 2.1.2: the device signals an error it cannot recover from. */
@@ -138,7 +190,7 @@ static void needs_reset(struct vnet *s)
 	s->st.needs_reset++;
 	s->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (s->status & VIRTIO_STATUS_DRIVER_OK)
-		raise_isr(s, ISR_CONFIG);
+		notify_config(s);
 }
 
 static bool running(const struct vnet *s)
@@ -174,9 +226,10 @@ static void device_reset(struct vnet *s)
 	s->status = 0;
 	s->qselect = 0;
 	for (unsigned i = 0; i < VNET_NUM_QUEUES; i++) {
-		s->q[i] = (struct vnet_queue){ .size = VNET_QUEUE_SIZE };
+		s->q[i] = (struct vnet_queue){ .size = VNET_QUEUE_SIZE, .vec = VIRTIO_MSI_NO_VECTOR };
 		s->q[i].vq.mem = s->cfg.mem;
 	}
+	s->config_vec = VIRTIO_MSI_NO_VECTOR;
 	s->isr = 0;
 	s->tx_pending = 0; /* an armed timer finds nothing to signal */
 	update_irq(s);
@@ -255,14 +308,14 @@ static void common_image(struct vnet *s, uint8_t img[VNET_COMMON_LEN])
 	struct vnet_queue *q = selected(s);
 	uint32_t df = s->dfselect < 2 ? (uint32_t)(s->host_features >> (32 * s->dfselect)) : 0;
 	uint32_t gf = s->gfselect < 2 ? (uint32_t)(s->driver_features >> (32 * s->gfselect)) : 0;
-	uint16_t nov = VIRTIO_MSI_NO_VECTOR, nq = VNET_NUM_QUEUES;
+	uint16_t nq = VNET_NUM_QUEUES;
 
 	memset(img, 0, VNET_COMMON_LEN);
 	memcpy(img + CC_DFSELECT, &s->dfselect, 4);
 	memcpy(img + CC_DF, &df, 4);
 	memcpy(img + CC_GFSELECT, &s->gfselect, 4);
 	memcpy(img + CC_GF, &gf, 4);
-	memcpy(img + CC_MSIX, &nov, 2);
+	memcpy(img + CC_MSIX, &s->config_vec, 2);
 	memcpy(img + CC_NUMQ, &nq, 2);
 	img[CC_STATUS] = s->status;
 	img[CC_CFGGEN] = 0; /* the configuration never changes */
@@ -271,7 +324,7 @@ static void common_image(struct vnet *s, uint8_t img[VNET_COMMON_LEN])
 		return; /* size 0: no such queue */
 	uint16_t en = q->enabled, noff = (uint16_t)s->qselect;
 	memcpy(img + CC_Q_SIZE, &q->size, 2);
-	memcpy(img + CC_Q_MSIX, &nov, 2);
+	memcpy(img + CC_Q_MSIX, &q->vec, 2);
 	memcpy(img + CC_Q_ENABLE, &en, 2);
 	memcpy(img + CC_Q_NOFF, &noff, 2);
 	memcpy(img + CC_Q_DESC, &q->desc, 8);
@@ -287,6 +340,12 @@ static void set_addr_part(uint64_t *a, uint64_t off, unsigned size, uint64_t v)
 		*a = (*a & ~0xffffffffull) | (uint32_t)v;
 	else if (size == 4 && off == 4)
 		*a = (*a & 0xffffffffull) | (v << 32);
+}
+
+/* 4.1.5.1.2: a vector the device cannot map reads back NO_VECTOR. */
+static uint16_t vector_or_none(const struct vnet *s, uint64_t v)
+{
+	return s->msix.cap && v < s->msix.nvec ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
 }
 
 static void common_write(struct vnet *s, uint64_t off, unsigned size, uint64_t v)
@@ -328,8 +387,13 @@ static void common_write(struct vnet *s, uint64_t off, unsigned size, uint64_t v
 			queue_enable(s, q);
 		return;
 	case CC_MSIX:
+		if (size == 2)
+			s->config_vec = vector_or_none(s, v);
+		return;
 	case CC_Q_MSIX:
-		return; /* no MSI-X: reads stay NO_VECTOR (4.1.5.1.2) */
+		if (size == 2 && q)
+			q->vec = vector_or_none(s, v);
+		return;
 	}
 	if (!q_frozen && off >= CC_Q_DESC && off < CC_Q_USED + 8) {
 		uint64_t *a = off < CC_Q_AVAIL ? &q->desc : off < CC_Q_USED ? &q->avail : &q->used;
@@ -363,6 +427,14 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 		memcpy(dc + 6, &st, 2);
 		memcpy(dc + 8, &pairs, 2);
 		memcpy(&v, dc + (off - VNET_DEVCFG_OFF), size);
+	} else if (s->msix.cap && off >= VNET_MSIX_TABLE_OFF &&
+		   off < VNET_MSIX_TABLE_OFF + msix_table_size(&s->msix)) {
+		s->st.access[VNET_ACC_MSIX]++;
+		v = msix_table_read(&s->msix, off - VNET_MSIX_TABLE_OFF, size);
+	} else if (s->msix.cap && off >= VNET_MSIX_PBA_OFF &&
+		   off < VNET_MSIX_PBA_OFF + msix_pba_size(&s->msix)) {
+		s->st.access[VNET_ACC_MSIX]++;
+		v = msix_pba_read(&s->msix, off - VNET_MSIX_PBA_OFF, size);
 	} else {
 		s->st.access[VNET_ACC_OTHER]++;
 	}
@@ -386,6 +458,10 @@ static void bar_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 			s->cfg.backend.kick(s->cfg.backend.ctx);
 		else if (qi == VNET_RXQ && s->cfg.backend.rx_notify)
 			s->cfg.backend.rx_notify(s->cfg.backend.ctx);
+	} else if (s->msix.cap && off >= VNET_MSIX_TABLE_OFF &&
+		   off < VNET_MSIX_TABLE_OFF + msix_table_size(&s->msix)) {
+		s->st.access[VNET_ACC_MSIX]++;
+		msix_table_write(&s->msix, off - VNET_MSIX_TABLE_OFF, size, v);
 	} else {
 		s->st.access[VNET_ACC_OTHER]++; /* read-only or unused: ignored */
 	}
@@ -448,7 +524,7 @@ static void used_flush_notify(struct vnet *s, struct vq *q)
 {
 	vq_flush(q);
 	if (vq_should_notify(q))
-		raise_isr(s, ISR_QUEUE);
+		notify_queue(s, queue_of(q));
 }
 
 static void tx_irq_disarm(struct vnet *s)
@@ -472,7 +548,7 @@ static void tx_irq_after_run(struct vnet *s, struct vq *q, unsigned sent, bool b
 		return;
 	if (s->cfg.tx_irq_frames <= 1 || !s->cfg.tx_irq_ns || !s->cfg.backend.arm_timer) {
 		if (vq_should_notify(q))
-			raise_isr(s, ISR_QUEUE);
+			notify_queue(s, queue_of(q));
 		return;
 	}
 	if (n > half)
@@ -481,7 +557,7 @@ static void tx_irq_after_run(struct vnet *s, struct vq *q, unsigned sent, bool b
 	if (!busy || s->tx_pending >= n) {
 		tx_irq_disarm(s);
 		if (vq_should_notify(q))
-			raise_isr(s, ISR_QUEUE);
+			notify_queue(s, queue_of(q));
 		return;
 	}
 	s->st.irq_deferred++;
@@ -501,7 +577,7 @@ void vnet_tx_timer(struct vnet *s)
 		if (s->tx_pending && running(s) && vq_ready(q)) {
 			s->st.irq_timer++;
 			if (vq_should_notify(q))
-				raise_isr(s, ISR_QUEUE);
+				notify_queue(s, queue_of(q));
 		}
 		s->tx_pending = 0;
 	}
@@ -678,8 +754,49 @@ void vnet_rx_drop(struct vnet *s)
 
 /* ---- PCI ---- */
 
-/* Tracks bus mastering and INTx disable, and moves the notify ioeventfds
- * with BAR 0. Runs under the PCI bus lock. */
+/* The PCI configuration access window (4.1.4.7): BAR 0 at cap.offset,
+ * cap.length 1, 2 or 4 bytes, naturally aligned, inside the BAR; anything
+ * else does nothing. */
+static bool pcicfg_window(const struct pci_dev *d, uint32_t *off, unsigned *len)
+{
+	uint32_t o = pci_cfg_get(d, CAP_PCICFG_OFFSET, 4), l = pci_cfg_get(d, CAP_PCICFG_LENGTH, 4);
+
+	if (pci_cfg_get(d, CAP_PCICFG_BAR, 1) != 0 || (l != 1 && l != 2 && l != 4) || o % l ||
+	    o > VNET_BAR_SIZE - l)
+		return false;
+	*off = o;
+	*len = l;
+	return true;
+}
+
+static bool touches_pcicfg_data(unsigned off, unsigned size)
+{
+	return off < CAP_PCICFG_DATA + 4 && off + size > CAP_PCICFG_DATA;
+}
+
+/* Runs under the PCI bus lock: the BAR access takes the device lock. */
+static uint32_t vnet_cfg_read(struct pci_dev *dev, unsigned off, unsigned size, uint32_t value)
+{
+	struct vnet *s = container_of(dev, struct vnet, pci);
+	uint32_t boff, v;
+	unsigned blen;
+
+	if (!touches_pcicfg_data(off, size) || !pcicfg_window(dev, &boff, &blen))
+		return value;
+	v = (uint32_t)bar_read(s, boff, blen);
+	for (unsigned i = 0; i < size; i++) {
+		unsigned o = off + i;
+		if (o >= CAP_PCICFG_DATA && o < CAP_PCICFG_DATA + 4) {
+			value &= ~(0xffu << (8 * i));
+			value |= (v >> (8 * (o - CAP_PCICFG_DATA)) & 0xff) << (8 * i);
+		}
+	}
+	return value;
+}
+
+/* Tracks bus mastering, INTx disable and the MSI-X control bits, moves the
+ * notify ioeventfds with BAR 0, and carries writes through the PCI
+ * configuration access window. Runs under the PCI bus lock. */
 static void vnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uint32_t value)
 {
 	struct vnet *s = container_of(dev, struct vnet, pci);
@@ -687,16 +804,19 @@ static void vnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uin
 	uint64_t base = (cmd & PCI_COMMAND_MEMORY) ?
 				pci_cfg_get(dev, PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK : 0;
 	const struct io_accel *a = &s->cfg.accel;
+	uint32_t boff;
+	unsigned blen;
 
-	(void)off;
-	(void)size;
 	(void)value;
 	pthread_mutex_lock(&s->lock);
 	s->bus_master = cmd & PCI_COMMAND_MASTER;
 	s->intx_disabled = cmd & PCI_COMMAND_INTX_DISABLE;
 	s->bar0 = base;
+	msix_cfg_sync(&s->msix, dev);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	if (touches_pcicfg_data(off, size) && pcicfg_window(dev, &boff, &blen))
+		bar_write(s, boff, blen, pci_cfg_get(dev, CAP_PCICFG_DATA, blen));
 	if (base == s->notify_at || !(s->cfg.opts & VNET_OPT_IOEVENTFD) || !a->ioeventfd)
 		return;
 	for (unsigned i = 0; s->notify_at && i < VNET_NUM_QUEUES; i++)
@@ -756,16 +876,28 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 	pci_cfg_set16(d, PCI_CLASS_DEVICE, 0x0200); /* network, Ethernet */
 	pci_cfg_set16(d, PCI_SUBSYSTEM_VENDOR_ID, VNET_VENDOR_ID);
 	pci_cfg_set16(d, PCI_SUBSYSTEM_ID, 0x0040);
-	pci_cfg_set8(d, PCI_CAPABILITY_LIST, 0x40);
-	add_cap(d, 0x40, 0x50, VIRTIO_PCI_CAP_COMMON_CFG, VNET_COMMON_OFF, VNET_COMMON_LEN, 16);
-	add_cap(d, 0x50, 0x64, VIRTIO_PCI_CAP_NOTIFY_CFG, VNET_NOTIFY_OFF,
+	pci_cfg_set8(d, PCI_CAPABILITY_LIST, CAP_COMMON_AT);
+	add_cap(d, CAP_COMMON_AT, CAP_NOTIFY_AT, VIRTIO_PCI_CAP_COMMON_CFG, VNET_COMMON_OFF,
+		VNET_COMMON_LEN, 16);
+	add_cap(d, CAP_NOTIFY_AT, CAP_ISR_AT, VIRTIO_PCI_CAP_NOTIFY_CFG, VNET_NOTIFY_OFF,
 		VNET_NUM_QUEUES * VNET_NOTIFY_MULT, 20);
-	pci_cfg_set32(d, 0x50 + 16, VNET_NOTIFY_MULT);
-	add_cap(d, 0x64, 0x74, VIRTIO_PCI_CAP_ISR_CFG, VNET_ISR_OFF, 1, 16);
-	add_cap(d, 0x74, 0x00, VIRTIO_PCI_CAP_DEVICE_CFG, VNET_DEVCFG_OFF, VNET_DEVCFG_LEN, 16);
+	pci_cfg_set32(d, CAP_NOTIFY_AT + 16, VNET_NOTIFY_MULT);
+	add_cap(d, CAP_ISR_AT, CAP_DEVICE_AT, VIRTIO_PCI_CAP_ISR_CFG, VNET_ISR_OFF, 1, 16);
+	add_cap(d, CAP_DEVICE_AT, CAP_PCICFG_AT, VIRTIO_PCI_CAP_DEVICE_CFG, VNET_DEVCFG_OFF,
+		VNET_DEVCFG_LEN, 16);
+	/* 4.1.4.7: bar, offset, length and the data window are the driver's. */
+	add_cap(d, CAP_PCICFG_AT, cfg->msi.send ? CAP_MSIX_AT : 0, VIRTIO_PCI_CAP_PCI_CFG, 0, 0,
+		CAP_PCICFG_LEN);
+	d->wmask[CAP_PCICFG_BAR] = 0xff;
+	memset(&d->wmask[CAP_PCICFG_OFFSET], 0xff, 12);
+	if (cfg->msi.send) {
+		msix_init(&s->msix, VNET_MSIX_VECTORS, &cfg->msi);
+		msix_add_cap(&s->msix, d, CAP_MSIX_AT, 0, 0, VNET_MSIX_TABLE_OFF, VNET_MSIX_PBA_OFF);
+	}
 	d->bar[0] = (struct pci_bar_desc){ .size = VNET_BAR_SIZE, .ops = &vnet_bar_ops, .opaque = s,
 					   .name = cfg->name ? cfg->name : "virtio-net" };
 	d->cfg_write = vnet_cfg_write;
+	d->cfg_read = vnet_cfg_read;
 	return s;
 }
 
@@ -796,6 +928,7 @@ void vnet_get_stats(struct vnet *s, struct vnet_stats *out)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->st;
+	out->irqs += s->msix.sent;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -828,6 +961,6 @@ const char *vnet_drop_name(enum vnet_drop d)
 const char *vnet_access_name(enum vnet_access a)
 {
 	static const char *const names[] = { "common_read", "common_write", "notify", "isr_read",
-					     "devcfg_read", "other" };
+					     "devcfg_read", "msix", "other" };
 	return (unsigned)a < VNET_ACC_COUNT ? names[a] : "?";
 }

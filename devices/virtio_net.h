@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 
 #include "dev.h"
+#include "msix.h"
 #include "pci.h"
 
 #define VNET_VENDOR_ID 0x1af4
@@ -22,7 +23,7 @@
 #define VNET_HDR_LEN 12       /* struct virtio_net_hdr with num_buffers (5.1.6) */
 #define VNET_FRAME_MAX 1518   /* without GSO: 1514 + 802.1Q tag */
 #define VNET_GSO_MAX 65550    /* with TSO: 64 KiB plus headers */
-#define VNET_BAR_SIZE 0x4000
+#define VNET_BAR_SIZE 0x8000
 
 /* Feature bits (5.1.3, 6). */
 #define VIRTIO_NET_F_CSUM 0
@@ -53,6 +54,9 @@
 #define VNET_DEVCFG_LEN 12
 #define VNET_NOTIFY_OFF 0x3000
 #define VNET_NOTIFY_MULT 4 /* queue q notifies at VNET_NOTIFY_OFF + 4 * q */
+#define VNET_MSIX_TABLE_OFF 0x4000
+#define VNET_MSIX_PBA_OFF 0x5000
+#define VNET_MSIX_VECTORS 3 /* configuration, RX, TX: one each, as Linux asks */
 
 #define VNET_RXQ 0
 #define VNET_TXQ 1
@@ -72,7 +76,7 @@ enum vnet_drop {
 /* Register accesses (each a vCPU exit) by cause. */
 enum vnet_access {
 	VNET_ACC_COMMON_READ, VNET_ACC_COMMON_WRITE, VNET_ACC_NOTIFY, VNET_ACC_ISR_READ,
-	VNET_ACC_DEVCFG_READ, VNET_ACC_OTHER, VNET_ACC_COUNT
+	VNET_ACC_DEVCFG_READ, VNET_ACC_MSIX, VNET_ACC_OTHER, VNET_ACC_COUNT
 };
 
 #define VNET_BATCH_BUCKETS 8
@@ -81,7 +85,8 @@ struct vnet_stats {
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
 	uint64_t drops[VNET_DROP_COUNT];
 	uint64_t access[VNET_ACC_COUNT];
-	uint64_t irqs;    /* interrupt raised */
+	uint64_t irqs;    /* interrupts raised: INTx assertions plus MSI-X messages */
+	uint64_t msi_held; /* MSI-X signals held while their vector was masked */
 	uint64_t kicks;   /* TX queue notifies (exits and ioeventfd signals) */
 	uint64_t tx_runs; /* vnet_tx_run calls that sent at least one frame */
 	uint64_t irq_deferred; /* TX runs whose used-ring interrupt was deferred */
@@ -128,6 +133,7 @@ struct vnet_config {
 	uint8_t mac[6];
 	const struct gmem *mem;
 	struct irq_line irq; /* INTA, level */
+	struct msi_sink msi; /* MSI-X messages; send NULL: no MSI-X capability */
 	struct vnet_backend backend;
 	struct io_accel accel; /* ioeventfd for the notify doorbells */
 	int notify_fd[VNET_NUM_QUEUES]; /* eventfds KVM signals on a queue notify, or -1 */

@@ -55,6 +55,12 @@ struct nic {
 	bool irq_level, irq_asserted;
 	uint64_t irq_injections;
 
+	/* virtio-net MSI-X (irqfd switch): an irqfd per vector on its own MSI
+	 * route, or -1 (then KVM_SIGNAL_MSI). Device lock held on use. */
+	int msi_fd[VNET_MSIX_VECTORS];
+	unsigned msi_gsi[VNET_MSIX_VECTORS];
+	bool msi_routed[VNET_MSIX_VECTORS];
+
 	bool rx_paused;   /* I/O thread; read by vCPUs (atomic) */
 	bool tap_watched; /* the tap fd is on the I/O loop */
 	size_t held_len;
@@ -380,6 +386,58 @@ static void on_resample(void *ctx, int fd, uint32_t events)
 	pthread_mutex_unlock(&n->irq_lock);
 }
 
+/* msi_sink.send: the vector's irqfd once its route points at the message,
+ * else KVM_SIGNAL_MSI (the irqfd switch off, or no route yet). */
+static int nic_msi_send(void *ctx, unsigned vec, const struct msi_msg *m)
+{
+	struct nic *n = ctx;
+	uint64_t one = 1;
+	int r;
+
+	if (vec < VNET_MSIX_VECTORS && n->msi_fd[vec] >= 0 && n->msi_routed[vec])
+		r = write(n->msi_fd[vec], &one, sizeof(one)) < 0 ? -errno : 0;
+	else
+		r = vm_msi_signal(n->vm, m);
+	if (r == 0) {
+		pthread_mutex_lock(&n->irq_lock);
+		n->irq_injections++;
+		pthread_mutex_unlock(&n->irq_lock);
+	}
+	return r;
+}
+
+/* msi_sink.update: keeps the vector's MSI route on the guest's message. */
+static void nic_msi_update(void *ctx, unsigned vec, const struct msi_msg *m, bool usable)
+{
+	struct nic *n = ctx;
+
+	if (!usable || vec >= VNET_MSIX_VECTORS || n->msi_fd[vec] < 0)
+		return;
+	n->msi_routed[vec] = vm_msi_route_set(n->vm, n->msi_gsi[vec], m) == 0;
+}
+
+/* The irqfd switch with MSI-X: a GSI and an irqfd per vector. Failing
+ * that, messages go by KVM_SIGNAL_MSI (still no vCPU exit). */
+static void msi_irqfds(struct nic *n)
+{
+	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++) {
+		int fd, r;
+		if (vm_msi_route_add(n->vm, &n->msi_gsi[v]) < 0)
+			return;
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			return;
+		r = vm_irqfd(n->vm, fd, n->msi_gsi[v], -1, true);
+		if (r < 0) {
+			log_warn_errno(r, "vm %s: %s: MSI-X vector %u: KVM_IRQFD on GSI %u", n->vm->name,
+				       n->name, v, n->msi_gsi[v]);
+			close(fd);
+			return;
+		}
+		n->msi_fd[v] = fd;
+	}
+}
+
 /* ---- I/O thread ---- */
 
 static void pcnet_kick(void *ctx)
@@ -553,6 +611,8 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	n->loop = loop;
 	n->gsi = gsi;
 	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = n->txirq_fd = -1;
+	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++)
+		n->msi_fd[v] = -1;
 	pthread_mutex_init(&n->irq_lock, NULL);
 	snprintf(n->name, sizeof(n->name), virtio ? "virtio-net%u" : "pcnet%u", index);
 	*out = n;
@@ -614,6 +674,12 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 			  (c->opts & NIC_OPT_COMBINE ? VNET_OPT_SEND_COMBINE : 0) |
 			  (c->opts & NIC_OPT_IRQFD ? VNET_OPT_IRQFD : 0);
 		vc.name = n->name;
+		if (vm_msi_supported(vm)) {
+			vc.msi = (struct msi_sink){ .send = nic_msi_send, .update = nic_msi_update,
+						    .ctx = n };
+			if (c->opts & NIC_OPT_IRQFD)
+				msi_irqfds(n);
+		}
 		n->vnet = vnet_new(&vc);
 		if (!n->vnet)
 			return -ENOMEM;
@@ -657,6 +723,12 @@ void nic_free(struct nic *n)
 	}
 	if (n->irq_fd >= 0 && n->vm)
 		vm_irqfd(n->vm, n->irq_fd, n->gsi, -1, false);
+	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++) {
+		if (n->msi_fd[v] < 0)
+			continue;
+		vm_irqfd(n->vm, n->msi_fd[v], n->msi_gsi[v], -1, false);
+		close(n->msi_fd[v]);
+	}
 	pcnet_free(n->pcnet);
 	vnet_free(n->vnet);
 	if (n->tap_fd >= 0 && n->cfg.fd < 0)

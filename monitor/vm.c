@@ -170,6 +170,7 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
+	pthread_mutex_init(&vm->msi.lock, NULL);
 	vm->accel = (struct io_accel){ .coalesce_add = vm_coalesce_add,
 				       .coalesce_del = vm_coalesce_del,
 				       .ioeventfd = vm_ioeventfd, .ctx = vm };
@@ -206,6 +207,7 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return log_errno(-errno, "vm %s: KVM_CREATE_IRQCHIP", name);
+	vm_msi_init(vm);
 	pit.flags = KVM_PIT_SPEAKER_DUMMY;
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return log_errno(-errno, "vm %s: KVM_CREATE_PIT2", name);
@@ -291,6 +293,7 @@ void vm_destroy(struct vm *vm)
 	iobus_destroy(&vm->bus);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->coalesced_lock);
+	vm_msi_destroy(vm);
 	vm->vcpus = NULL;
 	vm->vm_fd = vm->kvm_fd = vm->done_fd = -1;
 }

@@ -9,6 +9,7 @@
 #include "boot.h"
 #include "dev.h"
 #include "iobus.h"
+#include "msi.h"
 
 /* Why the VM ended; decides the monitor's exit status. */
 enum vm_end {
@@ -87,6 +88,7 @@ struct vm {
 	struct vm_coalesced_zone zones[VM_COALESCED_ZONES_MAX];
 	unsigned nr_zones;
 	struct io_accel accel; /* handed to devices: vm_coalesce_add/del */
+	struct vm_msi msi;     /* MSI delivery and routes (msi.c) */
 };
 
 /* Opens /dev/kvm and creates the VM with RAM, irqchip, PIT and vCPUs.

@@ -39,6 +39,7 @@
 #define CC_STATUS 0x14
 #define CC_Q_SELECT 0x16
 #define CC_Q_SIZE 0x18
+#define CC_Q_MSIX 0x1a
 #define CC_Q_ENABLE 0x1c
 #define CC_Q_NOFF 0x1e
 #define CC_Q_DESC 0x20
@@ -61,12 +62,36 @@ struct fixture {
 	/* TX interrupt coalescing hooks: timer requests and a fake clock. */
 	unsigned arms, disarms;
 	uint64_t armed_ns, clock;
+	/* MSI-X sink (make_msix): messages sent and route updates seen. */
+	unsigned msi_sends, msi_updates;
+	unsigned msi_vec;
+	struct msi_msg msi_last;
+	bool msi_usable;
 };
 
 /* make() hands these to the next device (coalescing tests set them). */
 static unsigned next_irq_frames;
 static uint64_t next_irq_ns;
 static bool next_clock;
+static bool next_msix;
+
+static int msi_send(void *ctx, unsigned vec, const struct msi_msg *m)
+{
+	struct fixture *f = ctx;
+	f->msi_sends++;
+	f->msi_vec = vec;
+	f->msi_last = *m;
+	return 0;
+}
+
+static void msi_update(void *ctx, unsigned vec, const struct msi_msg *m, bool usable)
+{
+	struct fixture *f = ctx;
+	(void)vec;
+	(void)m;
+	f->msi_updates++;
+	f->msi_usable = usable;
+}
 
 static void arm_timer(void *ctx, uint64_t ns)
 {
@@ -141,6 +166,8 @@ static struct fixture *make(unsigned opts)
 	c.tx_irq_frames = next_irq_frames;
 	c.tx_irq_ns = next_irq_ns;
 	c.notify_fd[0] = c.notify_fd[1] = -1;
+	if (next_msix)
+		c.msi = (struct msi_sink){ .send = msi_send, .update = msi_update, .ctx = f };
 	c.opts = opts;
 	c.name = "virtio-net0";
 	f->s = vnet_new(&c);
@@ -258,7 +285,8 @@ static void test_pci_config(void **state)
 	assert_int_equal(pci_cfg_get(d, PCI_CLASS_DEVICE, 2), 0x0200);
 	assert_int_equal(d->bar[0].size, VNET_BAR_SIZE);
 	assert_false(d->bar[0].io);
-	/* Walk the list as virtio_pci_find_capability does. */
+	/* Walk the list as virtio_pci_find_capability does (types 1-5: the
+	 * PCI configuration access window has offset and length 0). */
 	for (ptr = d->cfg[PCI_CAPABILITY_LIST]; ptr; ptr = d->cfg[ptr + 1]) {
 		uint8_t type = d->cfg[ptr + 3];
 		uint32_t off = pci_cfg_get(d, ptr + 8, 4), len = pci_cfg_get(d, ptr + 12, 4);
@@ -273,12 +301,143 @@ static void test_pci_config(void **state)
 			assert_int_equal(pci_cfg_get(d, ptr + 16, 4), VNET_NOTIFY_MULT);
 		}
 	}
-	assert_int_equal(seen, 0x1e);
+	assert_int_equal(seen, 0x3e);
 	/* Device configuration: mac, status LINK_UP. */
 	for (unsigned i = 0; i < 6; i++)
 		assert_int_equal(rd(f, VNET_DEVCFG_OFF + i, 1), MAC[i]);
 	assert_int_equal(rd(f, VNET_DEVCFG_OFF + 6, 2), 1);
 	assert_int_equal(rd(f, CC_NUMQ, 2), 2);
+	assert_int_equal(rd(f, CC_MSIX, 2), 0xffff);
+	destroy(f);
+}
+
+/* A guest config write, as pci.c does it: the bytes through wmask, then the
+ * device's hook. */
+static void cfg_write(struct pci_dev *d, unsigned off, unsigned size, uint32_t v)
+{
+	for (unsigned i = 0; i < size; i++)
+		d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~d->wmask[off + i]) |
+					    ((v >> (8 * i)) & d->wmask[off + i]));
+	d->cfg_write(d, off, size, v);
+}
+
+static unsigned find_cap(struct pci_dev *d, uint8_t id, int vtype)
+{
+	for (unsigned p = d->cfg[PCI_CAPABILITY_LIST]; p; p = d->cfg[p + 1])
+		if (d->cfg[p] == id && (vtype < 0 || d->cfg[p + 3] == vtype))
+			return p;
+	return 0;
+}
+
+/* 4.1.4.7: the PCI configuration access window reads and writes BAR 0. */
+static void test_pci_cfg_window(void **state)
+{
+	struct fixture *f = make(VNET_OPT_ALL);
+	struct pci_dev *d = vnet_pci_dev(f->s);
+	unsigned cap = find_cap(d, 0x09, 5);
+	(void)state;
+	assert_int_not_equal(cap, 0);
+	assert_int_equal(d->cfg[cap + 2], 20);
+	/* The MAC's second byte, through a 1-byte window. */
+	cfg_write(d, cap + 4, 1, 0);
+	cfg_write(d, cap + 8, 4, VNET_DEVCFG_OFF + 1);
+	cfg_write(d, cap + 12, 4, 1);
+	assert_int_equal(d->cfg_read(d, cap + 16, 4, pci_cfg_get(d, cap + 16, 4)) & 0xff, MAC[1]);
+	/* A 2-byte write: queue_select. */
+	cfg_write(d, cap + 8, 4, CC_Q_SELECT);
+	cfg_write(d, cap + 12, 4, 2);
+	cfg_write(d, cap + 16, 2, 1);
+	assert_int_equal(rd(f, CC_Q_SELECT, 2), 1);
+	/* Misaligned, past the BAR, or another BAR: nothing happens. */
+	cfg_write(d, cap + 8, 4, CC_Q_SELECT + 1);
+	cfg_write(d, cap + 16, 2, 0);
+	cfg_write(d, cap + 8, 4, VNET_BAR_SIZE);
+	cfg_write(d, cap + 16, 2, 0);
+	cfg_write(d, cap + 4, 1, 1);
+	cfg_write(d, cap + 8, 4, CC_Q_SELECT);
+	cfg_write(d, cap + 16, 2, 0);
+	assert_int_equal(rd(f, CC_Q_SELECT, 2), 1);
+	destroy(f);
+}
+
+/* MSI-X: vectors per queue, the table in BAR 0, masking into the PBA, no
+ * ISR bit or INTx for queue notifications; without a sink no capability. */
+static void test_msix(void **state)
+{
+	struct fixture *f, *g = make(VNET_OPT_ALL);
+	struct pci_dev *d;
+	struct vnet_stats st;
+	uint8_t frame[60] = { 1 };
+	unsigned cap;
+	(void)state;
+	assert_int_equal(find_cap(vnet_pci_dev(g->s), 0x11, -1), 0);
+	wr(g, CC_MSIX, 2, 0);
+	assert_int_equal(rd(g, CC_MSIX, 2), 0xffff); /* no MSI-X: NO_VECTOR */
+	destroy(g);
+
+	next_msix = true;
+	f = make(VNET_OPT_ALL);
+	next_msix = false;
+	d = vnet_pci_dev(f->s);
+	cap = find_cap(d, 0x11, -1);
+	assert_int_not_equal(cap, 0);
+	assert_int_equal(pci_cfg_get(d, cap + 2, 2) & 0x7ff, VNET_MSIX_VECTORS - 1);
+	assert_int_equal(pci_cfg_get(d, cap + 4, 4), VNET_MSIX_TABLE_OFF); /* BIR 0 */
+	assert_int_equal(pci_cfg_get(d, cap + 8, 4), VNET_MSIX_PBA_OFF);
+	bring_up(f, BASE_FEATURES);
+	/* vp_modern_queue_vector: vectors below the table size stick. */
+	wr(f, CC_MSIX, 2, 0);
+	assert_int_equal(rd(f, CC_MSIX, 2), 0);
+	wr(f, CC_Q_SELECT, 2, VNET_RXQ);
+	wr(f, CC_Q_MSIX, 2, VNET_MSIX_VECTORS);
+	assert_int_equal(rd(f, CC_Q_MSIX, 2), 0xffff);
+	wr(f, CC_Q_MSIX, 2, 1);
+	assert_int_equal(rd(f, CC_Q_MSIX, 2), 1);
+	/* Entry 1: address, data; still masked (reset state). */
+	wr(f, VNET_MSIX_TABLE_OFF + 16, 8, 0xfee00000ull);
+	wr(f, VNET_MSIX_TABLE_OFF + 24, 4, 0x41);
+	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 28, 4), 1);
+	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 16, 8), 0xfee00000ull);
+	cfg_write(d, cap + 2, 2, 0x8000); /* MSI-X Enable */
+	/* A frame while vector 1 is masked: held in the PBA. */
+	put_desc(f, RX_DESC, 0, RXBUF, 256, VQ_DESC_F_WRITE, 0);
+	offer(f, RX_AVAIL, 0);
+	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	assert_int_equal(f->msi_sends, 0);
+	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
+	assert_int_equal(f->irq_level, 0);
+	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 0);
+	/* Unmasking sends it. */
+	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 0);
+	assert_int_equal(f->msi_sends, 1);
+	assert_int_equal(f->msi_vec, 1);
+	assert_int_equal(f->msi_last.addr, 0xfee00000ull);
+	assert_int_equal(f->msi_last.data, 0x41);
+	assert_true(f->msi_usable);
+	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
+	/* The next frame goes at once; Function Mask holds it again. */
+	put_desc(f, RX_DESC, 1, RXBUF + 256, 256, VQ_DESC_F_WRITE, 0);
+	offer(f, RX_AVAIL, 1);
+	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	assert_int_equal(f->msi_sends, 2);
+	cfg_write(d, cap + 2, 2, 0xc000);
+	assert_false(f->msi_usable);
+	put_desc(f, RX_DESC, 2, RXBUF + 512, 256, VQ_DESC_F_WRITE, 0);
+	offer(f, RX_AVAIL, 2);
+	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	assert_int_equal(f->msi_sends, 2);
+	cfg_write(d, cap + 2, 2, 0x8000);
+	assert_int_equal(f->msi_sends, 3);
+	vnet_get_stats(f->s, &st);
+	assert_int_equal(st.irqs, 3);
+	assert_int_equal(st.msi_held, 2);
+	/* Hostile table accesses: out of range, odd sizes. */
+	wr(f, VNET_MSIX_TABLE_OFF + 16 * VNET_MSIX_VECTORS, 4, 0);
+	wr(f, VNET_MSIX_TABLE_OFF + 2, 2, 0xffff);
+	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 2, 2), 0);
+	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 16 * VNET_MSIX_VECTORS, 4), 0);
+	/* Reset: the vectors go back to NO_VECTOR. */
+	wr(f, CC_STATUS, 1, 0);
 	assert_int_equal(rd(f, CC_MSIX, 2), 0xffff);
 	destroy(f);
 }
@@ -719,6 +878,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pci_config),
+		cmocka_unit_test(test_pci_cfg_window),
+		cmocka_unit_test(test_msix),
 		cmocka_unit_test(test_feature_negotiation),
 		cmocka_unit_test(test_status_machine),
 		cmocka_unit_test(test_tx),

@@ -11,7 +11,8 @@
  *
  * Config byte: bits 0-2 VNET_OPT_*, bit 3 the backend refuses transmits,
  * bit 4 leave the PCI command register as pci_bus_add set it (no bus
- * mastering), bit 5 no notify eventfds (notify_fd -1).
+ * mastering), bit 5 no notify eventfds (notify_fd -1), bit 6 an MSI-X
+ * sink (the capability, table and PBA exist; regions 5 and 6 reach them).
  *
  * Events (FZ_OP_EVENT): 0 receive (flags u8: bit 0 with a header; header
  * 12 bytes; len u16; bytes), 1 transmit run (kicks u8; 0 means the kicks
@@ -19,7 +20,8 @@
  * features.
  *
  * Invariants after every op: the counters never go down; irq_set only on a
- * change, and stats.irqs counts the rises; every transmit hands over at
+ * change, and stats.irqs counts the rises plus the MSI-X messages (each
+ * for a vector inside the table); every transmit hands over at
  * least the 12-byte header and at most header + 65550 bytes, each segment
  * inside guest RAM; ioeventfds are removed only once assigned, and never
  * assigned twice at one address. */
@@ -47,8 +49,18 @@ struct fx {
 	struct efd efds[8];
 	unsigned nefds;
 	struct vnet_stats last;
+	uint64_t msi_sent;
 	uint8_t frame[RX_MAX];
 };
+
+static int msi_send(void *ctx, unsigned vec, const struct msi_msg *m)
+{
+	struct fx *x = ctx;
+	(void)m;
+	FZ_CHECK(vec < VNET_MSIX_VECTORS);
+	x->msi_sent++;
+	return 0;
+}
 
 static void kick(void *ctx)
 {
@@ -124,6 +136,14 @@ static uint64_t notify(void *ctx)
 {
 	return bar0(ctx) + VNET_NOTIFY_OFF;
 }
+static uint64_t msix_table(void *ctx)
+{
+	return bar0(ctx) + VNET_MSIX_TABLE_OFF;
+}
+static uint64_t msix_pba(void *ctx)
+{
+	return bar0(ctx) + VNET_MSIX_PBA_OFF;
+}
 
 static const struct fz_region regions[] = {
 	{ .space = IO_MMIO, .len = VNET_COMMON_LEN, .base = bar0 },
@@ -131,6 +151,8 @@ static const struct fz_region regions[] = {
 	{ .space = IO_MMIO, .len = VNET_DEVCFG_LEN, .base = devcfg },
 	{ .space = IO_MMIO, .len = VNET_NUM_QUEUES * VNET_NOTIFY_MULT, .base = notify },
 	{ .space = IO_PIO, .len = 8, .fixed_base = PCI_CONFIG_ADDRESS_PORT },
+	{ .space = IO_MMIO, .len = VNET_MSIX_VECTORS * MSIX_ENTRY_SIZE, .base = msix_table },
+	{ .space = IO_MMIO, .len = 8, .base = msix_pba },
 };
 
 static void event(void *ctx, uint8_t ev, struct fz *f)
@@ -188,7 +210,7 @@ FZ_NOCOV static void check(void *ctx)
 	fz_check_monotonic((const uint64_t *)&x->last, (const uint64_t *)&st,
 			   sizeof(st) / sizeof(uint64_t));
 	x->last = st;
-	FZ_CHECK(st.irqs == x->irq.rises);
+	FZ_CHECK(st.irqs == x->irq.rises + x->msi_sent);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -198,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz f = { data, size };
 	uint8_t conf = fz_u8(&f);
 	struct fz_target t = {
-		.bus = &x.bus, .regions = regions, .n_regions = 5,
+		.bus = &x.bus, .regions = regions, .n_regions = sizeof(regions) / sizeof(regions[0]),
 		.event = event, .check = check, .ctx = &x,
 	};
 
@@ -215,6 +237,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.notify_fd[0] = conf & 0x20 ? -1 : 100;
 	c.notify_fd[1] = conf & 0x20 ? -1 : 101;
 	x.tx_fails = conf & 0x08;
+	if (conf & 0x40)
+		c.msi = (struct msi_sink){ .send = msi_send, .ctx = &x };
 	x.s = vnet_new(&c);
 	x.pb = pci_bus_new(&x.bus);
 	FZ_CHECK(x.s && x.pb);
