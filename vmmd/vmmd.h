@@ -1,5 +1,5 @@
 /* vmmd.h: the VM host daemon. One libev loop owns everything: the control
- * sockets and their clients (server.c), the VMs and their monitors (vm.c),
+ * sockets and their clients (server.c), the VMs and their monitors (vm*.c),
  * signals, systemd notification and config (main.c). The wire protocol is in
  * vmmd/PROTOCOL.md. */
 #pragma once
@@ -121,7 +121,7 @@ void server_event(struct vmmd *d, const char *name, struct json_object *data);
 struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct json_object *req,
 				    const char *method, struct json_object *params);
 
-/* vm.c */
+/* vm.c (the rest of the VM code, vm_*.c, shares vm_internal.h) */
 const char *vm_state_name(enum vm_state s);
 struct vm *vm_find(struct vmmd *d, const char *name);
 /* Loads the definitions and re-adopts monitors recorded in STATE/run. */

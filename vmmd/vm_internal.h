@@ -1,0 +1,72 @@
+/* vm_internal.h: what the vm*.c files share with one another; the rest of
+ * vmmd uses only the vm.c part of vmmd.h.
+ *   vm.c           the VM list, lifecycle state and events, waiters, methods
+ *   vm_spawn.c     starting a monitor
+ *   vm_supervise.c watchers, exit status, stop escalation, restart policy
+ *   vm_adopt.c     runtime records and re-adoption after a vmmd restart
+ *   vm_monitor.c   the monitor's control socket
+ *   vm_proc.c      monitors as /proc sees them */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vmmd.h"
+
+/* vm.c */
+/* starting, running or stopping: a monitor is there */
+bool vm_active(const struct vm *vm);
+/* Sets the state and reason, sends the vm.state event, updates the status. */
+void vm_set_state(struct vm *vm, enum vm_state s, const char *reason);
+/* Answers the waiters of the given kinds (bit mask of 1 << kind): with the
+ * VM's brief when err_code is NULL, else with that error. */
+void vm_waiters_resolve(struct vm *vm, unsigned kinds, const char *err_code, const char *msg);
+/* The monitor's socket, end file, log and console paths from the directories. */
+void vm_set_paths(struct vm *vm);
+
+/* vm_spawn.c */
+/* Starts the VM's monitor (state starting). 0, or -errno with err filled and
+ * nothing left behind. */
+int vm_spawn(struct vm *vm, char *err, size_t errlen);
+
+/* vm_supervise.c */
+/* Sets up the VM's watchers (vm_new); none is started. */
+void vm_watchers_init(struct vm *vm);
+void vm_stop_watchers(struct vm *vm);
+/* vm->pid is this vmmd's child: a child watcher gives its exit status. */
+void vm_watch_child(struct vm *vm);
+/* vm->pid is an adopted monitor: a pidfd, or a /proc poll without one. */
+void vm_watch_adopted(struct vm *vm);
+/* Polls the monitor's socket until it answers (running) or the start times
+ * out (killed); the first poll at once (5 ms) or after one poll interval. */
+void vm_watch_ready(struct vm *vm, bool first_at_once);
+void vm_kill(struct vm *vm, int sig);
+/* The state and reason a monitor's exit status leaves (-1: unknown). */
+enum vm_state vm_classify_exit(int status, char *reason, size_t len);
+/* The exit status in the monitor's end file; -1 if it left none. */
+int vm_endfile_status(struct vm *vm);
+/* Applies the restart policy to a VM that has ended. */
+void vm_schedule_restart(struct vm *vm);
+void vm_cancel_restart(struct vm *vm);
+
+/* vm_adopt.c */
+/* STATE/run/NAME.json from the VM's pid, or its pending restart. */
+int vm_runrec_write(struct vm *vm);
+void vm_runrec_remove(struct vm *vm);
+/* Re-adopts the monitor recorded in STATE/run/NAME.json, if it still runs. */
+void vm_readopt(struct vm *vm);
+
+/* vm_monitor.c */
+/* One request to a monitor's control socket, blocking with a timeout: 0 with
+ * *result, -EPROTO with *error (the monitor's error object), or -errno. */
+int vm_monitor_call(const char *sock, const char *method, struct json_object *params,
+		    struct json_object **result, struct json_object **error);
+
+/* vm_proc.c */
+/* State letter and start time (clock ticks since boot) of a process. */
+int proc_stat(pid_t pid, char *state, uint64_t *starttime);
+/* True if pid is a live vmm-monitor started at starttime (0: any). */
+bool proc_is_monitor(pid_t pid, uint64_t starttime);
+/* The running monitor whose command line has `--control sock`; 0: none. */
+pid_t proc_find_monitor(const char *sock);
