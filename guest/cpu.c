@@ -1,4 +1,4 @@
-/* cpu.c: traps, PIC interrupts and CPL3 calls.
+/* cpu.c: traps, PIC and MSI interrupts and CPL3 calls.
  *
  * Intel 8259A datasheet (ICW1-4, OCW1-3); the IDT and the stubs are in
  * entry.S. Traps and interrupts from CPL3 arrive on the TSS rsp0 stack
@@ -26,6 +26,14 @@
 #define APIC_LVT_EXTINT 0x700 /* delivery mode ExtINT, edge, unmasked */
 #define MSR_X2APIC_SVR 0x80f
 #define MSR_X2APIC_LVT0 0x835
+#define APIC_ID 0x20 /* xAPIC: ID in bits 31:24 */
+#define APIC_EOI 0xb0
+#define MSR_X2APIC_ID 0x802
+#define MSR_X2APIC_EOI 0x80b
+/* SDM 11.11.1/11.11.2: MSI address (physical destination in bits 19:12)
+ * and data (fixed delivery, edge, level bit set as Linux writes it). */
+#define MSI_ADDR_BASE 0xfee00000u
+#define MSI_DATA_LEVEL_ASSERT 0x4000
 
 /* entry.S */
 long user_enter(long (*fn)(void *), void *arg, uint64_t *user_rsp);
@@ -35,6 +43,9 @@ extern char user_return_trap[];
 void trap_dispatch(struct trap_frame *f);
 
 static irq_handler_fn irq_handlers[16];
+static irq_handler_fn msi_handlers[VEC_MSI_COUNT];
+static volatile uint32_t *lapic_mmio; /* xAPIC page, or NULL */
+static bool lapic_x2, lapic_on;
 static uint8_t pic_mask_bits[2];
 static struct user_result user_exit_info;
 static uint64_t user_stack[8192] __attribute__((aligned(16))); /* 64 KiB */
@@ -97,16 +108,52 @@ static void lapic_virtual_wire(void)
 {
 	uint64_t base = rdmsr(MSR_APIC_BASE);
 
-	if (!(base & APIC_BASE_ENABLE))
+	lapic_on = base & APIC_BASE_ENABLE;
+	lapic_x2 = base & APIC_BASE_X2APIC;
+	lapic_mmio = NULL;
+	if (!lapic_on)
 		return; /* APIC off: the 8259 drives the CPU's INTR directly */
-	if (base & APIC_BASE_X2APIC) {
+	if (lapic_x2) {
 		wrmsr(MSR_X2APIC_SVR, APIC_SVR_ENABLE | VEC_LAPIC_SPURIOUS);
 		wrmsr(MSR_X2APIC_LVT0, APIC_LVT_EXTINT);
 	} else {
 		volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)(base & APIC_BASE_ADDR_MASK);
 		apic[APIC_SVR / 4] = APIC_SVR_ENABLE | VEC_LAPIC_SPURIOUS;
 		apic[APIC_LVT0 / 4] = APIC_LVT_EXTINT;
+		lapic_mmio = apic;
 	}
+}
+
+bool msi_message(unsigned idx, uint32_t *addr, uint32_t *data)
+{
+	uint32_t id;
+
+	if (!lapic_on || idx >= VEC_MSI_COUNT)
+		return false; /* MSIs land on the local APIC: without it, none */
+	id = lapic_x2 ? (uint32_t)rdmsr(MSR_X2APIC_ID) : lapic_mmio[APIC_ID / 4] >> 24;
+	if (id > 0xff)
+		return false; /* needs interrupt remapping (x2APIC ID beyond 8 bits) */
+	*addr = MSI_ADDR_BASE | id << 12;
+	*data = MSI_DATA_LEVEL_ASSERT | (VEC_MSI_BASE + idx);
+	return true;
+}
+
+void msi_set_handler(unsigned idx, irq_handler_fn fn)
+{
+	if (idx < VEC_MSI_COUNT)
+		msi_handlers[idx] = fn;
+}
+
+/* An MSI is the local APIC's: one EOI write there (an MSR in x2APIC mode,
+ * no exit to the VMM with an in-kernel APIC), nothing at the device. */
+static void msi_dispatch(unsigned idx)
+{
+	if (msi_handlers[idx])
+		msi_handlers[idx](idx);
+	if (lapic_x2)
+		wrmsr(MSR_X2APIC_EOI, 0);
+	else
+		lapic_mmio[APIC_EOI / 4] = 0;
 }
 
 static void pic_write_masks(void)
@@ -119,6 +166,8 @@ void pic_init(void)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(irq_handlers); i++)
 		irq_handlers[i] = NULL;
+	for (unsigned i = 0; i < ARRAY_SIZE(msi_handlers); i++)
+		msi_handlers[i] = NULL;
 	outb(PIC1_CMD, ICW1_INIT_ICW4);
 	outb(PIC2_CMD, ICW1_INIT_ICW4);
 	outb(PIC1_DATA, VEC_IRQ_BASE);     /* ICW2: vectors 0x20-0x27 */
@@ -185,6 +234,10 @@ void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector >= VEC_IRQ_BASE && f->vector < VEC_IRQ_BASE + 16) {
 		irq_dispatch((unsigned)(f->vector - VEC_IRQ_BASE));
+		return;
+	}
+	if (f->vector >= VEC_MSI_BASE && f->vector < VEC_MSI_BASE + VEC_MSI_COUNT) {
+		msi_dispatch((unsigned)(f->vector - VEC_MSI_BASE));
 		return;
 	}
 	if (f->vector == VEC_LAPIC_SPURIOUS)

@@ -28,7 +28,7 @@
 #define PTE_US		0x004
 #define PTE_PS		0x080
 
-#define NR_VECTORS	49	/* exceptions 0-31, PIC IRQs 0x20-0x2f, LAPIC spurious 0x30 */
+#define NR_VECTORS	51	/* exceptions 0-31, PIC IRQs 0x20-0x2f, LAPIC spurious 0x30, MSI 0x31-0x32 */
 #define STUB_SIZE	16
 
 /* ---- PVH ELF note (own PT_NOTE segment, 4-byte aligned) ---- */

@@ -3,14 +3,18 @@
  *
  *   tx count=N size=S dst=MAC   sends N frames of S bytes (60..1514, no FCS)
  *                               of ethertype 0x88b5 with a sequence number,
- *                               waits until all completed, returns 0
+ *                               waits until all completed, returns 0;
+ *      tso=1                    virtio-net only: IPv4/TCP frames of up to
+ *                               65549 bytes (198.51.100.2:40000 to
+ *                               198.51.100.1:5001) that the device segments
  *   rx [count=N] [time=T]       counts received frames of ethertype 0x88b5
  *                               until N arrived, T seconds passed or the stop
  *                               request; returns 0
  *   echo ip=A.B.C.D             answers ARP requests and ICMP echo requests
  *                               for that address until the stop request, then
  *                               powers off
- * nic=pcnet|virtio|auto (default auto) picks the driver.
+ * nic=pcnet|virtio|auto (default auto) picks the driver; intr=auto|msix|intx
+ * (default auto) how virtio-net interrupts (PCnet: INTx only).
  * Each prints "netguest: mode=M ready ..." once the NIC is up, and one
  * "netguest: mode=M result=... key=value..." summary. Frame payloads are
  * written at CPL3 (user_call); the driver and the per-frame work run at CPL0.
@@ -27,6 +31,11 @@
 #define ETHERTYPE_IPV4 0x0800
 #define FRAME_MIN 60
 #define FRAME_MAX 1514
+#define IP_HLEN 20
+#define TCP_SEQ_OFF (ETH_HLEN + IP_HLEN + 4)
+#define TCP_CSUM_OFF (ETH_HLEN + IP_HLEN + 16)
+#define TSO_SPORT 40000
+#define TSO_DPORT 5001
 #define TX_WAIT_TICKS (5 * TICK_HZ)  /* for one free descriptor */
 #define TX_DRAIN_TICKS (5 * TICK_HZ) /* for the last frames, plus 1 ms a frame */
 
@@ -75,6 +84,7 @@ struct nic_driver {
 	void (*close)(void);
 	bool (*tx_free)(void);
 	unsigned (*tx_slot)(void);
+	unsigned (*tx_slots)(void);
 	uint8_t *(*tx_buf)(unsigned slot);
 	void (*tx_send)(unsigned len);
 	unsigned (*tx_pending)(void);
@@ -82,11 +92,11 @@ struct nic_driver {
 	void (*dump)(void);
 };
 static const struct nic_driver pcnet_driver = { net_open, net_close, net_tx_free, net_tx_slot,
-						net_tx_buf, net_tx_send, net_tx_pending, net_tx_reclaim,
-						net_dump };
+						net_tx_slots, net_tx_buf, net_tx_send, net_tx_pending,
+						net_tx_reclaim, net_dump };
 static const struct nic_driver virtio_driver = { vnet_open, vnet_close, vnet_tx_free, vnet_tx_slot,
-						 vnet_tx_buf, vnet_tx_send, vnet_tx_pending,
-						 vnet_tx_reclaim, vnet_dump };
+						 vnet_tx_slots, vnet_tx_buf, vnet_tx_send,
+						 vnet_tx_pending, vnet_tx_reclaim, vnet_dump };
 static const struct nic_driver *nic = &pcnet_driver;
 
 static bool nic_choose(const char *name)
@@ -102,6 +112,29 @@ static bool nic_choose(const char *name)
 	else
 		return false;
 	return true;
+}
+
+/* intr=: MSI-X is virtio-net's only (PCnet has INTx alone). */
+static bool intr_choose(const char *name)
+{
+	if (!name || !kstrcmp(name, "auto"))
+		vnet_intr = NET_INTR_AUTO;
+	else if (!kstrcmp(name, "msix"))
+		vnet_intr = NET_INTR_MSIX;
+	else if (!kstrcmp(name, "intx"))
+		vnet_intr = NET_INTR_INTX;
+	else
+		return false;
+	return vnet_intr != NET_INTR_MSIX || nic == &virtio_driver;
+}
+
+/* nic= and intr=, shared by the modes (TSO off unless tx turns it on). */
+static bool nic_args_ok(struct cmdline *c)
+{
+	bool ok = nic_choose(cmdline_get(c, "nic"));
+
+	vnet_tso = false;
+	return intr_choose(cmdline_get(c, "intr")) && ok;
 }
 
 /* Shared by the modes: every key known, values valid. */
@@ -125,26 +158,89 @@ static bool args_ok(const char *mode, struct cmdline *c, bool bad)
 struct fill_job {
 	uint8_t dst[6], src[6];
 	unsigned size;
+	bool tso;
 };
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* RFC 1071 one's complement sum of n bytes (n even), not folded. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	return sum;
+}
+
+static unsigned csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum & 0xffff;
+}
+
+/* CPL3: IPv4 (valid header checksum, DF) and TCP (ACK|PSH) headers after
+ * the Ethernet header of a TSO frame. The TCP checksum field holds the
+ * folded pseudo-header sum over the whole TCP length, uncomplemented, as
+ * Linux's __tcp_v4_send_check leaves it for CHECKSUM_PARTIAL: the device
+ * adds the segment's own bytes (virtio 5.1.6.2). */
+static void fill_tcp_ipv4(uint8_t *f, unsigned size)
+{
+	static const uint8_t addrs[8] = { 198, 51, 100, 2, 198, 51, 100, 1 };
+	uint8_t *ip = f + ETH_HLEN, *tcp = ip + IP_HLEN;
+	unsigned tcp_len = size - ETH_HLEN - IP_HLEN;
+
+	memset(ip, 0, IP_HLEN + 20);
+	ip[0] = 0x45;
+	put16(ip + 2, size - ETH_HLEN);
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = 6; /* TCP */
+	memcpy(ip + 12, addrs, 8);
+	put16(ip + 10, ~csum_fold(csum_add(0, ip, IP_HLEN)) & 0xffff);
+	put16(tcp, TSO_SPORT);
+	put16(tcp + 2, TSO_DPORT);
+	tcp[12] = 5 << 4; /* data offset: no options */
+	tcp[13] = 0x18;   /* ACK | PSH */
+	put16(tcp + 14, 0xffff);
+	put16(f + TCP_CSUM_OFF, csum_fold(csum_add(6 + tcp_len, addrs, 8)));
+}
 
 /* CPL3: writes the header and the payload pattern into every TX buffer
  * once; per frame only the sequence number changes. */
 static long user_fill_tx(void *arg)
 {
 	const struct fill_job *job = arg;
+	unsigned payload = job->tso ? NET_TSO_HDRS : ETH_HLEN;
 
-	for (unsigned slot = 0; slot < NET_TX_RING; slot++) {
+	for (unsigned slot = 0; slot < nic->tx_slots(); slot++) {
 		uint8_t *f = nic->tx_buf(slot);
 		for (unsigned i = 0; i < 6; i++) {
 			f[i] = job->dst[i];
 			f[6 + i] = job->src[i];
 		}
-		f[12] = ETHERTYPE_TEST >> 8;
-		f[13] = ETHERTYPE_TEST & 0xff;
-		for (unsigned i = ETH_HLEN; i < job->size; i++)
+		put16(f + 12, job->tso ? ETHERTYPE_IPV4 : ETHERTYPE_TEST);
+		if (job->tso)
+			fill_tcp_ipv4(f, job->size);
+		for (unsigned i = payload; i < job->size; i++)
 			f[i] = (uint8_t)(i * 7 + 3);
 	}
 	return 0;
+}
+
+/* The per-frame sequence number: after the Ethernet header, or (TSO) the
+ * TCP sequence number of a byte stream of frames' payloads. The TCP
+ * header is outside the checksum's pseudo-header part, so that stays. */
+static void tx_set_seq(uint8_t *f, uint32_t seq, const struct fill_job *job)
+{
+	if (job->tso)
+		*(volatile uint32_t *)(f + TCP_SEQ_OFF) =
+			__builtin_bswap32(seq * (job->size - NET_TSO_HDRS));
+	else
+		*(volatile uint32_t *)(f + ETH_HLEN) = seq;
 }
 
 /* Waits with IF=0 between the test and hlt (no lost-wakeup window) until
@@ -186,17 +282,20 @@ static bool wait_tx_free(void)
 int mode_tx(struct cmdline *c)
 {
 	struct fill_job job = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, .size = FRAME_MIN };
-	uint64_t count = 1000, size = FRAME_MIN, t0, cycles;
+	uint64_t count = 1000, size = FRAME_MIN, tso = 0, t0, cycles;
 	unsigned pending;
 	const char *dst = cmdline_get(c, "dst");
 	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "size", &size) < 0 ||
-		   size < FRAME_MIN || size > FRAME_MAX || (dst && parse_mac(dst, job.dst) < 0);
+		   cmdline_get_u64(c, "tso", &tso) < 0 || tso > 1 ||
+		   size < FRAME_MIN || size > (tso ? NET_TSO_FRAME_MAX : FRAME_MAX) ||
+		   (dst && parse_mac(dst, job.dst) < 0);
 	struct user_result r;
 	uint64_t sent = 0;
 
-	bad = !nic_choose(cmdline_get(c, "nic")) || bad;
+	bad = !nic_args_ok(c) || bad || (tso && nic != &virtio_driver);
 	if (!args_ok("tx", c, bad))
 		return 1;
+	vnet_tso = job.tso = tso;
 	pic_init();
 	tick_start();
 	if (!nic->open(NULL))
@@ -209,17 +308,16 @@ int mode_tx(struct cmdline *c)
 		kprintf("netguest: mode=tx result=fail error=exception vector=%d\n", r.vector);
 		return 1;
 	}
-	kprintf("netguest: mode=tx ready count=%lu size=%lu\n", count, size);
+	kprintf("netguest: mode=tx ready count=%lu size=%lu%s\n", count, size, tso ? " tso=1" : "");
 	console_flush();
 	net_stats.io_ops = 0;
 	net_stats.irqs = 0;
 	t0 = rdtsc();
 	irq_enable();
 	for (sent = 0; sent < count; sent++) {
-		uint32_t seq = (uint32_t)sent;
 		if (!wait_tx_free())
 			break;
-		*(volatile uint32_t *)(nic->tx_buf(nic->tx_slot()) + ETH_HLEN) = seq;
+		tx_set_seq(nic->tx_buf(nic->tx_slot()), (uint32_t)sent, &job);
 		nic->tx_send((unsigned)size);
 	}
 	irq_disable();
@@ -261,7 +359,7 @@ int mode_rx(struct cmdline *c)
 	uint64_t count = 0, secs = 0, t0, cycles;
 	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "time", &secs) < 0;
 
-	bad = !nic_choose(cmdline_get(c, "nic")) || bad;
+	bad = !nic_args_ok(c) || bad;
 	if (!args_ok("rx", c, bad))
 		return 1;
 	rx_test_frames = rx_test_bytes = rx_other = 0;
@@ -383,7 +481,7 @@ int mode_echo(struct cmdline *c)
 	const char *ip = cmdline_get(c, "ip");
 	bool bad = !ip || parse_ip(ip, echo_ip) < 0;
 
-	bad = !nic_choose(cmdline_get(c, "nic")) || bad;
+	bad = !nic_args_ok(c) || bad;
 	if (!args_ok("echo", c, bad))
 		return 1;
 	arp_replies = icmp_replies = echo_dropped = 0;

@@ -103,7 +103,9 @@ struct trap_frame {
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_IRQ_BASE 0x20
-#define VEC_LAPIC_SPURIOUS 0x30 /* last IDT entry (entry.S NR_VECTORS) */
+#define VEC_LAPIC_SPURIOUS 0x30
+#define VEC_MSI_BASE 0x31 /* MSI/MSI-X vectors, through the local APIC */
+#define VEC_MSI_COUNT 2   /* 0x31-0x32: the last IDT entries (entry.S NR_VECTORS) */
 
 typedef void (*irq_handler_fn)(unsigned irq);
 
@@ -113,6 +115,11 @@ void pic_init(void);
 void pic_unmask(unsigned irq);
 void pic_mask(unsigned irq);
 void irq_set_handler(unsigned irq, irq_handler_fn fn);
+/* The MSI address and data that raise vector VEC_MSI_BASE + idx on this
+ * CPU (fixed delivery, edge); false when the local APIC is off (after
+ * pic_init, which looks). The handler gets idx; the EOI is cpu.c's. */
+bool msi_message(unsigned idx, uint32_t *addr, uint32_t *data);
+void msi_set_handler(unsigned idx, irq_handler_fn fn);
 
 /* How a CPL3 call ended: vector < 0 when fn returned `value`; otherwise the
  * exception that stopped it, with its error code, rip and (for #PF) cr2. */
@@ -141,6 +148,7 @@ struct pci_scan {
 };
 uint32_t pci_cfg_read32(unsigned bus, unsigned dev, unsigned fn, unsigned off);
 void pci_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint32_t v);
+void pci_cfg_write16(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint16_t v);
 /* The first function on bus 0 with this vendor:device; its slot in *dev.
  * Returns false when there is none. */
 bool pci_find(uint16_t vendor, uint16_t device, unsigned *dev);
@@ -176,6 +184,7 @@ void net_close(void);
  * net_tx_send(len). net_tx_pending() counts frames not yet completed. */
 bool net_tx_free(void);
 unsigned net_tx_slot(void);
+unsigned net_tx_slots(void); /* how many distinct buffers net_tx_buf() hands out */
 uint8_t *net_tx_buf(unsigned slot);
 void net_tx_send(unsigned len);
 unsigned net_tx_pending(void);
@@ -183,10 +192,25 @@ void net_tx_reclaim(void);
 void net_dump(void); /* one line of ring and register state, for a failure */
 
 /* ---- virtio_net.c: the virtio-net driver (modern PCI), same interface ---- */
+/* How the device interrupts (intr=): MSI-X when it has the capability and
+ * takes the vectors, else INTx (auto); or insist on one. Set before open. */
+enum net_intr { NET_INTR_AUTO, NET_INTR_MSIX, NET_INTR_INTX };
+extern enum net_intr vnet_intr;
+/* TSO transmit (tso=1): negotiates CSUM and HOST_TSO4 (open fails without
+ * them) and takes frames of up to NET_TSO_FRAME_MAX bytes, each Ethernet +
+ * IPv4 + TCP without options (NET_TSO_HDRS bytes) with the TCP checksum
+ * holding the pseudo-header sum (Linux's CHECKSUM_PARTIAL); the device
+ * computes the checksum and cuts VNET_TSO_MSS-byte segments. Set before open. */
+#define NET_TSO_FRAME_MAX (14 + 65535) /* the IPv4 total length limit */
+#define NET_TSO_HDRS 54
+#define VNET_TSO_MSS 1448
+#define VNET_TSO_BUFS 8
+extern bool vnet_tso;
 bool vnet_open(net_rx_fn fn);
 void vnet_close(void);
 bool vnet_tx_free(void);
 unsigned vnet_tx_slot(void);
+unsigned vnet_tx_slots(void);
 uint8_t *vnet_tx_buf(unsigned slot);
 void vnet_tx_send(unsigned len);
 unsigned vnet_tx_pending(void);

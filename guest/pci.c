@@ -61,6 +61,15 @@ void pci_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint
 	outl(PCI_CONFIG_DATA, v);
 }
 
+/* 16 bits at an even offset: the byte lanes of CONFIG_DATA select them,
+ * as Linux writes MSI-X Message Control (a dword write would also hit the
+ * read-only capability header). */
+void pci_cfg_write16(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint16_t v)
+{
+	outl(PCI_CONFIG_ADDRESS, PCI_ENABLE | bus << 16 | dev << 11 | fn << 8 | (off & 0xfc));
+	outw((uint16_t)(PCI_CONFIG_DATA + (off & 2)), v);
+}
+
 bool pci_find(uint16_t vendor, uint16_t device, unsigned *dev)
 {
 	for (unsigned d = 0; d < 32; d++) {

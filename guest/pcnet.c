@@ -176,6 +176,11 @@ bool net_tx_free(void)
 	return tx_idx - tx_dirty < NET_TX_RING;
 }
 
+unsigned net_tx_slots(void)
+{
+	return NET_TX_RING;
+}
+
 unsigned net_tx_slot(void)
 {
 	return tx_idx % NET_TX_RING;

@@ -6,7 +6,10 @@
 # the tap; "rx count=N" counts N frames. Set before sourcing: NIC_NS,
 # NIC_TAP, NIC_QEMU_DEVICE (QEMU -device driver and options), NIC_GUEST_ARGS
 # (appended to the echo command line), and a function nic_tx_check FILE N
-# with the model's own checks of the tx output.
+# with the model's own checks of the tx output. NIC_INTR (optional): the
+# intr= values to run all three checks with, in turn; each run must print
+# "intr=VALUE" on its nic line. nic_extra_checks (optional function): the
+# model's own checks, run last, with qemu, counter and fail at hand.
 . tests/lib/common.sh
 need_kvm
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespace, tap)"
@@ -36,9 +39,19 @@ qemu() { # OUT CMDLINE [args]
 		-device $NIC_QEMU_DEVICE,netdev=n0,romfile=,mac=52:54:00:ab:cd:ef "$@" </dev/null >"$out" 2>"$out.err"
 }
 wait_line() { WAIT_SECS=30 wait_for grep -q "$2" "$1"; }
+intr_check() { # FILE WHAT
+	[ -z "$INTR" ] || grep -q "nic model=.* intr=$INTR " "$1" || fail "$2: want intr=$INTR"
+}
+
+# One round per NIC_INTR value, or one plain round (the body is not indented,
+# to keep it readable as the straight script it was).
+for INTR in ${NIC_INTR:-""}; do
+IA=${INTR:+ intr=$INTR}
+[ -z "$INTR" ] || echo "---- intr=$INTR"
 
 # ---- echo ----
-qemu "$TMP/echo" "echo ip=198.51.100.2$NIC_GUEST_ARGS" -monitor "unix:$TMP/mon.sock,server=on,wait=off" &
+rm -f "$TMP/mon.sock"
+qemu "$TMP/echo" "echo ip=198.51.100.2$NIC_GUEST_ARGS$IA" -monitor "unix:$TMP/mon.sock,server=on,wait=off" &
 PID=$!
 CLEANUP+=("kill $PID 2>/dev/null")
 wait_line "$TMP/echo" 'mode=echo ready' || { cat "$TMP/echo" "$TMP/echo.err"; fail "echo: no ready line"; }
@@ -60,11 +73,12 @@ grep -q 'mode=echo result=stopped' "$TMP/echo" || fail "echo: no result line aft
 if command -v ping >/dev/null; then
 	grep -q 'icmp_replies=5 dropped=0' "$TMP/echo" || fail "echo: summary line wrong"
 fi
+intr_check "$TMP/echo" echo
 
 # ---- tx ----
 N=100
 before=$(counter rx_packets)
-qemu "$TMP/tx" "tx count=$N size=100"
+qemu "$TMP/tx" "tx count=$N size=100$IA"
 rc=$?
 after=$(counter rx_packets)
 cat "$TMP/tx"
@@ -72,11 +86,12 @@ cat "$TMP/tx"
 grep -q "mode=tx result=pass tx_frames=$N tx_bytes=$((N * 100)) errors=0 " "$TMP/tx" ||
 	fail "tx: want $N frames"
 nic_tx_check "$TMP/tx" $N
+intr_check "$TMP/tx" tx
 [ $((after - before)) -eq $N ] || fail "tx: tap received $((after - before)), want $N"
 
 # ---- rx ----
 N=100
-qemu "$TMP/rx" "rx count=$N time=50" &
+qemu "$TMP/rx" "rx count=$N time=50$IA" &
 PID=$!
 CLEANUP+=("kill $PID 2>/dev/null")
 wait_line "$TMP/rx" 'mode=rx ready' || { cat "$TMP/rx" "$TMP/rx.err"; fail "rx: no ready line"; }
@@ -97,4 +112,7 @@ cat "$TMP/rx"
 [ $rc -eq 1 ] || fail "rx: QEMU exit $rc, want 1"
 grep -q "mode=rx result=pass rx_frames=$N rx_bytes=$((N * 218)) other=0 errors=0" "$TMP/rx" ||
 	fail "rx: summary line wrong"
+intr_check "$TMP/rx" rx
+done
+! declare -F nic_extra_checks >/dev/null || nic_extra_checks
 echo "pass"
