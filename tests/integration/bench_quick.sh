@@ -89,6 +89,26 @@ else:
                 bad.append(f"guest<->guest {name}: no {k}")
         if summ["fps"]["median"] <= 0:
             bad.append(f"guest<->guest {name}: 0 frames/s")
+    # QEMU as both guests: the same figures but exits (QEMU counts none)
+    for must in ("qemu pcnet", "qemu virtio-net"):
+        if must in avail and must not in g.get("qemu_systems", []):
+            bad.append(f"guest<->guest: {must} not run")
+    for name in g.get("qemu_systems", []):
+        c = r["directions"].get("gg", {}).get("64", {}).get(name)
+        summ = c and c["summary"]
+        if not summ:
+            bad.append(f"guest<->guest {name}: no result")
+            continue
+        for k in ("fps", "mbps", "tx_fps", "nic_io_per_frame_tx", "nic_io_per_frame_rx",
+                  "irqs_per_frame_tx", "irqs_per_frame_rx", "switch_drops", "tap_drops",
+                  "lost_frames", "switch_forwarded"):
+            if k not in summ:
+                bad.append(f"guest<->guest {name}: no {k}")
+    for row in r.get("ratios_gg", []):
+        if row.get("model") == "pcnet" and row.get("vmm/qemu") is None:
+            bad.append("ratio gg vmm/qemu pcnet: missing")
+    if not any(row.get("model") == "pcnet" for row in r.get("ratios_gg", [])):
+        bad.append("ratios_gg: no pcnet row")
 if not r["targets"]:
     bad.append("no targets")
 st = r.get("start_time", {})

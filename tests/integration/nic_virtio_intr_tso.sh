@@ -1,11 +1,13 @@
 #!/bin/bash
-# virtio-net interrupts on our monitor, MSI-X and INTx, in a network
-# namespace this test owns (198.51.100.0/24):
+# virtio-net interrupts and TSO on our monitor, in a network namespace this
+# test owns (198.51.100.0/24):
 #   netguest "intr=msix" must get MSI-X (the device offers it), "intr=intx"
 #   INTx; for each, with every optimization on (irqfds on MSI routes) and all
 #   off (KVM_SIGNAL_MSI / KVM_IRQ_LINE): tx of N frames and rx of N frames are
 #   exact at both ends, the guest took interrupts, the monitor injected them,
-#   and with MSI-X the driver never read the ISR register (no isr_read exit).
+#   and with MSI-X the driver never read the ISR register (no isr_read exit);
+#   "tx ... tso=1": 64 KiB TCP frames (HOST_TSO4) reach the tap whole and
+#   exact, one packet per frame, with every switch on and off.
 . tests/lib/common.sh
 need_kvm
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespace, tap)"
@@ -84,5 +86,23 @@ else:
 PY
 		echo "$what: tx $N, rx $N, guest irqs $irqs, $(nicstat "$TMP/rx.json" "'injections %d isr_read %d' % (n['irq_injections'], n['exits']['isr_read'])")"
 	done
+done
+
+N=40
+SIZE=65000
+for opt in all none; do
+	before=$(counter rx_packets) bytes=$(counter rx_bytes)
+	inns timeout 60 "$MONITOR" --kernel "$GUEST" --cmdline "tx count=$N size=$SIZE tso=1 nic=virtio" \
+		--nic model=virtio-net,tap=$TAP,opt=$opt --stats none --stats-file "$TMP/tso.json" \
+		>"$TMP/tso.out" 2>"$TMP/tso.err"
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$TMP/tso.out" "$TMP/tso.err"; fail "tso opt=$opt: exit $rc"; }
+	grep -q "mode=tx result=pass tx_frames=$N tx_bytes=$((N * SIZE)) " "$TMP/tso.out" ||
+		fail "tso opt=$opt: $(grep result= "$TMP/tso.out")"
+	[ $(($(counter rx_packets) - before)) -eq $N ] || fail "tso opt=$opt: tap packets"
+	[ $(($(counter rx_bytes) - bytes)) -eq $((N * SIZE)) ] || fail "tso opt=$opt: tap bytes"
+	[ "$(nicstat "$TMP/tso.json" "n['tx']['frames'], n['tx']['bytes'], sum(n['drops'].values())")" = "$N $((N * SIZE)) 0" ] ||
+		fail "tso opt=$opt: NIC counters $(nicstat "$TMP/tso.json" n)"
+	echo "tso opt=$opt: $N frames of $SIZE bytes"
 done
 echo "pass"
