@@ -147,8 +147,19 @@ struct pcnet {
 	unsigned tint_pending;     /* frames completed, TINT not yet set (coalescing) */
 	bool tint_armed;           /* the coalescing timer is armed */
 	uint64_t last_run_ns;      /* clock at the previous pcnet_tx_run (rate test) */
-	uint64_t coalesced_base;   /* BAR base of the registered RAP windows, 0 none */
 	uint64_t rap_drained;      /* written by the monitor's coalesced drain */
+	uint64_t rdp_drained;
+	/* TDMD deferral (pcnet.h): decided under lock, applied under zone_lock. */
+	bool defer_want;           /* demands are frequent: the RDP window should be on */
+	unsigned busy_runs;        /* TX runs in a row that came soon after the previous */
+	unsigned idle_polls;       /* poll ticks in a row without a demand */
+	uint64_t kicks_at_poll;    /* st.kicks at the previous tick */
+	/* Coalesced windows. Lock order: PCI bus lock, zone_lock, the monitor's
+	 * ring lock (its drain writes registers), lock. */
+	pthread_mutex_t zone_lock;
+	uint64_t io_base;          /* decoded I/O BAR base, 0 when not decoded */
+	uint64_t coalesced_base;   /* BAR base of the registered RAP window, 0 none */
+	uint64_t rdp_base;         /* BAR base of the registered RDP window, 0 none */
 	struct pcnet_stats st;
 	uint8_t txbuf[PCNET_FRAME_MAX + 64];
 	uint8_t rxbuf[PCNET_FRAME_MAX + FCS_LEN];
@@ -711,6 +722,16 @@ static void tint_flush(struct pcnet *s)
 	}
 }
 
+/* The TINT delay bound: T; while TDMD is deferred, runs come one per poll
+ * tick, so T shorter than a few ticks would still mean one interrupt per
+ * run: then PCNET_DEFER_TINT_TICKS ticks. */
+static uint64_t tint_bound_ns(const struct pcnet *s)
+{
+	uint64_t ticks = PCNET_DEFER_TINT_TICKS * s->cfg.tx_defer_ns;
+
+	return s->defer_want && ticks > s->cfg.tx_irq_ns ? ticks : s->cfg.tx_irq_ns;
+}
+
 static void tint_after_run(struct pcnet *s, bool error, bool busy)
 {
 	unsigned n = s->cfg.tx_irq_frames, half = ring_len(s, true) / 2;
@@ -731,22 +752,80 @@ static void tint_after_run(struct pcnet *s, bool error, bool busy)
 	s->st.tint_deferred++;
 	if (!s->tint_armed) {
 		s->tint_armed = true;
-		s->cfg.backend.arm_timer(s->cfg.backend.ctx, s->cfg.tx_irq_ns);
+		s->cfg.backend.arm_timer(s->cfg.backend.ctx, tint_bound_ns(s));
 	}
+}
+
+static bool defer_enabled(const struct pcnet *s)
+{
+	return (s->cfg.opts & PCNET_OPT_SEND_COMBINE) && s->cfg.tx_defer_ns && s->cfg.backend.arm_poll &&
+	       s->cfg.accel.coalesce_add;
+}
+
+/* Registers or removes the RDP window to match defer_want and the BAR;
+ * starts or stops the poll timer with it. Device lock not held (removing a
+ * window drains the ring, which writes our registers). */
+static void defer_sync(struct pcnet *s)
+{
+	uint64_t want;
+
+	pthread_mutex_lock(&s->zone_lock);
+	pthread_mutex_lock(&s->lock);
+	want = s->defer_want ? s->io_base : 0;
+	pthread_mutex_unlock(&s->lock);
+	if (want != s->rdp_base) {
+		if (s->rdp_base)
+			s->cfg.accel.coalesce_del(s->cfg.accel.ctx, IO_PIO, s->rdp_base + IO_WIO_RDP, 2);
+		s->rdp_base = 0;
+		if (want && s->cfg.accel.coalesce_add(s->cfg.accel.ctx, IO_PIO, want + IO_WIO_RDP, 2,
+						      &s->rdp_drained) == 0)
+			s->rdp_base = want;
+		if (want && !s->rdp_base) { /* no window (no room, no coalesced PIO): no deferral */
+			pthread_mutex_lock(&s->lock);
+			s->defer_want = false;
+			s->busy_runs = 0;
+			pthread_mutex_unlock(&s->lock);
+		}
+		s->cfg.backend.arm_poll(s->cfg.backend.ctx, s->rdp_base ? s->cfg.tx_defer_ns : 0);
+	}
+	pthread_mutex_unlock(&s->zone_lock);
+}
+
+/* The demand rate, from the gap since the previous TX run (with no clock:
+ * always high). Returns true when deferral should turn on now. */
+static bool defer_rate(struct pcnet *s, uint64_t gap)
+{
+	if (!defer_enabled(s) || s->defer_want)
+		return false;
+	s->busy_runs = gap < PCNET_DEFER_GAP_NS ? s->busy_runs + 1 : 0;
+	if (s->busy_runs < PCNET_DEFER_ENTER_RUNS)
+		return false;
+	s->defer_want = true;
+	s->idle_polls = 0;
+	s->kicks_at_poll = s->st.kicks;
+	s->st.defer_entered++;
+	return true;
 }
 
 unsigned pcnet_tx_run(struct pcnet *s, uint64_t kicks)
 {
 	unsigned sent = 0, limit;
-	bool error = false, busy = true;
+	bool error = false, busy = true, defer_on;
+	uint64_t gap = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->cfg.backend.now_ns) {
 		uint64_t now = s->cfg.backend.now_ns(s->cfg.backend.ctx);
-		busy = s->last_run_ns && now - s->last_run_ns < s->cfg.tx_irq_ns;
+		gap = s->last_run_ns ? now - s->last_run_ns : UINT64_MAX;
+		busy = s->last_run_ns && gap < s->cfg.tx_irq_ns;
 		s->last_run_ns = now;
 	}
+	defer_on = defer_rate(s, gap);
+	/* While deferring, runs follow the poll ticks: the rate is high by
+	 * definition, whatever the gap between two ticks. */
+	if (s->defer_want)
+		busy = true;
 	limit = ring_len(s, true);
 	if (!(s->cfg.opts & PCNET_OPT_SEND_COMBINE) && kicks < limit)
 		limit = (unsigned)kicks;
@@ -762,7 +841,40 @@ unsigned pcnet_tx_run(struct pcnet *s, uint64_t kicks)
 	tint_after_run(s, error, busy);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	if (defer_on)
+		defer_sync(s);
 	return sent;
+}
+
+void pcnet_tx_poll(struct pcnet *s)
+{
+	bool off = false;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->defer_want) {
+		s->st.defer_polls++;
+		if (s->st.kicks != s->kicks_at_poll) {
+			s->kicks_at_poll = s->st.kicks;
+			s->idle_polls = 0;
+		} else if ((uint64_t)++s->idle_polls * s->cfg.tx_defer_ns >= PCNET_DEFER_IDLE_NS) {
+			s->defer_want = false;
+			s->busy_runs = 0;
+			off = true;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (off)
+		defer_sync(s);
+}
+
+bool pcnet_tx_deferring(struct pcnet *s)
+{
+	bool on;
+
+	pthread_mutex_lock(&s->zone_lock);
+	on = s->rdp_base != 0;
+	pthread_mutex_unlock(&s->zone_lock);
+	return on;
 }
 
 void pcnet_tx_timer(struct pcnet *s)
@@ -963,21 +1075,28 @@ static void pcnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, ui
 	(void)off;
 	(void)size;
 	(void)value;
+	pthread_mutex_lock(&s->zone_lock);
 	pthread_mutex_lock(&s->lock);
 	s->bus_master = cmd & PCI_COMMAND_MASTER;
+	s->io_base = base;
 	pthread_mutex_unlock(&s->lock);
-	if (base == s->coalesced_base || !(s->cfg.opts & PCNET_OPT_COALESCE_RAP) ||
-	    !s->cfg.accel.coalesce_add)
-		return;
-	/* Only the word RAP at 12h (WIO, what pcnet32 uses): a window over the
-	 * DWIO RAP at 14h-17h would also swallow WIO's BDP at 16h, so DWIO RAP
-	 * writes exit. */
-	if (s->coalesced_base)
-		s->cfg.accel.coalesce_del(s->cfg.accel.ctx, IO_PIO, s->coalesced_base + IO_WIO_RAP, 2);
-	s->coalesced_base = 0;
-	if (base && s->cfg.accel.coalesce_add(s->cfg.accel.ctx, IO_PIO, base + IO_WIO_RAP, 2,
-					       &s->rap_drained) == 0)
-		s->coalesced_base = base;
+	if (base != s->coalesced_base && (s->cfg.opts & PCNET_OPT_COALESCE_RAP) &&
+	    s->cfg.accel.coalesce_add) {
+		/* Only the word RAP at 12h (WIO, what pcnet32 uses): a window over
+		 * the DWIO RAP at 14h-17h would also swallow WIO's BDP at 16h, so
+		 * DWIO RAP writes exit. */
+		if (s->coalesced_base)
+			s->cfg.accel.coalesce_del(s->cfg.accel.ctx, IO_PIO,
+						  s->coalesced_base + IO_WIO_RAP, 2);
+		s->coalesced_base = 0;
+		if (base && s->cfg.accel.coalesce_add(s->cfg.accel.ctx, IO_PIO, base + IO_WIO_RAP, 2,
+						       &s->rap_drained) == 0)
+			s->coalesced_base = base;
+	}
+	pthread_mutex_unlock(&s->zone_lock);
+	/* The RDP window (TDMD deferral) follows the BAR and I/O decode too. */
+	if (defer_enabled(s))
+		defer_sync(s);
 }
 
 void pcnet_pci_sync(struct pcnet *s)
@@ -994,6 +1113,7 @@ struct pcnet *pcnet_new(const struct pcnet_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->zone_lock, NULL);
 	memcpy(s->aprom, cfg->mac, 6);
 	s->aprom[14] = s->aprom[15] = 0x57; /* 'W': what pcnet-compatible PROMs hold */
 	for (unsigned i = 0; i < 12; i++)
@@ -1025,6 +1145,7 @@ void pcnet_free(struct pcnet *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->zone_lock);
 	free(s);
 }
 
@@ -1039,6 +1160,7 @@ void pcnet_get_stats(struct pcnet *s, struct pcnet_stats *out)
 	*out = s->st;
 	pthread_mutex_unlock(&s->lock);
 	out->rap_coalesced = __atomic_load_n(&s->rap_drained, __ATOMIC_RELAXED);
+	out->rdp_coalesced = __atomic_load_n(&s->rdp_drained, __ATOMIC_RELAXED);
 }
 
 uint16_t pcnet_csr(struct pcnet *s, unsigned n)

@@ -59,6 +59,9 @@ struct pcnet_stats {
 	uint64_t tint_deferred; /* runs whose TINT was deferred (coalescing) */
 	uint64_t tint_timer;    /* TINTs set by the coalescing timer */
 	uint64_t tx_batch[PCNET_BATCH_BUCKETS];
+	uint64_t rdp_coalesced; /* RDP writes that reached us without an exit (deferral) */
+	uint64_t defer_entered; /* times TDMD deferral turned on */
+	uint64_t defer_polls;   /* deferral timer ticks (pcnet_tx_poll) */
 };
 
 struct pcnet_backend {
@@ -80,6 +83,11 @@ struct pcnet_backend {
 	/* Optional monotonic clock (ns) for the exit-rate test; NULL: the rate
 	 * always counts as high (tests). */
 	uint64_t (*now_ns)(void *ctx);
+	/* Optional (TDMD deferral, I/O or vCPU thread, device lock NOT held):
+	 * start (ns > 0) a periodic timer whose every tick drains the coalesced
+	 * ring into the devices and then calls pcnet_tx_poll; 0 stops it.
+	 * Without it there is no deferral. */
+	void (*arm_poll)(void *ctx, uint64_t ns);
 	void *ctx;
 };
 
@@ -92,6 +100,23 @@ struct pcnet_backend {
 #define PCNET_TX_IRQ_FRAMES 32
 #define PCNET_TX_IRQ_NS 50000ull
 
+/* TDMD deferral (send combining's "queue the packet and resume the guest",
+ * part of PCNET_OPT_SEND_COMBINE, needs backend.arm_poll and accel): while
+ * transmit demands are frequent (PCNET_DEFER_ENTER_RUNS TX runs in a row,
+ * each less than PCNET_DEFER_GAP_NS after the previous), the
+ * word RDP (BAR+0x10, 2 bytes) is a coalesced PIO window too, so a CSR0 TDMD
+ * (or any RDP write) does not exit: it waits in KVM's ring for the next exit
+ * of any vCPU or the next poll tick, at most tx_defer_ns. After
+ * PCNET_DEFER_IDLE_NS of ticks without a demand the window is removed
+ * (its queued writes delivered first) and the timer stops. While deferring,
+ * TX runs come at the ticks, so the TINT coalescing bound is at least
+ * PCNET_DEFER_TINT_TICKS ticks (else one interrupt per run). */
+#define PCNET_TX_DEFER_NS 100000ull
+#define PCNET_DEFER_ENTER_RUNS 4
+#define PCNET_DEFER_GAP_NS 1000000ull
+#define PCNET_DEFER_IDLE_NS 4000000ull
+#define PCNET_DEFER_TINT_TICKS 10
+
 struct pcnet_config {
 	uint8_t mac[6];
 	const struct gmem *mem;
@@ -101,6 +126,7 @@ struct pcnet_config {
 	unsigned opts;         /* PCNET_OPT_* */
 	unsigned tx_irq_frames; /* N (see PCNET_TX_IRQ_FRAMES); 0 or 1 (or T 0): no coalescing */
 	uint64_t tx_irq_ns;     /* T in ns */
+	uint64_t tx_defer_ns;   /* TDMD deferral bound (PCNET_TX_DEFER_NS); 0: off */
 	const char *name;      /* region name, e.g. "pcnet0" */
 };
 
@@ -123,6 +149,12 @@ unsigned pcnet_tx_run(struct pcnet *s, uint64_t kicks);
 /* I/O thread: the coalescing timer (backend.arm_timer) expired: sets TINT
  * for the completions not yet signalled. */
 void pcnet_tx_timer(struct pcnet *s);
+/* I/O thread: a tick of the deferral timer (backend.arm_poll), after the
+ * caller drained the coalesced ring: turns deferral off when demands have
+ * stopped. */
+void pcnet_tx_poll(struct pcnet *s);
+/* Whether the RDP window is registered now (tests, status). */
+bool pcnet_tx_deferring(struct pcnet *s);
 
 /* I/O thread: delivers one received frame. Returns 0 when delivered or
  * dropped/filtered for good (counted), -EAGAIN when the receiver is on but

@@ -195,6 +195,10 @@ void net_tx_send(unsigned len)
 	d->base = (uint32_t)(uintptr_t)tx_bufs[tx_idx % NET_TX_RING];
 	__asm__ volatile("" ::: "memory");
 	d->status = TX_STATUS_SEND;
+	/* The descriptor is the device's before tx_idx counts it: the TINT
+	 * handler (interrupts are on while sending) reclaims up to tx_idx and
+	 * must not take a slot whose OWN bit is not yet set. */
+	__asm__ volatile("" ::: "memory");
 	tx_idx++;
 	net_stats.tx_frames++;
 	net_stats.tx_bytes += len;

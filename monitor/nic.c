@@ -49,6 +49,7 @@ struct nic {
 	int irq_fd, resample_fd;
 	int poll_fd;      /* timerfd: retry a held receive frame */
 	int txirq_fd;     /* timerfd: TX interrupt coalescing bound (combine) */
+	int txkick_fd;    /* timerfd: PCnet TDMD deferral poll (combine) */
 	unsigned gsi;
 
 	pthread_mutex_t irq_lock;
@@ -139,6 +140,7 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 	c->opts = NIC_OPT_ALL;
 	c->txirq_frames = NIC_TXIRQ_FRAMES;
 	c->txirq_us = NIC_TXIRQ_US;
+	c->txkick_us = NIC_TXKICK_US;
 	if (strlen(spec) >= sizeof(buf)) {
 		*why = "too long";
 		return -EINVAL;
@@ -149,7 +151,7 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 		uint64_t fd;
 		if (!v) {
 			*why = "expected KEY=VALUE items (model=, tap=, fd=, mac=, opt=, txirq_frames=, "
-			       "txirq_us=)";
+			       "txirq_us=, txkick_us=)";
 			return -EINVAL;
 		}
 		*v++ = 0;
@@ -194,6 +196,13 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 				return -EINVAL;
 			}
 			c->txirq_us = (unsigned)fd;
+		} else if (!strcmp(tok, "txkick_us")) {
+			if (parse_u64(v, 10000, &fd) < 0) {
+				*why = "txkick_us: how long a deferred PCnet transmit demand may wait in "
+				       "us, 0..10000 (0: no deferral)";
+				return -EINVAL;
+			}
+			c->txkick_us = (unsigned)fd;
 		} else if (!strcmp(tok, "opt")) {
 			if (parse_opts(v, &c->opts) < 0) {
 				*why = "opt: all, none, or names from coalesce, combine, irqfd joined by '+' "
@@ -201,7 +210,7 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 				return -EINVAL;
 			}
 		} else {
-			*why = "unknown key (known: model, tap, fd, mac, opt, txirq_frames, txirq_us)";
+			*why = "unknown key (known: model, tap, fd, mac, opt, txirq_frames, txirq_us, txkick_us)";
 			return -EINVAL;
 		}
 	}
@@ -376,6 +385,10 @@ static void on_resample(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0)
 		return;
+	/* A deferred CSR0 write (an acknowledge, INEA off) may still be in the
+	 * coalesced ring: deliver it before deciding to re-assert. */
+	if (n->pcnet)
+		vm_coalesced_drain(n->vm);
 	pthread_mutex_lock(&n->irq_lock);
 	n->irq_asserted = false;
 	if (n->irq_level) {
@@ -494,6 +507,32 @@ static void on_txirq(void *ctx, int fd, uint32_t events)
 		pcnet_tx_timer(n->pcnet);
 }
 
+/* PCnet TDMD deferral: a periodic tick while the RDP window is coalesced;
+ * each delivers what waits in KVM's ring (a TDMD then kicks as on an exit). */
+static void nic_arm_poll(void *ctx, uint64_t ns)
+{
+	struct nic *n = ctx;
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(ns / 1000000000u);
+	its.it_value.tv_nsec = (long)(ns % 1000000000u);
+	its.it_interval = its.it_value;
+	timerfd_settime(n->txkick_fd, 0, &its, NULL);
+}
+
+static void on_txkick(void *ctx, int fd, uint32_t events)
+{
+	struct nic *n = ctx;
+	uint64_t v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	vm_coalesced_drain(n->vm);
+	if (n->pcnet)
+		pcnet_tx_poll(n->pcnet);
+}
+
 static void pcnet_rx_notify(void *ctx)
 {
 	struct nic *n = ctx;
@@ -610,7 +649,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	n->vm = vm;
 	n->loop = loop;
 	n->gsi = gsi;
-	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = n->txirq_fd = -1;
+	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = n->txirq_fd = n->txkick_fd = -1;
 	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++)
 		n->msi_fd[v] = -1;
 	pthread_mutex_init(&n->irq_lock, NULL);
@@ -623,7 +662,9 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	n->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	n->txirq_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (n->kick_fd < 0 || n->rx_wake_fd < 0 || n->poll_fd < 0 || n->txirq_fd < 0)
+	n->txkick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (n->kick_fd < 0 || n->rx_wake_fd < 0 || n->poll_fd < 0 || n->txirq_fd < 0 ||
+	    n->txkick_fd < 0)
 		return log_errno(-errno, "vm %s: %s: eventfd/timerfd", vm->name, n->name);
 
 	if (c->has_mac)
@@ -646,7 +687,9 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	}
 	pc.backend = (struct pcnet_backend){ .kick = pcnet_kick, .tx = tap_tx,
 					     .rx_notify = pcnet_rx_notify, .arm_timer = nic_arm_timer,
-					     .now_ns = nic_now_ns, .ctx = n };
+					     .now_ns = nic_now_ns, .arm_poll = nic_arm_poll,
+					     .ctx = n };
+	pc.tx_defer_ns = (uint64_t)c->txkick_us * 1000u;
 	if (c->txirq_us) {
 		pc.tx_irq_frames = c->txirq_frames;
 		pc.tx_irq_ns = (uint64_t)c->txirq_us * 1000u;
@@ -700,6 +743,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	    (r = ioloop_add(loop, n->kick_fd, EPOLLIN, on_kick, n)) < 0 ||
 	    (r = ioloop_add(loop, n->poll_fd, EPOLLIN, on_poll, n)) < 0 ||
 	    (r = ioloop_add(loop, n->txirq_fd, EPOLLIN, on_txirq, n)) < 0 ||
+	    (r = ioloop_add(loop, n->txkick_fd, EPOLLIN, on_txkick, n)) < 0 ||
 	    (r = ioloop_add(loop, n->rx_wake_fd, EPOLLIN, on_poll, n)) < 0 ||
 	    (n->resample_fd >= 0 &&
 	     (r = ioloop_add(loop, n->resample_fd, EPOLLIN, on_resample, n)) < 0))
@@ -716,7 +760,7 @@ void nic_free(struct nic *n)
 		return;
 	if (n->loop) {
 		int fds[] = { n->tap_fd,  n->kick_fd,     n->rx_wake_fd,
-			      n->poll_fd, n->resample_fd, n->txirq_fd };
+			      n->poll_fd, n->resample_fd, n->txirq_fd, n->txkick_fd };
 		for (unsigned i = 0; i < ARRAY_SIZE(fds); i++)
 			if (fds[i] >= 0)
 				ioloop_del(n->loop, fds[i]);
@@ -739,6 +783,8 @@ void nic_free(struct nic *n)
 		close(n->poll_fd);
 	if (n->txirq_fd >= 0)
 		close(n->txirq_fd);
+	if (n->txkick_fd >= 0)
+		close(n->txkick_fd);
 	if (n->rx_wake_fd >= 0)
 		close(n->rx_wake_fd);
 	if (n->irq_fd >= 0)
@@ -854,14 +900,18 @@ struct json_object *nic_stats_json(struct nic *n)
 	 * clamp; the total is exact). */
 	for (unsigned i = 0; i < PCNET_ACC_COUNT; i++)
 		total += st.access[i];
-	total -= MIN(st.rap_coalesced, total);
+	total -= MIN(st.rap_coalesced + st.rdp_coalesced, total);
 	st.access[PCNET_ACC_RAP_WRITE] -= MIN(st.rap_coalesced, st.access[PCNET_ACC_RAP_WRITE]);
+	st.access[PCNET_ACC_RDP_WRITE] -= MIN(st.rdp_coalesced, st.access[PCNET_ACC_RDP_WRITE]);
 	exits = json_object_new_object();
 	for (unsigned i = 0; i < PCNET_ACC_COUNT; i++)
 		add_u64(exits, pcnet_access_name(i), st.access[i]);
 	add_u64(exits, "total", total);
 	json_object_object_add(o, "exits", exits);
 	add_u64(o, "rap_coalesced", st.rap_coalesced);
+	add_u64(o, "rdp_coalesced", st.rdp_coalesced);
+	add_u64(o, "tx_defer_entered", st.defer_entered);
+	add_u64(o, "tx_kick_polls", st.defer_polls);
 	add_u64(o, "interrupts", st.irqs);
 	add_u64(o, "doorbells", st.kicks);
 	add_u64(o, "tx_runs", st.tx_runs);

@@ -16,7 +16,7 @@
 enum nic_model { NIC_MODEL_PCNET, NIC_MODEL_VIRTIO_NET };
 
 /* --nic model=pcnet|virtio-net,tap=NAME|fd=N[,mac=MAC][,opt=LIST]
- *       [,txirq_frames=N][,txirq_us=T] */
+ *       [,txirq_frames=N][,txirq_us=T][,txkick_us=P] */
 struct nic_config {
 	enum nic_model model;
 	char tap[NIC_TAP_NAME_MAX]; /* "" when fd is used */
@@ -29,10 +29,15 @@ struct nic_config {
 	 * (monitor/README.md). N <= 1 or T = 0 turns the coalescing off. */
 	unsigned txirq_frames; /* default NIC_TXIRQ_FRAMES */
 	unsigned txirq_us;     /* default NIC_TXIRQ_US */
+	/* With combine, PCnet: while transmit demands are frequent, CSR0 TDMD
+	 * (any RDP write) is a coalesced write delivered within this bound;
+	 * 0 turns the deferral off. */
+	unsigned txkick_us;    /* default NIC_TXKICK_US */
 };
 
 #define NIC_TXIRQ_FRAMES 32
 #define NIC_TXIRQ_US 50
+#define NIC_TXKICK_US 100
 
 /* The paper's optimizations, each a switch (all on by default). */
 #define NIC_OPT_COALESCE 0x1 /* no exit for writes that do no I/O: PCnet RAP coalesced,

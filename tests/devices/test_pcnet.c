@@ -51,12 +51,23 @@ struct fixture {
 	unsigned arms, disarms;
 	uint64_t armed_ns;
 	uint64_t clock;
+	/* TDMD deferral: the poll timer's state as the device set it. */
+	uint64_t poll_ns;
+	unsigned poll_arms;
 };
 
 /* make() hands these to the next device (coalescing tests set them). */
 static unsigned next_irq_frames;
 static uint64_t next_irq_ns;
 static bool next_clock;
+static uint64_t next_defer_ns;
+
+static void arm_poll(void *ctx, uint64_t ns)
+{
+	struct fixture *f = ctx;
+	f->poll_ns = ns;
+	f->poll_arms++;
+}
 
 static void arm_timer(void *ctx, uint64_t ns)
 {
@@ -121,7 +132,7 @@ static struct fixture *make(unsigned opts)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct pcnet_config c = { .opts = opts, .name = "pcnet0", .tx_irq_frames = next_irq_frames,
-				  .tx_irq_ns = next_irq_ns };
+				  .tx_irq_ns = next_irq_ns, .tx_defer_ns = next_defer_ns };
 
 	assert_non_null(f);
 	assert_int_equal(iobus_init(&f->bus), 0);
@@ -133,7 +144,8 @@ static struct fixture *make(unsigned opts)
 	memcpy(c.mac, MAC, 6);
 	c.mem = &f->mem;
 	c.backend = (struct pcnet_backend){ .kick = kick, .tx = tx_sink, .arm_timer = arm_timer,
-					    .now_ns = next_clock ? fake_now : NULL, .ctx = f };
+					    .now_ns = next_clock ? fake_now : NULL,
+					    .arm_poll = next_defer_ns ? arm_poll : NULL, .ctx = f };
 	c.accel = (struct io_accel){ .coalesce_add = zone_add, .coalesce_del = zone_del, .ctx = f };
 	f->s = pcnet_new(&c);
 	assert_non_null(f->s);
@@ -569,6 +581,183 @@ static void test_tint_rate_and_bound(void **state)
 	assert_true(rcsr(f, 0) & 0x0200);
 }
 
+/* ---- TDMD deferral (send combining: the RDP window) ---- */
+
+#define DEFER_NS 100000u
+
+static int setup_defer(void **state)
+{
+	next_clock = true;
+	next_defer_ns = DEFER_NS;
+	next_irq_frames = COAL_N;
+	next_irq_ns = 50000;
+	*state = make(PCNET_OPT_ALL);
+	next_clock = false;
+	next_defer_ns = 0;
+	next_irq_frames = 0;
+	next_irq_ns = 0;
+	return 0;
+}
+
+static int setup_defer_no_combine(void **state)
+{
+	next_clock = true;
+	next_defer_ns = DEFER_NS;
+	*state = make(PCNET_OPT_ALL & ~PCNET_OPT_SEND_COMBINE);
+	next_clock = false;
+	next_defer_ns = 0;
+	return 0;
+}
+
+/* The registered window at addr of 2 bytes, or NULL. */
+static const struct zone *zone_at(struct fixture *f, uint64_t addr)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (f->zones[i].on && f->zones[i].addr == addr && f->zones[i].len == 2)
+			return &f->zones[i];
+	return NULL;
+}
+
+/* One frame per demand, `gap` ns apart on the fake clock. */
+static void send_spaced(struct fixture *f, unsigned k, uint64_t gap, unsigned *slot)
+{
+	for (unsigned i = 0; i < k; i++) {
+		f->clock += gap;
+		xmit(f, *slot, 60, (uint8_t)i);
+		*slot = (*slot + 1) % NRING;
+		assert_int_equal(pcnet_tx_run(f->s, 1), 1);
+		if (f->irq.level)
+			pcnet32_irq(f);
+	}
+}
+
+/* Demands closer than PCNET_DEFER_GAP_NS: after PCNET_DEFER_ENTER_RUNS runs
+ * in a row the word RDP (BAR+0x10, 2 bytes: a DWord RDP access does not fit
+ * and still exits) becomes a coalesced window and the poll timer runs with
+ * the bound; a tick that finds demands keeps it; PCNET_DEFER_IDLE_NS of ticks
+ * without one removes the window and stops the timer. */
+static void test_defer_enter_and_leave(void **state)
+{
+	struct fixture *f = *state;
+	struct pcnet_stats st;
+	unsigned slot = 0, idle = PCNET_DEFER_IDLE_NS / DEFER_NS;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	f->clock = 1000000;
+	send_spaced(f, PCNET_DEFER_ENTER_RUNS, 300000, &slot); /* the first has no gap */
+	assert_false(pcnet_tx_deferring(f->s));
+	assert_null(zone_at(f, 0xc010));
+	send_spaced(f, 1, 300000, &slot);
+	assert_true(pcnet_tx_deferring(f->s));
+	assert_non_null(zone_at(f, 0xc010));
+	assert_non_null(zone_at(f, 0xc012)); /* the RAP window stays */
+	assert_int_equal(f->poll_ns, DEFER_NS);
+	/* Ticks with demands in between keep it on. */
+	for (unsigned i = 0; i < 3 * idle; i++) {
+		if (i % 2 == 1)
+			send_spaced(f, 1, DEFER_NS, &slot);
+		pcnet_tx_poll(f->s);
+	}
+	assert_true(pcnet_tx_deferring(f->s));
+	/* Quiet: one tick short of the gap keeps it, the next removes it. */
+	for (unsigned i = 0; i + 1 < idle; i++)
+		pcnet_tx_poll(f->s);
+	assert_true(pcnet_tx_deferring(f->s));
+	pcnet_tx_poll(f->s);
+	assert_false(pcnet_tx_deferring(f->s));
+	assert_null(zone_at(f, 0xc010));
+	assert_non_null(zone_at(f, 0xc012));
+	assert_int_equal(f->poll_ns, 0);
+	pcnet_get_stats(f->s, &st);
+	assert_int_equal(st.defer_entered, 1);
+	assert_int_equal(st.defer_polls, 3 * idle + idle);
+	assert_int_equal(st.tx_frames, PCNET_DEFER_ENTER_RUNS + 1 + 3 * idle / 2);
+	/* A stale tick after it stopped counts nothing and changes nothing. */
+	pcnet_tx_poll(f->s);
+	pcnet_get_stats(f->s, &st);
+	assert_int_equal(st.defer_polls, 3 * idle + idle);
+	/* Demands slower than the gap never turn it on. */
+	send_spaced(f, 20, PCNET_DEFER_GAP_NS, &slot);
+	assert_false(pcnet_tx_deferring(f->s));
+	assert_int_equal(f->poll_arms, 2);
+}
+
+/* The RDP window follows the BAR and I/O decode, as the RAP window does;
+ * while decode is off the poll timer stops (nothing can be queued). */
+static void test_defer_follows_bar(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot = 0;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	f->clock = 1000000;
+	send_spaced(f, PCNET_DEFER_ENTER_RUNS + 1, 10000, &slot);
+	assert_non_null(zone_at(f, 0xc010));
+	cfg_write(f, 0x10, 0xd000);
+	f->io = 0xd000;
+	assert_null(zone_at(f, 0xc010));
+	assert_non_null(zone_at(f, 0xd010));
+	assert_non_null(zone_at(f, 0xd012));
+	assert_int_equal(f->poll_ns, DEFER_NS);
+	cfg_write(f, 0x04, 0x0004); /* I/O decode off */
+	assert_null(zone_at(f, 0xd010));
+	assert_null(zone_at(f, 0xd012));
+	assert_int_equal(f->poll_ns, 0);
+	cfg_write(f, 0x04, 0x0005);
+	assert_non_null(zone_at(f, 0xd010));
+	assert_int_equal(f->poll_ns, DEFER_NS);
+	/* Deferred or not, the registers behave the same. */
+	send_spaced(f, 2, 10000, &slot);
+	assert_int_equal(f->tx.calls, PCNET_DEFER_ENTER_RUNS + 3);
+}
+
+/* While deferring, TX runs follow the poll ticks, so their gap says nothing
+ * of the demand rate: TINT stays coalesced (N, or the timer), not one
+ * interrupt per tick. */
+static void test_defer_keeps_tint_coalesced(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot = 0, irqs = 0;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	f->clock = 1000000;
+	send_spaced(f, PCNET_DEFER_ENTER_RUNS + 1, 10000, &slot);
+	assert_true(pcnet_tx_deferring(f->s));
+	f->arms = f->disarms = 0;
+	for (unsigned i = 0; i < 2 * COAL_N; i++) {
+		f->clock += DEFER_NS; /* more than tx_irq_ns (50 us) apart */
+		xmit(f, slot, 60, (uint8_t)i);
+		slot = (slot + 1) % NRING;
+		pcnet_tx_run(f->s, 1);
+		if (f->irq.level) {
+			irqs++;
+			pcnet32_irq(f);
+		}
+	}
+	assert_int_equal(irqs, 2);
+	assert_int_equal(f->arms, 2);
+	/* The bound while deferring: PCNET_DEFER_TINT_TICKS ticks, not T. */
+	assert_int_equal(f->armed_ns, PCNET_DEFER_TINT_TICKS * DEFER_NS);
+}
+
+/* Deferral is part of send combining: without it, no RDP window. */
+static void test_defer_off_without_combine(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot = 0;
+
+	pcnet32_open(f);
+	pcnet32_irq(f);
+	f->clock = 1000000;
+	send_spaced(f, 10, 10000, &slot);
+	assert_false(pcnet_tx_deferring(f->s));
+	assert_null(zone_at(f, 0xc010));
+	assert_int_equal(f->poll_arms, 0);
+}
+
 static void test_receive(void **state)
 {
 	struct fixture *f = *state;
@@ -883,6 +1072,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tint_every_run_n1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tint_rate_and_bound, setup_coalesce_clock,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_defer_enter_and_leave, setup_defer, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_follows_bar, setup_defer, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_keeps_tint_coalesced, setup_defer, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_off_without_combine, setup_defer_no_combine,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_receive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_waits_for_buffers, setup, teardown),

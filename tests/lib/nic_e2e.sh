@@ -1,7 +1,10 @@
 # The end-to-end NIC test shared by nic_pcnet.sh and nic_virtio.sh (source it
 # after setting NIC_MODEL, NIC_NS, NIC_TAP and NIC_OPT_CHECK, a Python
 # expression over the NIC's stats `n` that holds when the no-exit switch
-# works), in a network namespace the test owns (removed on every exit path),
+# works), in a network namespace the test owns (removed on every exit path;
+# optional: NIC_TX_OPTS, the opt= values of the tx runs, default "all none";
+# NIC_TX_CHECK_ALL and NIC_TX_CHECK_NONE, expressions over `n` that the tx
+# run's stats must satisfy with opt=all and opt=none),
 # through a tap inside it, addresses in 198.51.100.0/24:
 #   echo: ping -c 5 198.51.100.2 from the tap side is answered by netguest
 #         "echo ip=198.51.100.2"; a graceful stop ends it with its counts;
@@ -91,7 +94,7 @@ grep -Eq 'mode=echo result=stopped arp_replies=[1-9][0-9]* icmp_replies=5 droppe
 # ---- tx: N frames out, counted at both ends ----
 N=500
 for mon in "$MONITOR" build/vmm-monitor-san; do
-	for opt in all none; do
+	for opt in ${NIC_TX_OPTS:-all none}; do
 		before=$(counter rx_packets)
 		inns timeout 60 "$mon" --kernel "$GUEST" --cmdline "tx count=$N size=100" \
 			--nic model=$NIC_MODEL,tap=$TAP,opt=$opt --stats none --stats-file "$TMP/tx.json" \
@@ -104,6 +107,12 @@ for mon in "$MONITOR" build/vmm-monitor-san; do
 		[ $((after - before)) -eq $N ] || fail "tx opt=$opt: tap received $((after - before)), want $N"
 		[ "$(nicstat "$TMP/tx.json" "n['tx']['frames'], n['tx']['bytes'], sum(n['drops'].values())")" = "$N $((N * 100)) 0" ] ||
 			fail "tx opt=$opt: NIC counters $(nicstat "$TMP/tx.json" n)"
+		check=
+		[ "$opt" = all ] && check=${NIC_TX_CHECK_ALL:-}
+		[ "$opt" = none ] && check=${NIC_TX_CHECK_NONE:-}
+		if [ -n "$check" ] && [ "$(nicstat "$TMP/tx.json" "bool($check)")" != True ]; then
+			fail "tx $mon opt=$opt: want $check: $(nicstat "$TMP/tx.json" n)"
+		fi
 		echo "tx $mon opt=$opt: $N frames; exits $(nicstat "$TMP/tx.json" "n['exits']['total']")"
 	done
 done
