@@ -26,6 +26,7 @@ static void test_tap_defaults(void **state)
 	assert_int_equal(c.opts, NIC_OPT_ALL);
 	assert_int_equal(c.txirq_frames, NIC_TXIRQ_FRAMES);
 	assert_int_equal(c.txirq_us, NIC_TXIRQ_US);
+	assert_int_equal(c.txkick_us, NIC_TXKICK_US);
 	assert_int_equal(nic_parse("model=virtio-net,tap=tap1", &c, &why), 0);
 	assert_int_equal(c.model, NIC_MODEL_VIRTIO_NET);
 	assert_string_equal(c.tap, "tap1");
@@ -63,6 +64,11 @@ static void test_fd_mac_opts(void **state)
 	assert_int_equal(nic_parse("model=pcnet,tap=t,txirq_frames=0", &c, &why), 0);
 	assert_int_equal(c.txirq_frames, 0);
 	assert_int_equal(c.txirq_us, NIC_TXIRQ_US);
+	/* The TDMD deferral tick; 0 turns deferral off. */
+	assert_int_equal(nic_parse("model=pcnet,tap=t,txkick_us=250", &c, &why), 0);
+	assert_int_equal(c.txkick_us, 250);
+	assert_int_equal(nic_parse("model=pcnet,tap=t,txkick_us=0", &c, &why), 0);
+	assert_int_equal(c.txkick_us, 0);
 }
 
 static void test_errors(void **state)
@@ -86,6 +92,8 @@ static void test_errors(void **state)
 		"model=pcnet,tap=t,txirq_frames=x",
 		"model=pcnet,tap=t,txirq_us=100001",
 		"model=pcnet,tap=t,txirq_us=-1",
+		"model=pcnet,tap=t,txkick_us=10001",
+		"model=pcnet,tap=t,txkick_us=fast",
 	};
 	struct nic_config c;
 
