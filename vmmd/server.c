@@ -32,6 +32,14 @@ struct listener {
 	const char *path;
 };
 
+/* A request line read while an earlier request's in-order reply was still
+ * coming (vm.stats): processed once that reply is out. */
+struct held_line {
+	struct held_line *next;
+	bool too_large; /* stands for an over-long line (jsonl_feed gave NULL) */
+	char line[];
+};
+
 struct client {
 	struct client *next, *prev;
 	struct vmmd *d;
@@ -40,7 +48,10 @@ struct client {
 	struct jsonl_buf in;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	unsigned pending; /* replies that come later (start, stop) */
+	unsigned pending; /* replies that come later (start, stop, stats) */
+	unsigned ordered; /* of those, replies that keep their place (stats): later lines wait */
+	struct held_line *held, **held_tail;
+	ev_timer resume_w; /* processes the held lines once the ordered replies are out */
 	bool subscriber, readonly, eof, reading;
 	bool dead; /* to be closed from its write watcher: never freed under a caller */
 	pid_t pid;
@@ -68,7 +79,7 @@ static void client_update_io(struct client *c)
 {
 	struct ev_loop *loop = c->d->loop;
 	size_t queued = c->out_len - c->out_off;
-	bool want_read = !c->eof && queued < OUT_PAUSE_READ;
+	bool want_read = !c->eof && queued < OUT_PAUSE_READ && !c->ordered && !c->held;
 
 	if (c->dead)
 		return;
@@ -103,7 +114,7 @@ static bool client_flush(struct client *c)
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	if (c->eof && !c->pending && c->out_len == 0) {
+	if (c->eof && !c->pending && !c->held && c->out_len == 0) {
 		client_kill(c);
 		return false;
 	}
@@ -168,6 +179,14 @@ void client_send(struct client *c, struct json_object *o)
 	client_queue(c, o);
 }
 
+void client_send_ordered(struct client *c, struct json_object *o)
+{
+	/* the held lines go on from the next loop iteration, after this reply */
+	if (c && c->ordered && !--c->ordered && c->held && !c->dead)
+		ev_timer_start(c->d->loop, &c->resume_w);
+	client_send(c, o);
+}
+
 void server_event(struct vmmd *d, const char *name, struct json_object *data)
 {
 	struct json_object *o = json_object_new_object();
@@ -197,6 +216,12 @@ static void client_close(struct client *c)
 
 	ev_io_stop(d->loop, &c->rw);
 	ev_io_stop(d->loop, &c->ww);
+	ev_timer_stop(d->loop, &c->resume_w);
+	while (c->held) {
+		struct held_line *h = c->held;
+		c->held = h->next;
+		free(h);
+	}
 	vm_forget_client(d, c);
 	close(c->fd);
 	if (c->prev)
@@ -389,8 +414,12 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 		return reply;
 	if (!strcmp(method, "vm.info"))
 		return jsonl_result(req, vm_info_json(vm));
-	if (!strcmp(method, "vm.stats"))
-		return vm_stats(d, req, vm);
+	if (!strcmp(method, "vm.stats")) {
+		reply = vm_stats(d, c, req, vm);
+		if (!reply)
+			c->ordered++; /* client_send_ordered answers */
+		return reply;
+	}
 	if (!strcmp(method, "vm.delete"))
 		return vm_delete(d, req, vm);
 	return vm_start_req(d, c, req, vm); /* vm.start */
@@ -398,9 +427,10 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 
 /* ---- clients ---- */
 
-static int on_line(void *ctx, char *line)
+/* One request line, answered (or to be answered later); non-zero if the
+ * client is gone. */
+static int process_line(struct client *c, char *line)
 {
-	struct client *c = ctx;
 	struct json_object *req, *params, *reply;
 	const char *method;
 
@@ -417,6 +447,48 @@ static int on_line(void *ctx, char *line)
 		return 0;
 	}
 	return client_queue(c, reply) ? 0 : 1;
+}
+
+static int on_line(void *ctx, char *line)
+{
+	struct client *c = ctx;
+
+	if (c->ordered || c->held) {
+		/* an earlier reply is still to come: this one waits its turn */
+		size_t len = line ? strlen(line) : 0;
+		struct held_line *h = malloc(sizeof(*h) + len + 1);
+		if (!h)
+			return 1;
+		h->next = NULL;
+		h->too_large = !line;
+		memcpy(h->line, line ? line : "", len + 1);
+		*c->held_tail = h;
+		c->held_tail = &h->next;
+		return 0;
+	}
+	return process_line(c, line);
+}
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	while (c->held && !c->ordered && !c->dead) {
+		struct held_line *h = c->held;
+		int r;
+
+		if (!(c->held = h->next))
+			c->held_tail = &c->held;
+		r = process_line(c, h->too_large ? NULL : h->line);
+		free(h);
+		if (r) {
+			client_kill(c);
+			return;
+		}
+	}
+	client_flush(c);
 }
 
 static void on_client_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -495,7 +567,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	c->uid = cred.uid;
 	ev_io_init(&c->rw, on_client_read, fd, EV_READ);
 	ev_io_init(&c->ww, on_client_write, fd, EV_WRITE);
-	c->rw.data = c->ww.data = c;
+	ev_timer_init(&c->resume_w, on_resume, 0, 0);
+	c->held_tail = &c->held;
+	c->rw.data = c->ww.data = c->resume_w.data = c;
 	c->next = d->clients;
 	if (d->clients)
 		d->clients->prev = c;

@@ -179,10 +179,12 @@ void vm_waiters_resolve(struct vm *vm, unsigned kinds, const char *err_code, con
 
 void vm_forget_client(struct vmmd *d, struct client *c)
 {
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vm *vm = d->vms; vm; vm = vm->next) {
 		for (struct waiter *w = vm->waiters; w; w = w->next)
 			if (w->c == c)
 				w->c = NULL;
+		vm_calls_forget_client(vm, c);
+	}
 }
 
 /* ---- the list, loading ---- */
@@ -469,10 +471,25 @@ struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_o
 	return NULL;
 }
 
+/* The monitor's answer to a graceful or forced stop request: if it did not
+ * take it, SIGTERM (the monitor ends the VM at once on it). */
+static void on_stop_reply(struct vm *vm, struct vm_call_for *f, int r, struct json_object *res,
+			  struct json_object *merr)
+{
+	(void)f;
+	(void)res;
+	if (r >= 0 || r == -ECANCELED || vm->state != VM_STOPPING)
+		return; /* taken, or the monitor has ended */
+	log_warn("vm %s: stop through %s failed (%s%s%s); sending SIGTERM", vm->def.name,
+		 vm->sock, strerror(-r), merr ? ": " : "", merr ? json_object_to_json_string(merr) : "");
+	vm_kill(vm, SIGTERM);
+}
+
 struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_object *req,
 				struct vm *vm, bool force, uint32_t timeout_s, bool restart)
 {
-	struct json_object *params, *res = NULL, *merr = NULL;
+	struct vm_call_for f = { .pid = vm->pid };
+	struct json_object *params;
 	int r;
 
 	switch (vm->state) {
@@ -508,22 +525,6 @@ struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_ob
 	case VM_RUNNING:
 		break;
 	}
-	params = json_object_new_object();
-	if (force)
-		json_object_object_add(params, "force", json_object_new_boolean(true));
-	else
-		json_object_object_add(params, "timeout_ms",
-				       json_object_new_int64((int64_t)timeout_s * 1000));
-	r = vm_monitor_call(vm->sock, "stop", params, &res, &merr);
-	json_object_put(params);
-	json_object_put(res);
-	if (r < 0) {
-		log_warn("vm %s: stop through %s failed (%s%s%s); sending SIGTERM", vm->def.name,
-			 vm->sock, strerror(-r), merr ? ": " : "",
-			 merr ? json_object_to_json_string(merr) : "");
-		vm_kill(vm, SIGTERM);
-	}
-	json_object_put(merr);
 	vm->stop_requested = true;
 	vm->forced = force;
 	vm->restart_after_stop = restart;
@@ -531,40 +532,65 @@ struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_ob
 	ev_timer_start(d->loop, &vm->kill_w);
 	vm_set_state(vm, VM_STOPPING, force ? "user-forced" : "user");
 	waiter_add(vm, c, req, restart ? WAIT_RESTART : WAIT_STOP);
+	params = json_object_new_object();
+	if (force)
+		json_object_object_add(params, "force", json_object_new_boolean(true));
+	else
+		json_object_object_add(params, "timeout_ms",
+				       json_object_new_int64((int64_t)timeout_s * 1000));
+	r = vm_call_start(vm, d->loop, "stop", params, on_stop_reply, &f);
+	json_object_put(params);
+	if (r < 0)
+		on_stop_reply(vm, &f, r, NULL, NULL);
 	return NULL;
 }
 
-struct json_object *vm_stats(struct vmmd *d, struct json_object *req, struct vm *vm)
+/* vm.stats' reply from the monitor's (or the call's error). */
+static struct json_object *stats_reply(struct vm *vm, struct json_object *req, pid_t pid, int r,
+				       struct json_object *res, struct json_object *merr)
 {
-	struct json_object *res, *merr = NULL;
-	int r;
-
-	(void)d;
-	if (vm->state != VM_RUNNING && vm->state != VM_STOPPING)
-		return jsonl_error(req, VMMD_E_NOT_RUNNING, "vm %s is %s", vm->def.name,
-				   vm_state_name(vm->state));
-	r = vm_monitor_call(vm->sock, "stats", NULL, &res, &merr);
-	if (r < 0) {
-		struct json_object *reply =
-			jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d at %s: %s%s%s",
-				    vm->def.name, (int)vm->pid, vm->sock, strerror(-r),
-				    merr ? ": " : "", merr ? json_object_to_json_string(merr) : "");
-		json_object_put(merr);
-		return reply;
-	}
-	if (!json_object_is_type(res, json_type_object)) {
-		json_object_put(res);
+	if (r == -ECANCELED && vm->d->shutting_down)
+		return jsonl_error(req, VMMD_E_SHUTTING_DOWN, "vmmd is shutting down");
+	if (r == -ECANCELED)
+		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d at %s: it ended before "
+				   "it answered", vm->def.name, (int)pid, vm->sock);
+	if (r < 0)
+		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d at %s: %s%s%s",
+				   vm->def.name, (int)pid, vm->sock, strerror(-r), merr ? ": " : "",
+				   merr ? json_object_to_json_string(merr) : "");
+	if (!json_object_is_type(res, json_type_object))
 		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor sent stats that are not an "
 				   "object", vm->def.name);
-	}
+	res = json_object_get(res);
 	json_object_object_add(res, "name", json_object_new_string(vm->def.name));
-	json_object_object_add(res, "pid", json_object_new_int(vm->pid));
+	json_object_object_add(res, "pid", json_object_new_int(pid));
 	{
 		struct json_object *dev = NULL;
 		json_object_object_get_ex(res, "nics", &dev);
 		json_object_object_add(res, "nics", net_vm_nics(vm, dev));
 	}
 	return jsonl_result(req, res);
+}
+
+static void on_stats_reply(struct vm *vm, struct vm_call_for *f, int r, struct json_object *res,
+			   struct json_object *merr)
+{
+	client_send_ordered(f->c, stats_reply(vm, f->req, f->pid, r, res, merr));
+}
+
+struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_object *req,
+			     struct vm *vm)
+{
+	struct vm_call_for f = { .c = c, .req = req, .pid = vm->pid };
+	int r;
+
+	if (vm->state != VM_RUNNING && vm->state != VM_STOPPING)
+		return jsonl_error(req, VMMD_E_NOT_RUNNING, "vm %s is %s", vm->def.name,
+				   vm_state_name(vm->state));
+	r = vm_call_start(vm, d->loop, "stats", NULL, on_stats_reply, &f);
+	if (r < 0)
+		return stats_reply(vm, req, f.pid, r, NULL, NULL);
+	return NULL; /* on_stats_reply answers */
 }
 
 unsigned vm_stop_all(struct vmmd *d)

@@ -131,7 +131,7 @@ void vm_readopt(struct vm *vm)
 	vm_watch_adopted(vm);
 	if (rec.pid != pid && (r = vm_runrec_write(vm)) < 0)
 		log_errno(r, "vm %s: runtime record", vm->def.name);
-	if (vm_monitor_call(vm->sock, "status", NULL, &res, NULL) == 0) {
+	if (vm_monitor_call_sync(vm, "status", &res) == 0) {
 		json_object_put(res);
 		vm->state = VM_RUNNING;
 		snprintf(vm->reason, sizeof(vm->reason), "adopted");

@@ -58,10 +58,32 @@ void vm_runrec_remove(struct vm *vm);
 void vm_readopt(struct vm *vm);
 
 /* vm_monitor.c */
-/* One request to a monitor's control socket, blocking with a timeout: 0 with
- * *result, -EPROTO with *error (the monitor's error object), or -errno. */
-int vm_monitor_call(const char *sock, const char *method, struct json_object *params,
-		    struct json_object **result, struct json_object **error);
+/* What a call's completion needs: the client request it answers (c NULL: none,
+ * or the client has gone), the monitor's pid when it was asked, and arg. */
+struct vm_call_for {
+	struct client *c;
+	struct json_object *req; /* a reference is held while the call is in flight */
+	pid_t pid;
+	void *arg;
+};
+/* A call has ended: r is 0 with result, -EPROTO with error (the monitor's
+ * error object, or NULL), -ETIMEDOUT after 2 s, -ECANCELED when the monitor
+ * ended or the VM is freed (vm_calls_cancel), or another -errno. result and
+ * error belong to the call (take a reference to keep them). */
+typedef void vm_call_done(struct vm *vm, struct vm_call_for *f, int r,
+			  struct json_object *result, struct json_object *error);
+/* Sends one request to the VM's monitor on loop, without blocking: 0 when
+ * done will be called exactly once, later; -errno (socket refused or absent,
+ * out of memory) when it will not. */
+int vm_call_start(struct vm *vm, struct ev_loop *loop, const char *method,
+		  struct json_object *params, vm_call_done *done, const struct vm_call_for *f);
+/* Ends every call of the VM in flight (done gets -ECANCELED). */
+void vm_calls_cancel(struct vm *vm);
+/* A client went away: its calls' replies are dropped. */
+void vm_calls_forget_client(struct vm *vm, struct client *c);
+/* One request, blocking up to 2 s on a private loop: for re-adoption before
+ * the main loop runs. 0 with *result, or -errno. */
+int vm_monitor_call_sync(struct vm *vm, const char *method, struct json_object **result);
 
 /* vm_proc.c */
 /* State letter and start time (clock ticks since boot) of a process. */

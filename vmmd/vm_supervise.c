@@ -37,6 +37,7 @@ void vm_stop_watchers(struct vm *vm)
 	ev_timer_stop(loop, &vm->poll_w);
 	ev_timer_stop(loop, &vm->ready_w);
 	ev_timer_stop(loop, &vm->kill_w);
+	vm_calls_cancel(vm);
 	if (vm->pidfd >= 0) {
 		close(vm->pidfd);
 		vm->pidfd = -1;
@@ -110,21 +111,30 @@ static void vm_became_running(struct vm *vm, const char *reason)
 	vm_waiters_resolve(vm, 1u << WAIT_START | 1u << WAIT_RESTART, NULL, NULL);
 }
 
+static void on_ready_reply(struct vm *vm, struct vm_call_for *f, int r,
+			   struct json_object *result, struct json_object *error)
+{
+	(void)f;
+	(void)result;
+	(void)error;
+	vm->ready_probe = false;
+	if (r == 0 && vm->state == VM_STARTING && ev_is_active(&vm->ready_w))
+		vm_became_running(vm, vm->adopted ? "adopted" : "booted");
+}
+
 static void on_ready_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct vm *vm = w->data;
-	struct json_object *res;
+	struct vm_call_for f = { .pid = vm->pid };
 
 	(void)revents;
 	if (vm->state != VM_STARTING) {
 		ev_timer_stop(loop, w);
 		return;
 	}
-	if (vm_monitor_call(vm->sock, "status", NULL, &res, NULL) == 0) {
-		json_object_put(res);
-		vm_became_running(vm, vm->adopted ? "adopted" : "booted");
-		return;
-	}
+	/* one probe at a time; a monitor that has not answered yet is not ready */
+	if (!vm->ready_probe && vm_call_start(vm, loop, "status", NULL, on_ready_reply, &f) == 0)
+		vm->ready_probe = true;
 	if (now_ns() > vm->ready_deadline_ns) {
 		log_err("vm %s: monitor %d did not answer on %s within %llu s; killing it",
 			vm->def.name, (int)vm->pid, vm->sock, READY_TIMEOUT_NS / 1000000000ull);

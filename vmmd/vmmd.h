@@ -42,6 +42,7 @@ enum vm_state {
 
 struct client;
 struct nb;
+struct vm_call;
 
 /* A request whose reply waits for a VM to reach a state (start, stop,
  * restart). c is NULL once the client has gone. */
@@ -79,6 +80,8 @@ struct vm {
 	unsigned restarts;
 	unsigned backoff_ms;
 	struct waiter *waiters;
+	struct vm_call *calls;     /* requests to the monitor in flight (vm_monitor.c) */
+	bool ready_probe;          /* starting: a readiness request is in flight */
 	char sock[PATH_MAX];       /* monitor control socket */
 	char log[PATH_MAX];        /* console and monitor messages */
 	char endfile[PATH_MAX];    /* monitor --stats-file: how it ended */
@@ -115,6 +118,10 @@ void server_stop_accepting(struct vmmd *d);
 void server_close_all(struct vmmd *d);
 /* Queues a reply (takes o) to c; c may be NULL (client gone: dropped). */
 void client_send(struct client *c, struct json_object *o);
+/* Queues the reply (takes o) of a request answered later that keeps its
+ * place among the client's replies (vm.stats): the client's later requests
+ * are processed after it. c may be NULL. */
+void client_send_ordered(struct client *c, struct json_object *o);
 /* Sends {"event":name,"data":data,"ts_ms":...} to subscribers (takes data). */
 void server_event(struct vmmd *d, const char *name, struct json_object *data);
 /* Answers the daemon's methods; NULL when the reply comes later. */
@@ -137,7 +144,8 @@ struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_o
 				 struct vm *vm);
 struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_object *req,
 				struct vm *vm, bool force, uint32_t timeout_s, bool restart);
-struct json_object *vm_stats(struct vmmd *d, struct json_object *req, struct vm *vm);
+struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_object *req,
+			     struct vm *vm);
 /* A client went away: forget it in every waiter. */
 void vm_forget_client(struct vmmd *d, struct client *c);
 /* Asks every running VM to stop (shutdown with stop_vms_on_exit). Returns

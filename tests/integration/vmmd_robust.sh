@@ -13,23 +13,11 @@ import json, os, random, socket, sys, threading
 path = sys.argv[1]
 random.seed(7)
 
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(path)
-    return s
+sys.path.insert(0, "tests/vmmd")
+from jsonl_client import read_lines, conn as connect
 
-def read_lines(s, n):
-    buf, out = b"", []
-    while len(out) < n:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            raise SystemExit("connection closed after %d of %d replies" % (len(out), n))
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            out.append(json.loads(line))
-    return out
+def conn():
+    return connect(path)
 
 # 200 bad requests on one connection, pipelined
 bad = []
