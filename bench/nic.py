@@ -20,9 +20,20 @@ Directions:
   gg  guest <-> guest through netbridge: a netbridge switch (runtime
       vmmbench<PID>, nbctl under nsenter --net) with two VM ports; netguest
       "rx count=N" in one monitor, "tx count=N size=S dst=<its MAC>" in a
-      second (same NIC model and opt; opt=none and opt=all); frames/s the rx
-      guest counted, exits/frame on each side, drops from the switch's
-      counters, the rx tap and the rx NIC. QEMU as the peer: n/a.
+      second (same NIC model and opt; opt=none and opt=all), and the same with
+      two QEMUs (same NIC model; -netdev tap,ifname=<netbridge's tap>,vhost=off;
+      the rx guest is stopped through QMP send-key Ctrl-Alt-Del where vmm uses
+      its control "stop"); frames/s the rx guest counted, exits/frame on each
+      side (vmm), NIC I/O and IRQs per frame on each side (guests' counters),
+      drops from the switch's counters, the rx tap and the rx NIC (vmm).
+  tx 64 KiB TSO (virtio-net only; with tx, or alone as --directions tso):
+      netguest "tx count=N size=65214 tso=1 nic=virtio": Ethernet + IPv4 + TCP
+      GSO frames (virtio_net_hdr NEEDS_CSUM, gso_type TCPV4, gso_size 1448;
+      TCP payload 65160 B = 45 full segments) to a MAC no interface has, so
+      the host drops each at ip_rcv, unsegmented; the tap counts one packet per
+      GSO frame. vmm virtio-net at each opt, qemu virtio-net, and natively a
+      Python writer (one write() per frame) of the same frames to an
+      IFF_VNET_HDR tap (build/nbframe stops at 9216 B).
 Figures per cell (median, min, max over the runs; runs interleaved):
   frames/s, Mb/s (frame bytes without FCS), exits/frame by cause (vmm: the
   monitor's control socket at "ready" and its --stats-file at exit; COM1 and
@@ -36,7 +47,14 @@ writer/reader and this script to --host-cpu (shared/notes/platform-ebpf.md
 6.9).
 
 usage: bench/nic.py [--quick] [--runs N] [--sizes 64,512,1514] [--out-dir DIR]
-                    [--start-runs N] [--no-start-time]
+                    [--start-runs N] [--no-start-time] [--gg-sizes 64,...]
+                    [--directions tx,tso,rx,gg] [--systems REGEX]
+                    [--tso-size S] [--tso-count N]
+e.g. only the 64 KiB TSO cells, vmm virtio-net opt=all/none, QEMU and native:
+  bench/nic.py --directions tso --systems 'virtio-net opt=(all|none)|qemu virtio|native' \
+               --runs 1 --no-start-time --out-dir /tmp/tso
+e.g. only guest <-> guest, vmm opt=all against QEMU, one run:
+  bench/nic.py --directions gg --systems 'opt=all|qemu' --runs 1 --no-start-time
 """
 import argparse
 import json
@@ -65,6 +83,15 @@ STEPS = ["none", "coalesce", "coalesce+combine", "all"]
 GG_TX_TAP, GG_RX_TAP = "bng0", "bng1"
 GG_TX_MAC, GG_RX_MAC = "52:54:00:00:00:0a", "52:54:00:00:00:0b"
 GG_OPTS = ["none", "all"]
+NATIVE_NAME = "native (tap writer/reader)"
+# 64 KiB TSO (guest -> host, virtio-net): the guest's frame layout (guest/mode_net.c
+# fill_tcp_ipv4): Ethernet + IPv4 + TCP without options, 54 B of headers
+TSO_HDRS, TSO_MSS = 54, 1448
+# 45 full MSS segments (65160 B of TCP payload, what Linux's own TSO builds at
+# MSS 1448 under the 64 KiB GSO limit): every segment on the wire a 1514 B frame
+TSO_SIZE = TSO_HDRS + 45 * TSO_MSS  # 65214
+TSO_SINK_MAC = "02:00:00:00:00:fe"  # no interface has it: dropped at ip_rcv (OTHERHOST)
+TSO_KEY = "tx_tso"                   # results["directions"] key of these cells
 NB_RT = None      # netbridge runtime of this run (pins under /sys/fs/bpf/NB_RT)
 NB_WHY = ""       # why guest <-> guest cannot run here
 NB_MODE = "?"     # attach mode of the VM ports (nbctl ports)
@@ -226,7 +253,7 @@ class System:
         self.name, self.kind, self.model, self.opt = name, kind, model, opt
         self.available, self.why = True, ""
 
-    def argv(self, cmdline, tmp, tap=VM_TAP, gmac=GUEST_MAC):
+    def argv(self, cmdline, tmp, tap=VM_TAP, gmac=GUEST_MAC, qmp=False):
         if self.kind == "vmm":
             mac = f",mac={gmac}"
             return [MONITOR, "--kernel", GUEST, "--cmdline", cmdline, "--memory", "64",
@@ -235,23 +262,26 @@ class System:
                     "--control", f"{tmp}/ctl.sock"]
         dev = ("pcnet,romfile=" if self.model == "pcnet"
                else "virtio-net-pci,disable-legacy=on,romfile=")
+        # QMP only where the bench may have to stop the guest (guest <-> guest):
+        # Ctrl-Alt-Del through QEMU's i8042, as vmm-monitor's control "stop"
         return ["qemu-system-x86_64", "-M", "pc", "-accel", "kvm", "-m", "64", "-nodefaults",
                 "-no-user-config", "-nographic", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                 "-kernel", GUEST, "-append", cmdline,
                 "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
-                "-device", f"{dev},netdev=n0,mac={gmac}"]
+                "-device", f"{dev},netdev=n0,mac={gmac}"] + (
+                    ["-qmp", f"unix:{tmp}/qmp.sock,server=on,wait=off"] if qmp else [])
 
 
-def start_vm(sysm, cmdline, tmp, cpu, tap=VM_TAP, gmac=GUEST_MAC):
-    for f in ("stats.json", "ctl.sock"):
+def start_vm(sysm, cmdline, tmp, cpu, tap=VM_TAP, gmac=GUEST_MAC, qmp=False):
+    for f in ("stats.json", "ctl.sock", "qmp.sock"):
         try:
             os.unlink(f"{tmp}/{f}")
         except FileNotFoundError:
             pass
     err = open(f"{tmp}/vm.err", "w")
     p = subprocess.Popen(["ip", "netns", "exec", NS, "taskset", "-c", str(cpu),
-                          *sysm.argv(cmdline, tmp, tap, gmac)], stdin=subprocess.DEVNULL,
+                          *sysm.argv(cmdline, tmp, tap, gmac, qmp)], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=err, text=True, errors="replace")
     CHILDREN.append(p)
     return p
@@ -302,14 +332,18 @@ def finish(p, timeout=20):
         CHILDREN.remove(p)
 
 
-def vm_cell(sysm, direction, size, count, args, tmp):
-    """One run of one VM system: returns the figures (dict) or raises."""
+def vm_cell(sysm, direction, size, count, args, tmp, tso=False):
+    """One run of one VM system: returns the figures (dict) or raises. tso:
+    guest -> host GSO frames (virtio-net, size up to 65549)."""
     deadline = time.monotonic() + args.timeout
-    if direction == "tx":
+    if tso:
+        cmd = f"tx count={count} size={size} dst={TSO_SINK_MAC} tso=1 nic=virtio"
+    elif direction == "tx":
         cmd = f"tx count={count} size={size} dst={HOST_MAC}"
     else:
         cmd = f"rx count={count} time={int(args.timeout) - 5}"
     before_tap = counter(VM_TAP, "rx_packets")
+    before_bytes = counter(VM_TAP, "rx_bytes")
     p = start_vm(sysm, cmd, tmp, args.vm_cpu)
     out_lines = Lines(p)
     flood = line = None
@@ -344,6 +378,10 @@ def vm_cell(sysm, direction, size, count, args, tmp):
         frames = counter(VM_TAP, "rx_packets") - before_tap
         if res.get("result") != "pass" or frames != count:
             raise RuntimeError(f"{sysm.name} tx: {line.strip()} tap saw {frames}")
+        nbytes = counter(VM_TAP, "rx_bytes") - before_bytes
+        if tso and nbytes != count * size:  # each GSO frame whole at the tap
+            raise RuntimeError(f"{sysm.name} tx TSO: tap saw {frames} frames, {nbytes} bytes, "
+                               f"not {count} x {size}")
     else:
         frames = int(res["rx_frames"])
         if frames == 0:
@@ -356,6 +394,8 @@ def vm_cell(sysm, direction, size, count, args, tmp):
            "cpu_us_per_frame": (c1 - c0) * 1e6 / frames if c0 is not None and c1 is not None
            else None,
            "host_idle": (h1[0] - h0[0]) / max(1, h1[1] - h0[1])}
+    if tso:
+        out.update(tso_figures(frames, size, el))
     if st0 is not None:
         st1 = json.load(open(f"{tmp}/stats.json"))
         n0, n1 = st0["nics"][0], st1["nics"][0]
@@ -431,6 +471,91 @@ def native_cell(direction, size, args, tmp):
             "host_idle": (h1[0] - h0[0]) / max(1, h1[1] - h0[1])}
 
 
+def tso_figures(frames, size, seconds):
+    """TSO cells: Gb/s of GSO frame bytes (as Mb/s elsewhere: one set of
+    headers per frame), of TCP payload, and segments/s on the wire."""
+    segs = -(-(size - TSO_HDRS) // TSO_MSS)
+    return {"gbps": frames * size * 8 / seconds / 1e9,
+            "tcp_payload_gbps": frames * (size - TSO_HDRS) * 8 / seconds / 1e9,
+            "segments_per_frame": segs, "segments_per_s": frames * segs / seconds}
+
+
+# The native TSO writer, run as `python3 -c` inside the bench namespace (the
+# tap must be opened there; Python 3.11 has no os.setns): the guest's frame
+# (guest/mode_net.c fill_tcp_ipv4: IPv4 header checksum valid, TCP checksum
+# field = the pseudo-header sum, as Linux's CHECKSUM_PARTIAL) behind a 10-byte
+# virtio_net_hdr (NEEDS_CSUM, GSO_TCPV4, hdr_len 54, gso_size 1448, csum_start
+# 34, csum_offset 16); the TCP sequence number advances by the payload per frame,
+# as the guest's does; one write() per frame for MS ms; prints JSON.
+NATIVE_TSO_WRITER = r"""
+import fcntl, json, os, resource, struct, sys, time
+tap, ms, size, dst, src, mss, hdrs = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+    bytes.fromhex(sys.argv[4].replace(":", "")), bytes.fromhex(sys.argv[5].replace(":", "")),
+    int(sys.argv[6]), int(sys.argv[7]))
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", tap.encode(), 0x0002 | 0x1000 | 0x4000))
+def csum(b, s=0):
+    if len(b) % 2: b += b"\0"
+    s += sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return s
+addrs = bytes([198, 51, 100, 2, 198, 51, 100, 1])
+tcp_len, pay = size - 34, size - hdrs
+ip = bytearray(struct.pack("!BBHHHBBH8s", 0x45, 0, size - 14, 0, 0x4000, 64, 6, 0, addrs))
+struct.pack_into("!H", ip, 10, ~csum(bytes(ip)) & 0xffff)
+tcp = bytearray(struct.pack("!HHIIBBHHH", 40000, 5001, 0, 0, 5 << 4, 0x18, 0xffff, 0, 0))
+struct.pack_into("!H", tcp, 16, csum(addrs, 6 + tcp_len))
+f = dst + src + b"\x08\x00" + bytes(ip) + bytes(tcp)
+f += bytes((i * 7 + 3) & 0xff for i in range(hdrs, size))
+gso = 1 if pay > mss else 0
+vh = struct.pack("<BBHHHH", 1, gso, hdrs, mss, 34, 16)
+buf = bytearray(vh + f)
+seqoff = len(vh) + 38
+end = time.monotonic() + ms / 1000
+r0, t0, sent = resource.getrusage(resource.RUSAGE_SELF), time.monotonic(), 0
+while True:
+    for _ in range(64):
+        struct.pack_into("!I", buf, seqoff, (sent * pay) & 0xffffffff)
+        if os.write(fd, buf) == len(buf):
+            sent += 1
+    if time.monotonic() >= end:
+        break
+t1, r1 = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"sent": sent, "seconds": t1 - t0,
+                  "cpu_s": r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime}))
+"""
+
+
+def native_tso_cell(size, args, tmp):
+    """The native peer of the TSO cells: the same GSO frames written by a
+    host process into an IFF_VNET_HDR tap for --native-ms, one write() per
+    frame, pinned to the VM's CPU; frames and bytes counted at the tap."""
+    b0, p0 = counter(NATIVE_TAP, "rx_bytes"), counter(NATIVE_TAP, "rx_packets")
+    h0 = host_cpu()
+    r = subprocess.run(["ip", "netns", "exec", NS, "taskset", "-c", str(args.vm_cpu),
+                        sys.executable, "-c", NATIVE_TSO_WRITER, NATIVE_TAP, str(args.native_ms),
+                        str(size), TSO_SINK_MAC, "02:00:00:00:00:03", str(TSO_MSS),
+                        str(TSO_HDRS)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=args.native_ms / 1000 + 30)
+    h1 = host_cpu()
+    try:
+        w = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(f"native tx TSO: writer: {r.stdout[-200:]} {r.stderr[-300:]}")
+    frames = counter(NATIVE_TAP, "rx_packets") - p0
+    nbytes = counter(NATIVE_TAP, "rx_bytes") - b0
+    if r.returncode != 0 or not frames or nbytes != frames * size:
+        raise RuntimeError(f"native tx TSO: wrote {w['sent']}, tap saw {frames} frames, "
+                           f"{nbytes} bytes (frame {size} B); {r.stderr[-200:]}")
+    el = w["seconds"]
+    out = {"frames": frames, "written": w["sent"], "seconds": el, "fps": frames / el,
+           "mbps": frames * size * 8 / el / 1e6,
+           "cpu_us_per_frame": w["cpu_s"] * 1e6 / frames,
+           "host_idle": (h1[0] - h0[0]) / max(1, h1[1] - h0[1])}
+    out.update(tso_figures(frames, size, el))
+    return out
+
+
 def monitor_delta(st0, st1, direction):
     """Exits/IRQs per NIC frame moved in `direction` between two monitor
     stats snapshots (COM1/debug-exit left out, as in vm_cell)."""
@@ -443,20 +568,56 @@ def monitor_delta(st0, st1, direction):
             "nic_drops": {k: n1["drops"][k] - n0["drops"][k] for k in n1["drops"]}}
 
 
+def request_stop(sysm, d):
+    """Ask a VM for a graceful stop (netguest then prints its counts): the
+    monitor's control "stop", or Ctrl-Alt-Del through QEMU's i8042 over QMP
+    (the same keys vmm-monitor sends)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        if sysm.kind == "vmm":
+            s.connect(f"{d}/ctl.sock")
+            s.sendall(b'{"id":1,"method":"stop","params":{"timeout_ms":5000}}\n')
+            return s  # the reply comes when the VM has stopped: keep it open
+        s.connect(f"{d}/qmp.sock")
+        f = s.makefile("rwb")
+        f.readline()  # greeting
+        keys = [{"type": "qcode", "data": k} for k in ("ctrl", "alt", "delete")]
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": "send-key", "arguments": {"keys": keys}}):
+            f.write(json.dumps(cmd).encode() + b"\n")
+            f.flush()
+            while True:  # skip events until the command's answer
+                ans = json.loads(f.readline() or b"{}")
+                if "return" in ans or "error" in ans or not ans:
+                    break
+            if "error" in ans:
+                raise RuntimeError(f"qmp {cmd['execute']}: {ans['error']}")
+        return s
+    except OSError as e:
+        s.close()
+        raise RuntimeError(f"{sysm.name}: stop request: {e}") from e
+
+
 def gg_cell(sysm, size, count, args, tmp):
     """guest <-> guest through netbridge: a netguest rx VM on one switch port
     (pinned to --host-cpu), a netguest tx VM sending `count` frames to its MAC
-    on the other (pinned to --vm-cpu). frames/s = frames the rx guest counted
-    / (tx ready -> rx result; when frames were lost the rx guest is stopped
-    1 s after the tx result and the window ends at the tx result)."""
+    on the other (pinned to --vm-cpu); both of the same system (vmm-monitor at
+    one opt, or QEMU, tap backend opening the netbridge tap by name, vhost
+    off). frames/s = frames the rx guest counted / (tx ready -> rx result;
+    when frames were lost the rx guest is stopped 1 s after the tx result and
+    the window ends at the tx result). Exits per side for vmm-monitor only
+    (its own accounting); NIC I/O and IRQs per frame from the guests' result
+    lines for every system."""
     deadline = time.monotonic() + args.timeout
+    vmm = sysm.kind == "vmm"
     dt, dr = os.path.join(tmp, "ggtx"), os.path.join(tmp, "ggrx")
     for d in (dt, dr):
         os.makedirs(d, exist_ok=True)
     sw0 = {p: nb_stats(p) for p in (GG_TX_TAP, GG_RX_TAP)}
     tapdrop0 = counter(GG_RX_TAP, "tx_dropped")
     prx = start_vm(sysm, f"rx count={count} time={int(args.timeout) - 5}", dr, args.host_cpu,
-                   GG_RX_TAP, GG_RX_MAC)
+                   GG_RX_TAP, GG_RX_MAC, qmp=not vmm)
     lrx = Lines(prx)
     ptx = lx = rline = tline = None
     stopped = False
@@ -464,7 +625,7 @@ def gg_cell(sysm, size, count, args, tmp):
         if not lrx.until(r"mode=rx ready", deadline):
             raise RuntimeError(f"{sysm.name} gg: rx VM: no ready line: "
                                + open(f"{dr}/vm.err").read()[-300:])
-        srx0 = control_stats(f"{dr}/ctl.sock")
+        srx0 = control_stats(f"{dr}/ctl.sock") if vmm else None
         ptx = start_vm(sysm, f"tx count={count} size={size} dst={GG_RX_MAC}", dt, args.vm_cpu,
                        GG_TX_TAP, GG_TX_MAC)
         lx = Lines(ptx)
@@ -473,7 +634,7 @@ def gg_cell(sysm, size, count, args, tmp):
                                + open(f"{dt}/vm.err").read()[-300:])
         t0, h0 = time.monotonic(), host_cpu()
         ct0, cr0 = proc_cpu(ptx.pid), proc_cpu(prx.pid)
-        stx0 = control_stats(f"{dt}/ctl.sock")
+        stx0 = control_stats(f"{dt}/ctl.sock") if vmm else None
         tline = lx.until(r"mode=tx result=", deadline)
         ttx = time.monotonic()
         ct1 = proc_cpu(ptx.pid)
@@ -484,10 +645,7 @@ def gg_cell(sysm, size, count, args, tmp):
         t1, cr1, h1 = time.monotonic(), proc_cpu(prx.pid), host_cpu()
         if not rline:  # frames lost: stop the rx guest, it prints its counts
             stopped = True
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(5)
-            s.connect(f"{dr}/ctl.sock")
-            s.sendall(b'{"id":1,"method":"stop","params":{"timeout_ms":5000}}\n')
+            s = request_stop(sysm, dr)
             rline = lrx.until(r"mode=rx result=", time.monotonic() + 10)
             s.close()
             t1 = ttx
@@ -519,10 +677,14 @@ def gg_cell(sysm, size, count, args, tmp):
            "tap_drops": counter(GG_RX_TAP, "tx_dropped") - tapdrop0,
            "irqs_per_frame_tx": int(rt["irqs"]) / count,
            "irqs_per_frame_rx": int(rr["irqs"]) / frames,
+           "nic_io_per_frame_tx": int(rt["io_ops"]) / count,
+           "nic_io_per_frame_rx": int(rr["io_ops"]) / frames,
            "cpu_us_per_frame_tx": (ct1 - ct0) * 1e6 / count if None not in (ct0, ct1) else None,
            "cpu_us_per_frame_rx": (cr1 - cr0) * 1e6 / frames if None not in (cr0, cr1)
            else None,
            "host_idle": (h1[0] - h0[0]) / max(1, h1[1] - h0[1])}
+    if not vmm:
+        return out
     for side, d, st0 in (("tx", dt, stx0), ("rx", dr, srx0)):
         m = monitor_delta(st0, json.load(open(f"{d}/stats.json")), side)
         out[f"exits_per_frame_{side}"] = m["exits_per_frame"]
@@ -548,10 +710,13 @@ def probe(sysm, tmp, args):
 SUMMARY_KEYS = ["fps", "mbps", "exits_per_frame", "nic_io_per_frame", "irqs_per_frame",
                 "nic_interrupts_per_frame", "cpu_us_per_frame", "host_idle",
                 "kvm_run_us_per_frame", "exit_handling_us_per_frame", "doorbells_per_frame",
+                # 64 KiB TSO
+                "gbps", "tcp_payload_gbps", "segments_per_s",
                 # guest <-> guest
                 "tx_fps", "lost_frames", "switch_forwarded", "switch_drops", "tap_drops",
                 "rx_nic_drops", "exits_per_frame_tx", "exits_per_frame_rx", "irqs_per_frame_tx",
-                "irqs_per_frame_rx", "cpu_us_per_frame_tx", "cpu_us_per_frame_rx"]
+                "irqs_per_frame_rx", "cpu_us_per_frame_tx", "cpu_us_per_frame_rx",
+                "nic_io_per_frame_tx", "nic_io_per_frame_rx"]
 
 
 def summarize(runs):
@@ -590,14 +755,14 @@ def fmt(x, k):
 def top_causes(s, n=3, key="exits_by_cause"):
     c = s.get(key)
     if not c:
-        return ""
+        return "-"
     items = sorted(c.items(), key=lambda kv_: -kv_[1])[:n]
     return ", ".join(f"{k.split('.', 1)[-1]} {v:.2f}" for k, v in items if v >= 0.005) or "-"
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="1 run, sizes 64 and 1514, few frames")
+    ap.add_argument("--quick", action="store_true", help="1 run, sizes 64 and 1514, few frames (TSO: 300 GSO frames)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="64,512,1514")
     ap.add_argument("--count", type=int, default=2000, help="frames per VM run")
@@ -611,13 +776,33 @@ def main():
     ap.add_argument("--no-start-time", action="store_true")
     ap.add_argument("--gg-sizes", default=None,
                     help="frame sizes of guest <-> guest through netbridge (default: --sizes)")
+    ap.add_argument("--directions", "--only", default="tx,rx,gg",
+                    help="directions to run, comma-separated: tx (guest -> host, with the "
+                         "64 KiB TSO cells), tso (only the 64 KiB TSO cells of tx), rx (host "
+                         "-> guest), gg (guest <-> guest through netbridge); default tx,rx,gg")
+    ap.add_argument("--tso-size", type=int, default=TSO_SIZE,
+                    help=f"frame bytes of the guest -> host TSO cells (virtio-net; "
+                         f"{TSO_HDRS + TSO_MSS + 1}..65549; default {TSO_SIZE}: 45 full "
+                         f"{TSO_MSS} B segments); 0: no TSO cells")
+    ap.add_argument("--tso-count", type=int, default=2000,
+                    help="GSO frames per VM run of the TSO cells (default 2000; --quick 300)")
+    ap.add_argument("--systems", default=None, metavar="REGEX",
+                    help="run only the systems whose name matches REGEX (re.search), e.g. "
+                         "'opt=all|qemu', 'virtio', 'native'; default all")
     args = ap.parse_args()
+    dirs = [d.strip() for d in args.directions.split(",") if d.strip()]
+    if not dirs or set(dirs) - {"tx", "tso", "rx", "gg"}:
+        ap.error(f"--directions: tx, tso, rx and/or gg, not {args.directions!r}")
+    if args.tso_size and not TSO_HDRS + TSO_MSS < args.tso_size <= 65549:
+        ap.error(f"--tso-size: {TSO_HDRS + TSO_MSS + 1}..65549 (or 0), not {args.tso_size}")
     if args.quick:
         args.runs, args.sizes, args.count, args.native_ms = 1, "64,1514", 500, 300
+        args.tso_count = min(args.tso_count, 300)
         args.gg_sizes = args.gg_sizes or "64"
         args.timeout = min(args.timeout, 30.0)
         args.start_runs = min(args.start_runs, 2)
     sizes = [int(x) for x in args.sizes.split(",")]
+    run_tso = bool(args.tso_size) and ("tx" in dirs or "tso" in dirs)
     gg_sizes = [int(x) for x in (args.gg_sizes or args.sizes).split(",")]
     t_start = time.monotonic()
     for f in (MONITOR, GUEST, NBFRAME):
@@ -641,29 +826,45 @@ def main():
     systems.append(System("qemu pcnet", "qemu", "pcnet"))
     systems += [System(f"vmm virtio-net opt={o}", "vmm", "virtio-net", o) for o in STEPS]
     systems.append(System("qemu virtio-net", "qemu", "virtio-net"))
-    native = System("native (tap writer/reader)", "native", "tap")
+    native = System(NATIVE_NAME, "native", "tap")
+    if args.systems:
+        try:
+            pick = re.compile(args.systems)
+        except re.error as e:
+            ap.error(f"--systems: {e}")
+        systems = [s for s in systems if pick.search(s.name)]
+        if not pick.search(native.name):
+            native = None
+        if not systems and not native:
+            ap.error(f"--systems {args.systems!r} matches no system")
+    hosts = [native] if native else []  # the native row, if selected
     results = {"directions": {}, "systems": {}}
     start_md = ""
     global NB_WHY
-    gg_qemu_why = ("not measured: QEMU as the peer of guest <-> guest is optional in issue 6 "
-                   "and left out (its tap backend would take a netbridge port the same way)")
+    gg_qemu_why = ("measured: two QEMU VMs (-M pc, same NIC model, -netdev tap,ifname=<the "
+                   "netbridge tap>,vhost=off) in place of the two monitors, same pinning, "
+                   "frame counts and sizes; exits/frame n/a (every NIC I/O is an exit on QEMU), "
+                   "rx NIC drops n/a (QEMU counts none; frames it cannot take stay in the tap "
+                   "and show as tap drops)")
     try:
         ns_setup()
-        NB_WHY = nb_setup()
-        if NB_WHY:
+        NB_WHY = nb_setup() if "gg" in dirs else "not run (--directions)"
+        if NB_WHY and "gg" in dirs:
             print(f"  guest <-> guest: n/a ({NB_WHY})", file=sys.stderr)
         for s in systems:
             why = probe(s, tmp, args)
             if why:
                 s.available, s.why = False, why
                 print(f"  {s.name}: n/a ({why})", file=sys.stderr)
-        gg_systems = [s for s in systems if s.kind == "vmm" and s.opt in GG_OPTS]
+        gg_systems = [s for s in systems if s.kind == "qemu" or s.opt in GG_OPTS]
         runsets, failures = {}, []
         results["failures"] = failures
+        tso_systems = [s for s in systems if s.model == "virtio-net"] + hosts
+        tso_why = {s.name: s.why for s in tso_systems if not s.available}
         for run in range(args.runs):
-            for direction in ("tx", "rx"):
+            for direction in [d for d in ("tx", "rx") if d in dirs]:
                 for size in sizes:
-                    for s in [x for x in systems if x.available] + [native]:
+                    for s in [x for x in systems if x.available] + hosts:
                         key = (s.name, direction, size)
                         try:
                             r = (native_cell(direction, size, args, tmp) if s.kind == "native"
@@ -677,7 +878,25 @@ def main():
                         runsets.setdefault(key, []).append(r)
                         print(f"  run {run + 1}/{args.runs} {direction} {size:5d} B "
                               f"{s.name:32s} {r['fps']:12,.0f} frames/s", file=sys.stderr)
-            for size in gg_sizes if not NB_WHY else []:
+            # guest -> host, 64 KiB TSO: virtio-net systems and the native writer
+            for s in [x for x in tso_systems if x.name not in tso_why] if run_tso else []:
+                key = (s.name, TSO_KEY, args.tso_size)
+                try:
+                    r = (native_tso_cell(args.tso_size, args, tmp) if s.kind == "native"
+                         else vm_cell(s, "tx", args.tso_size, args.tso_count, args, tmp,
+                                      tso=True))
+                except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+                    print(f"  run {run + 1}: {e}", file=sys.stderr)
+                    failures.append({"system": s.name, "direction": TSO_KEY,
+                                     "size": args.tso_size, "run": run + 1, "error": str(e)})
+                    runsets.setdefault(key, [])
+                    if not runsets[key]:  # never worked: no TSO here, skip later runs
+                        tso_why[s.name] = str(e)[:200]
+                    continue
+                runsets.setdefault(key, []).append(r)
+                print(f"  run {run + 1}/{args.runs} tx TSO {args.tso_size} B {s.name:32s} "
+                      f"{r['fps']:12,.0f} GSO frames/s {r['gbps']:6.2f} Gb/s", file=sys.stderr)
+            for size in gg_sizes if "gg" in dirs and not NB_WHY else []:
                 for s in [x for x in gg_systems if x.available]:
                     key = (s.name, "gg", size)
                     try:
@@ -693,7 +912,7 @@ def main():
                     print(f"  run {run + 1}/{args.runs} gg {size:5d} B {s.name:32s} "
                           f"{r['fps']:12,.0f} frames/s received, lost {r['lost_frames']}, "
                           f"switch drops {r['switch_drops']}", file=sys.stderr)
-        for s in systems + [native]:
+        for s in systems + hosts:
             results["systems"][s.name] = {"kind": s.kind, "model": s.model, "opt": s.opt,
                                           "available": s.available, "why": s.why}
         for (name, d, size), runs in runsets.items():
@@ -701,13 +920,35 @@ def main():
                 "summary": summarize(runs) if runs else None, "runs": runs}
         results["guest_guest"] = {
             "available": not NB_WHY, "why": NB_WHY, "sizes": gg_sizes,
-            "systems": [s.name for s in gg_systems if s.available],
+            "run": "gg" in dirs,
+            # vmm-monitor rows (exits per side from the monitors) and QEMU rows
+            "systems": [s.name for s in gg_systems if s.available and s.kind == "vmm"],
+            "qemu_systems": [s.name for s in gg_systems if s.available and s.kind == "qemu"],
             "not_available": {s.name: s.why for s in gg_systems if not s.available},
-            "qemu": "n/a", "qemu_why": gg_qemu_why,
+            "qemu": "measured", "qemu_why": gg_qemu_why,
             "setup": f"netbridge switch of runtime vmmbench<PID> in the bench namespace, VM "
                      f"ports {GG_TX_TAP} ({GG_TX_MAC}, tx VM, CPU {args.vm_cpu}) and "
                      f"{GG_RX_TAP} ({GG_RX_MAC}, rx VM, CPU {args.host_cpu}), attach mode "
                      f"{NB_MODE}"}
+        segs = -(-(args.tso_size - TSO_HDRS) // TSO_MSS) if args.tso_size else 0
+        results["tso"] = {
+            "run": run_tso, "key": TSO_KEY, "size": args.tso_size, "count": args.tso_count,
+            "native_ms": args.native_ms, "tcp_payload": args.tso_size - TSO_HDRS,
+            "headers": TSO_HDRS, "gso_size": TSO_MSS, "segments_per_frame": segs,
+            "dst_mac": TSO_SINK_MAC,
+            "systems": [s.name for s in tso_systems
+                        if runsets.get((s.name, TSO_KEY, args.tso_size))],
+            "not_available": {n: w for n, w in tso_why.items()},
+            "guest": f"netguest tx count={args.tso_count} size={args.tso_size} "
+                     f"dst={TSO_SINK_MAC} tso=1 nic=virtio",
+            "native": "python3 writer in the bench namespace (build/nbframe takes <= 9216 B): "
+                      "the guest's frame behind a 10-byte virtio_net_hdr (NEEDS_CSUM, GSO "
+                      "TCPV4, hdr_len 54, gso_size 1448, csum_start 34, csum_offset 16), "
+                      "one write() per frame to an IFF_VNET_HDR tap, pinned to the VM CPU",
+            "what": "guest -> host GSO frames: frames = GSO frames (one tap packet each, "
+                    "checked with rx_bytes = frames x size); on a wire each would be "
+                    f"{segs} TCP segments of <= {TSO_MSS} B payload; the host drops each "
+                    "frame at ip_rcv, unsegmented (its destination MAC is no interface's)"}
     finally:
         cleanup()
     if not args.no_start_time:
@@ -723,14 +964,18 @@ def main():
     results["config"] = {"runs": args.runs, "sizes": sizes, "count": args.count,
                          "native_ms": args.native_ms, "vm_cpu": args.vm_cpu,
                          "host_cpu": args.host_cpu, "quick": args.quick, "gg_sizes": gg_sizes,
+                         "directions": dirs, "systems": args.systems,
+                         "tso_size": args.tso_size, "tso_count": args.tso_count,
                          "elapsed_s": round(elapsed, 1)}
     results["ratios"] = ratios(results, sizes, systems, native)
+    results["ratios_gg"] = ratios_gg(results, gg_sizes)
+    results["ratios_tso"] = ratios_tso(results, args.tso_size) if run_tso else []
     results["targets"] = targets(results, sizes)
     base = os.path.join(args.out_dir, args.name)
     json.dump(results, open(base + ".json", "w"), indent=1)
-    md = report(results, sizes, systems, native, start_md)
+    md = report(results, sizes, systems, hosts, start_md)
     open(base + ".md", "w").write(md)
-    plot(results, sizes, systems, native, base + ".png", tmp)
+    plot(results, sizes, systems, hosts, base + ".png", tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     print(md)
     print(f"wrote {base}.md, {base}.json, {base}.png; took {elapsed:.0f} s "
@@ -769,7 +1014,7 @@ def ratios(results, sizes, systems, native):
                 row = {"model": model, "direction": d, "size": size}
                 v = med(results, d, size, best)
                 q = med(results, d, size, f"qemu {model}")
-                n = med(results, d, size, native.name)
+                n = med(results, d, size, NATIVE_NAME)
                 row["vmm/qemu"] = v / q if v and q else None
                 row["vmm/native"] = v / n if v and n else None
                 for a, b in zip(STEPS, STEPS[1:]):
@@ -778,6 +1023,38 @@ def ratios(results, sizes, systems, native):
                     row[f"{b}/{a}"] = y / x if x and y else None
                 out.append(row)
     return out
+
+
+def ratios_gg(results, gg_sizes):
+    """guest <-> guest: vmm-monitor (opt=all, and opt=none) over QEMU, same NIC
+    model, frames/s the rx guest counted; and opt=all over opt=none."""
+    out = []
+    for model in ("pcnet", "virtio-net"):
+        for size in gg_sizes:
+            a = med(results, "gg", size, f"vmm {model} opt=all")
+            n = med(results, "gg", size, f"vmm {model} opt=none")
+            q = med(results, "gg", size, f"qemu {model}")
+            out.append({"model": model, "direction": "gg", "size": size,
+                        "vmm/qemu": a / q if a and q else None,
+                        "vmm opt=none/qemu": n / q if n and q else None,
+                        "all/none": a / n if a and n else None})
+    return out
+
+
+def ratios_tso(results, size):
+    """64 KiB TSO, GSO frames/s medians: vmm virtio-net opt=all over QEMU
+    virtio-net and over native, and each optimization step over the one
+    before."""
+    v = med(results, TSO_KEY, size, "vmm virtio-net opt=all")
+    q = med(results, TSO_KEY, size, "qemu virtio-net")
+    n = med(results, TSO_KEY, size, NATIVE_NAME)
+    row = {"model": "virtio-net", "direction": TSO_KEY, "size": size,
+           "vmm/qemu": v / q if v and q else None, "vmm/native": v / n if v and n else None}
+    for a, b in zip(STEPS, STEPS[1:]):
+        x = med(results, TSO_KEY, size, f"vmm virtio-net opt={a}")
+        y = med(results, TSO_KEY, size, f"vmm virtio-net opt={b}")
+        row[f"{b}/{a}"] = y / x if x and y else None
+    return [row]
 
 
 def targets(results, sizes):
@@ -798,7 +1075,7 @@ def targets(results, sizes):
             cause_text(results, "tx", 64, f"vmm {model} opt=all"))
     for model in ("pcnet", "virtio-net"):
         v = med(results, "tx", 1514, f"vmm {model} opt=all")
-        n = med(results, "tx", 1514, "native (tap writer/reader)")
+        n = med(results, "tx", 1514, NATIVE_NAME)
         r = v / n if v and n else None
         add(f"vmm/native {model} 1514 B tx", r, ">= 0.9", r is not None and r >= 0.9,
             cause_text(results, "tx", 1514, f"vmm {model} opt=all", native=n))
@@ -822,6 +1099,8 @@ def targets(results, sizes):
 
 
 def cause_text(results, d, size, name, native=None):
+    if d not in results.get("config", {}).get("directions", [d]):
+        return "not run (--directions)"
     c = results["directions"].get(d, {}).get(str(size), {}).get(name)
     if not c or not c["summary"]:
         return "not measured (system n/a)"
@@ -855,7 +1134,7 @@ def step_cause(results, d, size, model):
     return "; ".join(parts)
 
 
-def report(results, sizes, systems, native, start_md):
+def report(results, sizes, systems, hosts, start_md):
     m, cfg = results["machine"], results["config"]
     L = [f"# NIC benchmark: vmm-monitor vs QEMU vs native ({m['date']})", "",
          f"Machine: {m['nproc']} CPUs ({m['cpu']}), kernel {m['kernel']}, KVM module "
@@ -871,12 +1150,15 @@ def report(results, sizes, systems, native, start_md):
          "idle share over both CPUs.", ""]
     for d, title in (("tx", "guest -> host (netguest tx; frames counted at the tap)"),
                      ("rx", "host -> guest (tap flooded by a host writer; netguest rx counts)")):
+        if d not in cfg.get("directions", ["tx", "rx", "gg"]):
+            L += [f"## {title}", "", "Not run (--directions).", ""]
+            continue
         L += [f"## {title}", "",
               "| size | system | frames/s | Mb/s | exits/frame (top causes) | NIC I/O/frame "
               "| IRQs/frame | CPU us/frame | vCPU us/frame: KVM_RUN / exits | host idle |",
               "|---|---|---|---|---|---|---|---|---|---|"]
         for size in sizes:
-            for s in systems + [native]:
+            for s in systems + hosts:
                 c = results["directions"].get(d, {}).get(str(size), {}).get(s.name)
                 if not s.available or not c or not c["summary"]:
                     why = s.why or "no successful run"
@@ -897,6 +1179,7 @@ def report(results, sizes, systems, native, start_md):
                          f"{fmt(x.get('cpu_us_per_frame'), 'x')} | {kr} | "
                          f"{fmt(x.get('host_idle'), 'host_idle')} |")
         L.append("")
+    L += tso_report(results, systems, hosts)
     L += gg_report(results)
     na = [s for s in systems if not s.available]
     if na:
@@ -915,11 +1198,29 @@ def report(results, sizes, systems, native, start_md):
     def r(v):
         return "n/a" if v is None else f"{v:.2f}"
     for row in results["ratios"]:
+        if row["direction"] not in cfg.get("directions", ["tx", "rx"]):
+            continue
         L.append(f"| {row['model']} | {row['direction']} | {row['size']} | {r(row['vmm/qemu'])} "
                  f"| {r(row['vmm/native'])} | {r(row['coalesce/none'])} | "
                  f"{r(row['coalesce+combine/coalesce'])} | {r(row['all/coalesce+combine'])} |")
+    gg_rows = (results.get("ratios_gg", [])
+               if results.get("guest_guest", {}).get("run", True) else [])
+    for row in gg_rows:
+        L.append(f"| {row['model']} | gg | {row['size']} | {r(row['vmm/qemu'])} | n/a "
+                 f"| - | - | - |")
+    for row in results.get("ratios_tso", []):
+        L.append(f"| {row['model']} | tx 64 KiB TSO | {row['size']} | {r(row['vmm/qemu'])} "
+                 f"| {r(row['vmm/native'])} | {r(row['coalesce/none'])} | "
+                 f"{r(row['coalesce+combine/coalesce'])} | {r(row['all/coalesce+combine'])} |")
     L += ["", "vmm = vmm-monitor with opt=all; steps in the paper's Table 3 order "
-          "(none -> coalesce -> coalesce+combine -> all = +irqfd).", "",
+          "(none -> coalesce -> coalesce+combine -> all = +irqfd). gg = guest <-> guest "
+          "through netbridge: a vmm-monitor pair vs a QEMU pair, frames/s the rx guest counted "
+          "(no native peer; only opt=none and opt=all run there)."]
+    if gg_rows:
+        L.append("gg, the other ratios: " + "; ".join(
+            f"{row['model']} {row['size']} B: vmm opt=none/QEMU {r(row['vmm opt=none/qemu'])}, "
+            f"opt=all/opt=none {r(row['all/none'])}" for row in gg_rows) + ".")
+    L += ["",
           "## Targets (issue 6)", "", "| target | measured | goal | met | what limits it (measured) |",
           "|---|---|---|---|---|"]
     for t in results["targets"]:
@@ -927,79 +1228,147 @@ def report(results, sizes, systems, native, start_md):
         vs = "n/a" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**missed**")
         L.append(f"| {t['target']} | {vs} | {t['goal']} | {met} | {t['cause']} |")
-    L += ["", "![frames/s vs frame size](latest.png)", ""]
+    L += ["", "![frames/s vs frame size: tx, rx, guest <-> guest](latest.png)", ""]
     if start_md:
         L += ["## Start time and memory (bench/start_time.py)", "", start_md.replace("### ", "")]
     return "\n".join(L) + "\n"
 
 
-def gg_report(results):
-    g = results.get("guest_guest")
-    L = ["## guest <-> guest through netbridge (netguest tx VM -> switch -> netguest rx VM)", ""]
-    if not g:
-        return L + ["Not run.", ""]
-    L += [f"Setup: {g['setup']}. frames/s: frames the rx guest counted over the window from "
-          "the tx guest's ready line to the rx guest's result line (to the tx result line when "
-          "frames were lost and the rx guest had to be stopped); sender frames/s: the tx "
-          "guest's own rate; exits/frame per side: every KVM exit of that monitor in the window "
-          "but COM1/debug-exit, per NIC frame it moved; switch drops: netbridge's drop counters "
-          "of both ports (`nbctl stats`); tap drops: the rx tap's tx_dropped (the rx monitor did "
-          "not read the tap in time); rx NIC drops: the rx monitor's NIC drop counters (e.g. "
-          "no_rx_buffer: the guest had no free RX buffer); lost: sent minus counted.", ""]
-    if not g["available"]:
-        return L + [f"n/a: {g['why']}", ""]
-    L += ["| size | system | frames/s received | Mb/s | sender frames/s | exits/frame tx side "
-          "(top causes) | exits/frame rx side (top causes) | IRQs/frame tx / rx | switch drops "
-          "| tap drops | rx NIC drops | lost | host idle |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for size in g["sizes"]:
-        for name in g["systems"]:
-            c = results["directions"].get("gg", {}).get(str(size), {}).get(name)
-            if not c or not c["summary"]:
-                L.append(f"| {size} | {name} | n/a (no successful run) | | | | | | | | | | |")
-                continue
-            x = c["summary"]
-            L.append(f"| {size} | {name} | {fmt(x.get('fps'), 'fps')} | {fmt(x.get('mbps'), 'mbps')}"
-                     f" | {fmt(x.get('tx_fps'), 'fps')} | {fmt(x.get('exits_per_frame_tx'), 'x')} "
-                     f"({top_causes(x, key='exits_by_cause_tx')}) | "
-                     f"{fmt(x.get('exits_per_frame_rx'), 'x')} "
-                     f"({top_causes(x, key='exits_by_cause_rx')}) | "
-                     f"{fmt(x.get('irqs_per_frame_tx'), 'x')} / {fmt(x.get('irqs_per_frame_rx'), 'x')}"
-                     f" | {fmt(x.get('switch_drops'), 'n')} | {fmt(x.get('tap_drops'), 'n')} | "
-                     f"{fmt(x.get('rx_nic_drops'), 'n')} | "
-                     f"{fmt(x.get('lost_frames'), 'n')} | {fmt(x.get('host_idle'), 'host_idle')} |")
-        L.append(f"| {size} | qemu (peer) | {g['qemu']} ({g['qemu_why']}) | | | | | | | | | | |")
-    for name, why in g.get("not_available", {}).items():
-        L.append(f"| - | {name} | n/a ({why}) | | | | | | | | | | |")
+def tso_report(results, systems, hosts):
+    t = results.get("tso") or {}
+    L = ["## guest -> host, 64 KiB TSO (virtio-net; netguest tx tso=1)", ""]
+    if not t.get("run"):
+        return L + ["Not run (--directions without tx or tso, or --tso-size 0).", ""]
+    L += [f"Frames: {t['size']} B GSO frames (Ethernet + IPv4 + TCP, {t['headers']} B of "
+          f"headers, {t['tcp_payload']} B of TCP payload) with a virtio_net_hdr NEEDS_CSUM + "
+          f"gso_type TCPV4, gso_size {t['gso_size']}: one GSO frame = {t['segments_per_frame']} "
+          f"TCP segments on a wire. The guest: `{t['guest']}` ({t['count']} GSO frames per "
+          f"run); the tap counts one packet of {t['size']} B per GSO frame (checked); the host "
+          f"drops each at ip_rcv unsegmented (destination MAC {t['dst_mac']}, no interface's). "
+          f"Native: {t['native']}, for {t['native_ms']} ms. frames/s = GSO frames/s; Gb/s: "
+          f"GSO frame bytes (one set of headers per frame, as Mb/s elsewhere); TCP payload "
+          f"Gb/s; segments/s = GSO frames/s x {t['segments_per_frame']}; exits, NIC I/O, "
+          f"IRQs, CPU per GSO frame. Not in the plot (its x axis ends at 1514 B).", "",
+          "| size | system | GSO frames/s | Gb/s | TCP payload Gb/s | segments/s | "
+          "exits/frame (top causes) | NIC I/O/frame | IRQs/frame | CPU us/frame | "
+          "vCPU us/frame: KVM_RUN / exits | host idle |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lab = f"{t['size']} (64 KiB TSO)"
+    for s in [x for x in systems if x.model == "virtio-net"] + hosts:
+        c = results["directions"].get(TSO_KEY, {}).get(str(t["size"]), {}).get(s.name)
+        if not c or not c["summary"]:
+            why = t["not_available"].get(s.name) or s.why or "no successful run"
+            L.append(f"| {lab} | {s.name} | n/a ({why[:160]}) | | | | | | | | | |")
+            continue
+        x = c["summary"]
+        ex = (f"{fmt(x.get('exits_per_frame'), 'e')} ({top_causes(x)})"
+              if "exits_per_frame" in x else "n/a")
+        kr = (f"{fmt(x.get('kvm_run_us_per_frame'), 'x')} / "
+              f"{fmt(x.get('exit_handling_us_per_frame'), 'x')}"
+              if "kvm_run_us_per_frame" in x else "n/a")
+        sp = x.get("segments_per_s")
+        L.append(f"| {lab} | {s.name} | {fmt(x.get('fps'), 'fps')} | "
+                 f"{fmt(x.get('gbps'), 'x')} | {fmt(x.get('tcp_payload_gbps'), 'x')} | "
+                 f"{sp['median']:,.0f} | {ex} | {fmt(x.get('nic_io_per_frame'), 'x')} | "
+                 f"{fmt(x.get('irqs_per_frame'), 'x')} | {fmt(x.get('cpu_us_per_frame'), 'x')}"
+                 f" | {kr} | {fmt(x.get('host_idle'), 'host_idle')} |")
     L.append("")
     return L
 
 
-def plot(results, sizes, systems, native, png, tmp):
+def gg_report(results):
+    g = results.get("guest_guest")
+    L = ["## guest <-> guest through netbridge (netguest tx VM -> switch -> netguest rx VM)", ""]
+    if not g or not g.get("run", True):
+        return L + ["Not run" + (" (--directions)." if g else "."), ""]
+    L += [f"Setup: {g['setup']}. Both VMs of a row are the same system: two vmm-monitors "
+          "(same NIC model and opt) or two QEMUs (same NIC model, `-netdev tap,ifname=<the "
+          "netbridge tap>,script=no,downscript=no,vhost=off`, which opens netbridge's "
+          "persistent tap by name as vmm-monitor's `--nic tap=` does), same pinning, frame "
+          "counts and sizes. frames/s: frames the rx guest counted over the window from "
+          "the tx guest's ready line to the rx guest's result line (to the tx result line when "
+          "frames were lost and the rx guest had to be stopped: control `stop` on vmm-monitor, "
+          "Ctrl-Alt-Del over QMP on QEMU, the same i8042 keys); sender frames/s: the tx "
+          "guest's own rate; exits/frame per side (vmm-monitor only): every KVM exit of that "
+          "monitor in the window but COM1/debug-exit, per NIC frame it moved; NIC I/O/frame and "
+          "IRQs/frame per side: the guests' own io_ops/irqs counters (on QEMU every NIC I/O is "
+          "an exit); switch drops: netbridge's drop counters of both ports (`nbctl stats`); "
+          "tap drops: the rx tap's tx_dropped (the rx VM did not read the tap in time); rx NIC "
+          "drops: the rx monitor's NIC drop counters (e.g. no_rx_buffer: the guest had no free "
+          "RX buffer; QEMU keeps no such counter, n/a); lost: sent minus counted.", ""]
+    if not g["available"]:
+        return L + [f"n/a: {g['why']}", ""]
+    L += ["| size | system | frames/s received | Mb/s | sender frames/s | exits/frame tx side "
+          "(top causes) | exits/frame rx side (top causes) | NIC I/O/frame tx / rx "
+          "| IRQs/frame tx / rx | switch forwarded | switch drops | tap drops | rx NIC drops "
+          "| lost | host idle |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    names = g["systems"] + g.get("qemu_systems", [])
+    order = {n: i for i, n in enumerate(names)}
+    # NIC by NIC: vmm opt=none, vmm opt=all, then QEMU with the same NIC
+    names.sort(key=lambda n: (0 if "pcnet" in n else 1, order[n] if n.startswith("vmm") else 99))
+    for size in g["sizes"]:
+        for name in names:
+            c = results["directions"].get("gg", {}).get(str(size), {}).get(name)
+            if not c or not c["summary"]:
+                L.append(f"| {size} | {name} | n/a (no successful run) | | | | | | | | | | | | |")
+                continue
+            x = c["summary"]
+
+            def ex(side):
+                k = f"exits_per_frame_{side}"
+                if k not in x:
+                    return "n/a"
+                return f"{fmt(x.get(k), 'x')} ({top_causes(x, key=f'exits_by_cause_{side}')})"
+            L.append(f"| {size} | {name} | {fmt(x.get('fps'), 'fps')} | {fmt(x.get('mbps'), 'mbps')}"
+                     f" | {fmt(x.get('tx_fps'), 'fps')} | {ex('tx')} | {ex('rx')} | "
+                     f"{fmt(x.get('nic_io_per_frame_tx'), 'x')} / "
+                     f"{fmt(x.get('nic_io_per_frame_rx'), 'x')} | "
+                     f"{fmt(x.get('irqs_per_frame_tx'), 'x')} / {fmt(x.get('irqs_per_frame_rx'), 'x')}"
+                     f" | {fmt(x.get('switch_forwarded'), 'n')} | {fmt(x.get('switch_drops'), 'n')}"
+                     f" | {fmt(x.get('tap_drops'), 'n')} | {fmt(x.get('rx_nic_drops'), 'n')} | "
+                     f"{fmt(x.get('lost_frames'), 'n')} | {fmt(x.get('host_idle'), 'host_idle')} |")
+    for name, why in g.get("not_available", {}).items():
+        L.append(f"| - | {name} | n/a ({why}) | | | | | | | | | | | | |")
+    L.append("")
+    return L
+
+
+def plot(results, sizes, systems, hosts, png, tmp):
+    """frames/s vs frame size: guest -> host, host -> guest, and guest <->
+    guest through netbridge (its own sizes and systems), log scale."""
     if not shutil.which("gnuplot"):
         print("nic.py: gnuplot not installed: no plot", file=sys.stderr)
         return
-    names = [s.name for s in systems if s.available] + [native.name]
-    cmds = [f"set terminal pngcairo size 1400,650" if "pngcairo" in
-            sh("gnuplot", "-e", "set terminal", check=False).stdout +
-            sh("gnuplot", "-e", "set terminal", check=False).stderr else
-            "set terminal png size 1400,650",
-            f"set output '{png}'", "set multiplot layout 1,2",
+    names = [s.name for s in systems if s.available] + [h.name for h in hosts]
+    g = results.get("guest_guest") or {}
+    gg_names = g.get("systems", []) + g.get("qemu_systems", [])
+    gg_sizes = g.get("sizes", sizes)
+    term = sh("gnuplot", "-e", "set terminal", check=False)
+    cmds = ["set terminal pngcairo size 1800,650" if "pngcairo" in term.stdout + term.stderr
+            else "set terminal png size 1800,650",
+            f"set output '{png}'", "set multiplot layout 1,3",
             "set logscale y", "set xlabel 'frame size (bytes)'", "set ylabel 'frames/s'",
             "set key outside bottom center horizontal font ',8'", "set grid",
-            f"set xtics ({', '.join(str(x) for x in sizes)})", "set xrange [0:1600]"]
-    for d in ("tx", "rx"):
+            "set xrange [0:1600]"]
+    for d, title, ns, ss in (("tx", "guest -> host", names, sizes),
+                             ("rx", "host -> guest", names, sizes),
+                             ("gg", "guest <-> guest (netbridge)", gg_names, gg_sizes)):
         parts = []
-        for i, n in enumerate(names):
+        for i, n in enumerate(ns):
             f = os.path.join(tmp, f"{d}{i}.dat")
+            pts = [(size, med(results, d, size, n)) for size in ss]
+            pts = [(x, y) for x, y in pts if y]
+            if not pts:  # direction or system not run: no line
+                continue
             with open(f, "w") as fh:
-                for size in sizes:
-                    v = med(results, d, size, n)
-                    if v:
-                        fh.write(f"{size} {v}\n")
+                fh.writelines(f"{x} {y}\n" for x, y in pts)
             parts.append(f"'{f}' using 1:2 with linespoints title '{n}'")
-        cmds.append(f"set title '{'guest -> host' if d == 'tx' else 'host -> guest'}'")
-        cmds.append("plot " + ", ".join(parts))
+        cmds.append(f"set title '{title}'")
+        cmds.append(f"set xtics ({', '.join(str(x) for x in ss)})")
+        cmds.append("plot " + ", ".join(parts) if parts else
+                    "unset logscale y; set yrange [0:1]; plot 0 title 'not run'; "
+                    "set logscale y; set autoscale y")
     cmds.append("unset multiplot")
     subprocess.run(["gnuplot"], input="\n".join(cmds), text=True, check=True)
 

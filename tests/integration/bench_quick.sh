@@ -109,6 +109,26 @@ else:
             bad.append("ratio gg vmm/qemu pcnet: missing")
     if not any(row.get("model") == "pcnet" for row in r.get("ratios_gg", [])):
         bad.append("ratios_gg: no pcnet row")
+# 64 KiB TSO frames on virtio-net (guest -> host): every virtio-net system
+# that ran, and the native writer of the same GSO frames
+t = r.get("tso") or {}
+if not t.get("run"):
+    bad.append("tso: not run")
+else:
+    want_tso = [n for n, s in avail.items() if s.get("model") == "virtio-net" or s["kind"] == "native"]
+    for name in want_tso:
+        if name not in t.get("systems", []):
+            bad.append(f"tso {name}: not run ({t.get('not_available', {}).get(name)})")
+            continue
+        c = r["directions"].get("tx_tso", {}).get(str(t["size"]), {}).get(name)
+        summ = c and c["summary"]
+        if not summ:
+            bad.append(f"tso {name}: no result")
+            continue
+        keys = ["fps", "gbps", "cpu_us_per_frame"] + (["exits_per_frame"] if avail[name]["kind"] == "vmm" else [])
+        bad += [f"tso {name}: no {k}" for k in keys if k not in summ]
+        if summ["fps"]["median"] <= 0:
+            bad.append(f"tso {name}: 0 frames/s")
 if not r["targets"]:
     bad.append("no targets")
 st = r.get("start_time", {})
