@@ -9,13 +9,15 @@
  *
  * Config byte: bits 0-2 PCNET_OPT_*, bit 3 the backend refuses transmits,
  * bit 4 leave the PCI command register as pci_bus_add set it (no bus
- * mastering until the input turns it on).
+ * mastering until the input turns it on), bit 5 TDMD deferral (a poll hook
+ * and tick: with no clock every TX run counts as busy, so the RDP window
+ * comes on after a few runs).
  *
  * Events (FZ_OP_EVENT): 0 receive (len u16, bytes), 1 receive addressed to
  * the current PADR or broadcast (which u8, len u16, bytes), 2 transmit run
  * (kicks u8; 0 means the kicks counted since the last run), 3 drop a waiting
  * frame, 4 read every CSR and BCR through the accessors, and the counter
- * names.
+ * names, 5 a deferral poll tick (pcnet_tx_poll).
  *
  * Invariants after every op: the counters never go down; INTA is asserted
  * exactly when CSR0 has INTR and INEA; irq_set only on a change; transmitted
@@ -36,6 +38,7 @@ struct zone {
 };
 
 struct fx {
+	bool poll_armed; /* the deferral tick runs */
 	struct iobus bus;
 	struct pci_bus *pb;
 	struct pcnet *s;
@@ -127,7 +130,7 @@ static void event(void *ctx, uint8_t ev, struct fz *f)
 {
 	struct fx *x = ctx;
 
-	switch (ev % 5) {
+	switch (ev % 6) {
 	case 0:
 		receive(x, f, NULL);
 		break;
@@ -170,7 +173,17 @@ static void event(void *ctx, uint8_t ev, struct fz *f)
 		(void)sink;
 		break;
 	}
+	case 5:
+		pcnet_tx_poll(x->s);
+		FZ_CHECK(pcnet_tx_deferring(x->s) == x->poll_armed);
+		break;
 	}
+}
+
+static void arm_poll(void *ctx, uint64_t ns)
+{
+	struct fx *x = ctx;
+	x->poll_armed = ns != 0;
 }
 
 FZ_NOCOV static void check(void *ctx)
@@ -209,6 +222,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.backend = (struct pcnet_backend){ .kick = kick, .tx = tx_sink, .rx_notify = rx_notify, .ctx = &x };
 	c.accel = (struct io_accel){ .coalesce_add = zone_add, .coalesce_del = zone_del, .ctx = &x };
 	x.tx_fails = conf & 0x08;
+	if (conf & 0x20) {
+		c.backend.arm_poll = arm_poll;
+		c.tx_defer_ns = 100000;
+	}
 	x.s = pcnet_new(&c);
 	x.pb = pci_bus_new(&x.bus);
 	FZ_CHECK(x.s && x.pb);
