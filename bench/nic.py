@@ -752,6 +752,17 @@ def fmt(x, k):
     return f"{m:.2f}"
 
 
+def exit_cells(x):
+    """The exits/frame (top causes) and vCPU time (KVM_RUN / exits) cells of
+    a summary; "n/a" for systems without exit counters."""
+    ex = (f"{fmt(x.get('exits_per_frame'), 'e')} ({top_causes(x)})"
+          if "exits_per_frame" in x else "n/a")
+    kr = (f"{fmt(x.get('kvm_run_us_per_frame'), 'x')} / "
+          f"{fmt(x.get('exit_handling_us_per_frame'), 'x')}"
+          if "kvm_run_us_per_frame" in x else "n/a")
+    return ex, kr
+
+
 def top_causes(s, n=3, key="exits_by_cause"):
     c = s.get(key)
     if not c:
@@ -1167,11 +1178,7 @@ def report(results, sizes, systems, hosts, start_md):
                              f"| {size} | {s.name} | n/a ({why}) | | | | | | | |")
                     continue
                 x = c["summary"]
-                ex = (f"{fmt(x.get('exits_per_frame'), 'e')} ({top_causes(x)})"
-                      if "exits_per_frame" in x else "n/a")
-                kr = (f"{fmt(x.get('kvm_run_us_per_frame'), 'x')} / "
-                      f"{fmt(x.get('exit_handling_us_per_frame'), 'x')}"
-                      if "kvm_run_us_per_frame" in x else "n/a")
+                ex, kr = exit_cells(x)
                 L.append(f"| {size} | {s.name} | {fmt(x.get('fps'), 'fps')} | "
                          f"{fmt(x.get('mbps'), 'mbps')} | {ex} | "
                          f"{fmt(x.get('nic_io_per_frame'), 'x')} | "
@@ -1261,11 +1268,7 @@ def tso_report(results, systems, hosts):
             L.append(f"| {lab} | {s.name} | n/a ({why[:160]}) | | | | | | | | | |")
             continue
         x = c["summary"]
-        ex = (f"{fmt(x.get('exits_per_frame'), 'e')} ({top_causes(x)})"
-              if "exits_per_frame" in x else "n/a")
-        kr = (f"{fmt(x.get('kvm_run_us_per_frame'), 'x')} / "
-              f"{fmt(x.get('exit_handling_us_per_frame'), 'x')}"
-              if "kvm_run_us_per_frame" in x else "n/a")
+        ex, kr = exit_cells(x)
         sp = x.get("segments_per_s")
         L.append(f"| {lab} | {s.name} | {fmt(x.get('fps'), 'fps')} | "
                  f"{fmt(x.get('gbps'), 'x')} | {fmt(x.get('tcp_payload_gbps'), 'x')} | "

@@ -16,14 +16,7 @@ need_kvm
 
 NS=vmmnicmx$$
 TAP=vmmtapmx0
-ip netns add "$NS" || skip "cannot create a network namespace"
-CLEANUP+=("ip netns del $NS")
-inns() { ip netns exec "$NS" "$@"; }
-inns ip link set lo up
-inns ip tuntap add dev $TAP mode tap vnet_hdr || fail "ip tuntap add"
-inns sysctl -qw net.ipv6.conf.$TAP.disable_ipv6=1
-inns ip link set $TAP up
-counter() { inns cat /sys/class/net/$TAP/statistics/"$1"; }
+. tests/lib/nic_netns.sh
 nicstat() { # FILE EXPR (python over the first NIC's stats)
 	python3 -c "import json,sys; n=json.load(open(sys.argv[1]))['nics'][0]; print($2)" "$1"
 }
@@ -55,17 +48,7 @@ for intr in msix intx; do
 		CLEANUP+=("kill $PID 2>/dev/null")
 		WAIT_SECS=20 wait_for grep -q 'mode=rx ready' "$TMP/rx.out" ||
 			{ cat "$TMP/rx.err"; fail "rx $what: no ready line"; }
-		inns python3 - $TAP $N <<'PY' || fail "rx: sending frames"
-import socket, struct, sys, time
-tap, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((tap, 0))
-src = s.getsockname()[4][:6]
-for i in range(n):
-    s.send(bytes.fromhex("525400abcdef") + src + b"\x88\xb5" + struct.pack("!I", i) + bytes(100))
-    if i % 16 == 15:
-        time.sleep(0.002)
-PY
+		send_test_frames $N 100 0.002 || fail "rx: sending frames"
 		wait $PID
 		rc=$?
 		[ $rc -eq 0 ] || { cat "$TMP/rx.out" "$TMP/rx.err"; fail "rx $what: exit $rc"; }

@@ -21,15 +21,8 @@ command -v ip >/dev/null || skip "iproute2 (ip) absent"
 
 NS=$NIC_NS
 TAP=$NIC_TAP
-ip netns add "$NS" || skip "cannot create a network namespace"
-CLEANUP+=("ip netns del $NS")
-inns() { ip netns exec "$NS" "$@"; }
-inns ip link set lo up
-inns ip tuntap add dev $TAP mode tap vnet_hdr || fail "ip tuntap add"
-inns sysctl -qw net.ipv6.conf.$TAP.disable_ipv6=1
-inns ip addr add 198.51.100.1/24 dev $TAP
-inns ip link set $TAP up
-counter() { inns cat /sys/class/net/$TAP/statistics/"$1"; }
+NIC_TAP_ADDR=198.51.100.1/24
+. tests/lib/nic_netns.sh
 
 # Starts the monitor in the namespace in the background: start NAME ARGS...
 start() {
@@ -126,16 +119,7 @@ for opt in all none; do
 	wait_line "$TMP/rx.out" 'mode=rx ready mac=52:54:00:ab:cd:ef' ||
 		{ cat "$TMP/rx.err"; fail "rx opt=$opt: no ready line"; }
 	before=$(counter tx_packets)
-	inns python3 - $TAP $N <<'PY' || fail "rx: sending frames"
-import socket, struct, sys
-tap, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((tap, 0))
-dst = bytes.fromhex("525400abcdef")
-src = s.getsockname()[4][:6]
-for i in range(n):
-    s.send(dst + src + b"\x88\xb5" + struct.pack("!I", i) + bytes(200))
-PY
+	send_test_frames $N 200 || fail "rx: sending frames"
 	wait $PID
 	rc=$?
 	after=$(counter tx_packets)

@@ -19,15 +19,8 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 
 NS=$NIC_NS
 TAP=$NIC_TAP
-ip netns add "$NS" || skip "cannot create a network namespace"
-CLEANUP+=("ip netns del $NS")
-inns() { ip netns exec "$NS" "$@"; }
-inns ip link set lo up
-inns ip tuntap add dev $TAP mode tap vnet_hdr || fail "ip tuntap add"
-inns sysctl -qw net.ipv6.conf.$TAP.disable_ipv6=1
-inns ip addr add 198.51.100.1/24 dev $TAP
-inns ip link set $TAP up
-counter() { inns cat /sys/class/net/$TAP/statistics/"$1"; }
+NIC_TAP_ADDR=198.51.100.1/24
+. tests/lib/nic_netns.sh
 
 qemu() { # OUT CMDLINE [args]
 	local out=$1 cmdline=$2
@@ -95,17 +88,8 @@ qemu "$TMP/rx" "rx count=$N time=50$IA" &
 PID=$!
 CLEANUP+=("kill $PID 2>/dev/null")
 wait_line "$TMP/rx" 'mode=rx ready' || { cat "$TMP/rx" "$TMP/rx.err"; fail "rx: no ready line"; }
-inns python3 - $TAP $N <<'PY' || fail "rx: sending frames"
-import socket, struct, sys, time
-tap, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((tap, 0))
-src = s.getsockname()[4][:6]
-for i in range(n):
-    s.send(bytes.fromhex("525400abcdef") + src + b"\x88\xb5" + struct.pack("!I", i) + bytes(200))
-    if i % 16 == 15:
-        time.sleep(0.01)  # neither QEMU's pcnet ring nor the guest's 32 virtio buffers take more
-PY
+# neither QEMU's pcnet ring nor the guest's 32 virtio buffers take more than 16 at once
+send_test_frames $N 200 0.01 || fail "rx: sending frames"
 wait $PID
 rc=$?
 cat "$TMP/rx"
