@@ -136,20 +136,40 @@ static void write_word(struct msix *x, uint64_t off, uint32_t v)
 	*w = v;
 }
 
+/* The sink hears of a vector when it becomes deliverable (unmask) or stops
+ * being so, and when a live vector's message changes (6.8.3.5 leaves that
+ * undefined; the route is then dropped, not rewritten): a guest rewriting an
+ * unmasked entry in a loop costs no routing-table rewrite per write. */
 void msix_table_write(struct msix *x, uint64_t off, unsigned size, uint64_t v)
 {
 	unsigned vec = (unsigned)(off / MSIX_ENTRY_SIZE);
+	bool was, now;
+	struct msi_msg old;
 
 	if (!aligned_access(off, size) || vec >= x->nvec)
 		return;
+	was = deliverable(x, vec);
+	old = message(x, vec);
 	write_word(x, off, (uint32_t)v);
 	if (size == 8)
 		write_word(x, off + 4, (uint32_t)(v >> 32));
-	update(x, vec);
-	if (deliverable(x, vec) && (x->pending >> vec & 1)) {
+	now = deliverable(x, vec);
+	if (was != now) {
+		update(x, vec);
+	} else if (now && x->sink.update) {
+		struct msi_msg m = message(x, vec);
+		if (m.addr != old.addr || m.data != old.data)
+			x->sink.update(x->sink.ctx, vec, &m, false);
+	}
+	if (now && (x->pending >> vec & 1)) {
 		x->pending &= ~(1ull << vec);
 		(void)deliver(x, vec);
 	}
+}
+
+void msix_clear_pending(struct msix *x)
+{
+	x->pending = 0;
 }
 
 uint64_t msix_pba_read(const struct msix *x, uint64_t off, unsigned size)

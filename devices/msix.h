@@ -32,8 +32,9 @@ struct msi_msg {
 struct msi_sink {
 	/* Delivers vector vec's message now. 0 or -errno. */
 	int (*send)(void *ctx, unsigned vec, const struct msi_msg *m);
-	/* Optional: vector vec's message changed, or it became deliverable
-	 * (usable) or not (masked, MSI-X off): for an irqfd route. */
+	/* Optional, for an irqfd route: vector vec became deliverable (usable:
+	 * point the route at m) or not (masked, MSI-X off, or its message was
+	 * rewritten while live: send by other means until the next unmask). */
 	void (*update)(void *ctx, unsigned vec, const struct msi_msg *m, bool usable);
 	void *ctx;
 };
@@ -66,6 +67,8 @@ void msix_cfg_sync(struct msix *x, const struct pci_dev *dev);
 uint64_t msix_table_read(struct msix *x, uint64_t off, unsigned size);
 void msix_table_write(struct msix *x, uint64_t off, unsigned size, uint64_t v);
 uint64_t msix_pba_read(const struct msix *x, uint64_t off, unsigned size);
+/* Forgets held signals (a device reset: they belong to the old driver). */
+void msix_clear_pending(struct msix *x);
 /* Table and PBA sizes in bytes, for the BAR layout. */
 unsigned msix_table_size(const struct msix *x);
 unsigned msix_pba_size(const struct msix *x);

@@ -230,6 +230,7 @@ static void device_reset(struct vnet *s)
 		s->q[i].vq.mem = s->cfg.mem;
 	}
 	s->config_vec = VIRTIO_MSI_NO_VECTOR;
+	msix_clear_pending(&s->msix); /* the table and Enable are PCI state: kept */
 	s->isr = 0;
 	s->tx_pending = 0; /* an armed timer finds nothing to signal */
 	update_irq(s);
@@ -806,13 +807,20 @@ static void vnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uin
 	const struct io_accel *a = &s->cfg.accel;
 	uint32_t boff;
 	unsigned blen;
+	bool was_msix;
 
 	(void)value;
 	pthread_mutex_lock(&s->lock);
 	s->bus_master = cmd & PCI_COMMAND_MASTER;
 	s->intx_disabled = cmd & PCI_COMMAND_INTX_DISABLE;
 	s->bar0 = base;
+	was_msix = s->msix.enabled;
 	msix_cfg_sync(&s->msix, dev);
+	if (was_msix && !s->msix.enabled && s->msix.pending) {
+		/* Held queue notifications would be lost: INTx takes them over. */
+		msix_clear_pending(&s->msix);
+		s->isr |= ISR_QUEUE;
+	}
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	if (touches_pcicfg_data(off, size) && pcicfg_window(dev, &boff, &blen))

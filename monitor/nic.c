@@ -342,6 +342,17 @@ static int model_rx(struct nic *n, const uint8_t *hdr, size_t len)
 
 /* ---- interrupts ---- */
 
+/* PCnet register writes may wait in KVM's coalesced ring (RAP; RDP while
+ * TDMD is deferred): the I/O thread delivers them before it acts on the
+ * device (a STOP must stop receive DMA, an acknowledge lower INTA). Two
+ * loads when the ring is empty. */
+static void pcnet_catch_up(struct nic *n)
+{
+	if (n->pcnet)
+		vm_coalesced_drain(n->vm);
+}
+
+
 /* irq_line.set for the irqfd switch: a level line made of an irqfd with a
  * resample fd. Asserting writes the irqfd once; KVM lowers the line at the
  * guest's EOI and signals the resample fd, and on_resample re-asserts while
@@ -387,8 +398,7 @@ static void on_resample(void *ctx, int fd, uint32_t events)
 		return;
 	/* A deferred CSR0 write (an acknowledge, INEA off) may still be in the
 	 * coalesced ring: deliver it before deciding to re-assert. */
-	if (n->pcnet)
-		vm_coalesced_drain(n->vm);
+	pcnet_catch_up(n);
 	pthread_mutex_lock(&n->irq_lock);
 	n->irq_asserted = false;
 	if (n->irq_level) {
@@ -424,9 +434,9 @@ static void nic_msi_update(void *ctx, unsigned vec, const struct msi_msg *m, boo
 {
 	struct nic *n = ctx;
 
-	if (!usable || vec >= VNET_MSIX_VECTORS || n->msi_fd[vec] < 0)
+	if (vec >= VNET_MSIX_VECTORS || n->msi_fd[vec] < 0)
 		return;
-	n->msi_routed[vec] = vm_msi_route_set(n->vm, n->msi_gsi[vec], m) == 0;
+	n->msi_routed[vec] = usable && vm_msi_route_set(n->vm, n->msi_gsi[vec], m) == 0;
 }
 
 /* The irqfd switch with MSI-X: a GSI and an irqfd per vector. Failing
@@ -435,8 +445,12 @@ static void msi_irqfds(struct nic *n)
 {
 	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++) {
 		int fd, r;
-		if (vm_msi_route_add(n->vm, &n->msi_gsi[v]) < 0)
+		int e = vm_msi_route_add(n->vm, &n->msi_gsi[v]);
+		if (e < 0) {
+			log_warn_errno(e, "vm %s: %s: MSI-X vector %u: no MSI route (interrupts by "
+				       "KVM_SIGNAL_MSI)", n->vm->name, n->name, v);
 			return;
+		}
 		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (fd < 0)
 			return;
@@ -469,6 +483,7 @@ static void on_kick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &kicks, sizeof(kicks)) != sizeof(kicks))
 		return;
+	pcnet_catch_up(n);
 	if (n->vnet)
 		vnet_tx_run(n->vnet, kicks);
 	else
@@ -501,6 +516,7 @@ static void on_txirq(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return;
+	pcnet_catch_up(n);
 	if (n->vnet)
 		vnet_tx_timer(n->vnet);
 	else
@@ -580,6 +596,7 @@ static void on_tap(void *ctx, int fd, uint32_t events)
 	uint8_t hdr[VNET_HDR_LEN];
 
 	(void)events;
+	pcnet_catch_up(n);
 	for (unsigned i = 0; i < RX_BUDGET && !n->rx_paused; i++) {
 		struct iovec iov[2] = { { hdr, n->hdr_len }, { n->rxbuf, sizeof(n->rxbuf) } };
 		ssize_t r = readv(fd, n->hdr_len ? iov : iov + 1, n->hdr_len ? 2 : 1);
@@ -612,6 +629,7 @@ static void on_poll(void *ctx, int fd, uint32_t events)
 
 	(void)events;
 	(void)!read(fd, &v, sizeof(v));
+	pcnet_catch_up(n);
 	if (!n->rx_paused) {
 		set_poll_timer(n, false);
 		return;
