@@ -151,6 +151,7 @@ struct pcnet {
 	uint64_t rdp_drained;
 	/* TDMD deferral (pcnet.h): decided under lock, applied under zone_lock. */
 	bool defer_want;           /* demands are frequent: the RDP window should be on */
+	bool defer_failed;         /* KVM refused the window: deferral stays off */
 	unsigned busy_runs;        /* TX runs in a row that came soon after the previous */
 	unsigned idle_polls;       /* poll ticks in a row without a demand */
 	uint64_t kicks_at_poll;    /* st.kicks at the previous tick */
@@ -783,6 +784,7 @@ static void defer_sync(struct pcnet *s)
 		if (want && !s->rdp_base) { /* no window (no room, no coalesced PIO): no deferral */
 			pthread_mutex_lock(&s->lock);
 			s->defer_want = false;
+			s->defer_failed = true; /* for good: no retry every few runs */
 			s->busy_runs = 0;
 			pthread_mutex_unlock(&s->lock);
 		}
@@ -795,7 +797,7 @@ static void defer_sync(struct pcnet *s)
  * always high). Returns true when deferral should turn on now. */
 static bool defer_rate(struct pcnet *s, uint64_t gap)
 {
-	if (!defer_enabled(s) || s->defer_want)
+	if (!defer_enabled(s) || s->defer_want || s->defer_failed)
 		return false;
 	s->busy_runs = gap < PCNET_DEFER_GAP_NS ? s->busy_runs + 1 : 0;
 	if (s->busy_runs < PCNET_DEFER_ENTER_RUNS)
@@ -1070,7 +1072,9 @@ static void pcnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, ui
 {
 	struct pcnet *s = container_of(dev, struct pcnet, pci);
 	uint16_t cmd = (uint16_t)pci_cfg_get(dev, PCI_COMMAND, 2);
-	uint64_t base = (cmd & PCI_COMMAND_IO) ? pci_cfg_get(dev, PCI_BASE_ADDRESS_0, 4) & ~3u : 0;
+	/* Where the bus really decodes the BAR (0 when it overlaps another
+	 * region): a window must never cover someone else's ports. */
+	uint64_t base = (cmd & PCI_COMMAND_IO) ? dev->bar_mapped[0] : 0;
 
 	(void)off;
 	(void)size;

@@ -802,8 +802,9 @@ static void vnet_cfg_write(struct pci_dev *dev, unsigned off, unsigned size, uin
 {
 	struct vnet *s = container_of(dev, struct vnet, pci);
 	uint16_t cmd = (uint16_t)pci_cfg_get(dev, PCI_COMMAND, 2);
-	uint64_t base = (cmd & PCI_COMMAND_MEMORY) ?
-				pci_cfg_get(dev, PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK : 0;
+	/* Where the bus really decodes BAR 0 (0 when it overlaps another
+	 * region): a doorbell eventfd must not steal someone else's writes. */
+	uint64_t base = (cmd & PCI_COMMAND_MEMORY) ? dev->bar_mapped[0] : 0;
 	const struct io_accel *a = &s->cfg.accel;
 	uint32_t boff;
 	unsigned blen;
