@@ -360,6 +360,16 @@ static void test_pci_cfg_window(void **state)
 	destroy(f);
 }
 
+/* One 60-byte frame into RX buffer i (256 bytes at RXBUF + 256 i). */
+static void rx_one(struct fixture *f, unsigned i)
+{
+	static const uint8_t frame[60] = { 1 };
+
+	put_desc(f, RX_DESC, i, RXBUF + 256 * i, 256, VQ_DESC_F_WRITE, 0);
+	offer(f, RX_AVAIL, (uint16_t)i);
+	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+}
+
 /* MSI-X: vectors per queue, the table in BAR 0, masking into the PBA, no
  * ISR bit or INTx for queue notifications; without a sink no capability. */
 static void test_msix(void **state)
@@ -367,7 +377,6 @@ static void test_msix(void **state)
 	struct fixture *f, *g = make(VNET_OPT_ALL);
 	struct pci_dev *d;
 	struct vnet_stats st;
-	uint8_t frame[60] = { 1 };
 	unsigned cap;
 	(void)state;
 	assert_int_equal(find_cap(vnet_pci_dev(g->s), 0x11, -1), 0);
@@ -400,9 +409,7 @@ static void test_msix(void **state)
 	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 16, 8), 0xfee00000ull);
 	cfg_write(d, cap + 2, 2, 0x8000); /* MSI-X Enable */
 	/* A frame while vector 1 is masked: held in the PBA. */
-	put_desc(f, RX_DESC, 0, RXBUF, 256, VQ_DESC_F_WRITE, 0);
-	offer(f, RX_AVAIL, 0);
-	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	rx_one(f, 0);
 	assert_int_equal(f->msi_sends, 0);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
 	assert_int_equal(f->irq_level, 0);
@@ -416,15 +423,11 @@ static void test_msix(void **state)
 	assert_true(f->msi_usable);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
 	/* The next frame goes at once; Function Mask holds it again. */
-	put_desc(f, RX_DESC, 1, RXBUF + 256, 256, VQ_DESC_F_WRITE, 0);
-	offer(f, RX_AVAIL, 1);
-	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	rx_one(f, 1);
 	assert_int_equal(f->msi_sends, 2);
 	cfg_write(d, cap + 2, 2, 0xc000);
 	assert_false(f->msi_usable);
-	put_desc(f, RX_DESC, 2, RXBUF + 512, 256, VQ_DESC_F_WRITE, 0);
-	offer(f, RX_AVAIL, 2);
-	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	rx_one(f, 2);
 	assert_int_equal(f->msi_sends, 2);
 	cfg_write(d, cap + 2, 2, 0x8000);
 	assert_int_equal(f->msi_sends, 3);
@@ -446,9 +449,7 @@ static void test_msix(void **state)
 	assert_int_equal(f->msi_updates, 1);
 	/* Held while masked, then MSI-X turned off: INTx takes it over. */
 	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 1);
-	put_desc(f, RX_DESC, 3, RXBUF + 768, 256, VQ_DESC_F_WRITE, 0);
-	offer(f, RX_AVAIL, 3);
-	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	rx_one(f, 3);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
 	assert_int_equal(f->irq_level, 0);
 	cfg_write(d, cap + 2, 2, 0);
@@ -458,9 +459,7 @@ static void test_msix(void **state)
 	assert_int_equal(f->irq_level, 0);
 	/* Held again, then a device reset: the stale signal is forgotten. */
 	cfg_write(d, cap + 2, 2, 0x8000);
-	put_desc(f, RX_DESC, 4, RXBUF + 1024, 256, VQ_DESC_F_WRITE, 0);
-	offer(f, RX_AVAIL, 4);
-	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
+	rx_one(f, 4);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
 	/* Reset: the vectors go back to NO_VECTOR, nothing stays pending. */
 	wr(f, CC_STATUS, 1, 0);
