@@ -1,5 +1,6 @@
-/* nic.h: the monitor's virtual NICs: the `--nic` flag, the tap backend on
- * the I/O thread, and the per-NIC counters served by `stats`.
+/* nic.h: the monitor's virtual NICs: the `--nic` flag (nic_config.c), the
+ * tap backend on the I/O thread, and the per-NIC counters served by `stats`
+ * (nic.c).
  *
  * A NIC is a device model from devices/ (pcnet or virtio-net) joined to a
  * tap fd. All backend I/O runs
@@ -53,6 +54,8 @@ struct nic_config {
 int nic_parse(const char *spec, struct nic_config *c, const char **why);
 /* "coalesce+combine+irqfd", "none" */
 const char *nic_opts_string(unsigned opts, char *buf, unsigned size);
+/* The name of one NIC_OPT_* bit ("coalesce"), or "?". */
+const char *nic_opt_name(unsigned bit);
 
 struct nic;
 struct vm;

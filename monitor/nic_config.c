@@ -1,0 +1,173 @@
+/* nic_config.c: the `--nic` flag (nic.h): model, backend, MAC, the
+ * optimization switches and their bounds, each bad value refused with a
+ * message that names it. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nic.h"
+#include "pcnet.h"
+#include "util.h"
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return mac[0] & 1 ? -EINVAL : 0; /* multicast is no station address */
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} opt_names[] = { { "coalesce", NIC_OPT_COALESCE }, { "combine", NIC_OPT_COMBINE },
+		  { "irqfd", NIC_OPT_IRQFD } };
+
+const char *nic_opt_name(unsigned bit)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(opt_names); i++)
+		if (opt_names[i].bit == bit)
+			return opt_names[i].name;
+	return "?";
+}
+
+static int parse_opts(const char *s, unsigned *out)
+{
+	char buf[128], *save = NULL, *tok;
+	unsigned opts = s[0] == '-' ? NIC_OPT_ALL : 0;
+
+	if (!strcmp(s, "all") || !strcmp(s, "none")) {
+		*out = s[0] == 'a' ? NIC_OPT_ALL : 0;
+		return 0;
+	}
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+		bool off = tok[0] == '-';
+		unsigned i;
+		for (i = 0; i < ARRAY_SIZE(opt_names); i++)
+			if (!strcmp(tok + off, opt_names[i].name))
+				break;
+		if (i == ARRAY_SIZE(opt_names))
+			return -EINVAL;
+		opts = off ? opts & ~opt_names[i].bit : opts | opt_names[i].bit;
+	}
+	*out = opts;
+	return 0;
+}
+
+const char *nic_opts_string(unsigned opts, char *buf, unsigned size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(opt_names); i++)
+		if (opts & opt_names[i].bit)
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "+" : "",
+					      opt_names[i].name);
+	if (!opts)
+		snprintf(buf, size, "none");
+	return buf;
+}
+
+int nic_parse(const char *spec, struct nic_config *c, const char **why)
+{
+	char buf[256], *save = NULL, *tok;
+	bool have_model = false;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->opts = NIC_OPT_ALL;
+	c->txirq_frames = NIC_TXIRQ_FRAMES;
+	c->txirq_us = NIC_TXIRQ_US;
+	c->txkick_us = NIC_TXKICK_US;
+	if (strlen(spec) >= sizeof(buf)) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	strcpy(buf, spec);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(tok, '=');
+		uint64_t fd;
+		if (!v) {
+			*why = "expected KEY=VALUE items (model=, tap=, fd=, mac=, opt=, txirq_frames=, "
+			       "txirq_us=, txkick_us=)";
+			return -EINVAL;
+		}
+		*v++ = 0;
+		if (!strcmp(tok, "model")) {
+			if (!strcmp(v, "pcnet")) {
+				c->model = NIC_MODEL_PCNET;
+			} else if (!strcmp(v, "virtio-net")) {
+				c->model = NIC_MODEL_VIRTIO_NET;
+			} else {
+				*why = "model: pcnet or virtio-net";
+				return -EINVAL;
+			}
+			have_model = true;
+		} else if (!strcmp(tok, "tap")) {
+			if (!v[0] || strlen(v) >= NIC_TAP_NAME_MAX || strchr(v, '/')) {
+				*why = "tap: an interface name of 1..15 characters";
+				return -EINVAL;
+			}
+			strcpy(c->tap, v);
+		} else if (!strcmp(tok, "fd")) {
+			if (parse_u64(v, 65535, &fd) < 0) {
+				*why = "fd: a file descriptor number";
+				return -EINVAL;
+			}
+			c->fd = (int)fd;
+		} else if (!strcmp(tok, "mac")) {
+			if (parse_mac(v, c->mac) < 0) {
+				*why = "mac: six hex bytes XX:XX:XX:XX:XX:XX, not multicast";
+				return -EINVAL;
+			}
+			c->has_mac = true;
+		} else if (!strcmp(tok, "txirq_frames")) {
+			if (parse_u64(v, 256, &fd) < 0) {
+				*why = "txirq_frames: frames per TX interrupt, 0..256 (0 or 1: no coalescing)";
+				return -EINVAL;
+			}
+			c->txirq_frames = (unsigned)fd;
+		} else if (!strcmp(tok, "txirq_us")) {
+			if (parse_u64(v, 100000, &fd) < 0) {
+				*why = "txirq_us: the TX interrupt delay bound in us, 0..100000 (0: no "
+				       "coalescing)";
+				return -EINVAL;
+			}
+			c->txirq_us = (unsigned)fd;
+		} else if (!strcmp(tok, "txkick_us")) {
+			if (parse_u64(v, 10000, &fd) < 0) {
+				*why = "txkick_us: how long a deferred PCnet transmit demand may wait in "
+				       "us, 0..10000 (0: no deferral)";
+				return -EINVAL;
+			}
+			c->txkick_us = (unsigned)fd;
+		} else if (!strcmp(tok, "opt")) {
+			if (parse_opts(v, &c->opts) < 0) {
+				*why = "opt: all, none, or names from coalesce, combine, irqfd joined by '+' "
+				       "(a leading '-' turns one off: opt=-combine)";
+				return -EINVAL;
+			}
+		} else {
+			*why = "unknown key (known: model, tap, fd, mac, opt, txirq_frames, txirq_us, txkick_us)";
+			return -EINVAL;
+		}
+	}
+	if (!have_model) {
+		*why = "model= is required";
+		return -EINVAL;
+	}
+	if (!c->tap[0] == (c->fd < 0)) {
+		*why = "give exactly one of tap=NAME and fd=N";
+		return -EINVAL;
+	}
+	return 0;
+}
+
