@@ -41,6 +41,17 @@ static inline int irq_set(const struct irq_line *l, int level)
 	return l->set ? l->set(l->ctx, l->gsi, level) : 0;
 }
 
+/* A TX batch size histogram: bucket b counts batches of 2^b .. 2^(b+1)-1
+ * frames, the last bucket everything above; hist has nbuckets entries. */
+static inline void batch_count(uint64_t *hist, unsigned nbuckets, unsigned n)
+{
+	unsigned b = 0;
+
+	while (b + 1 < nbuckets && (2u << b) <= n)
+		b++;
+	hist[b]++;
+}
+
 /* Access callbacks. offset is from the region's base; size is 1, 2, 4 or 8.
  * Reads return the value in the low `size` bytes. */
 struct io_ops {

@@ -475,11 +475,7 @@ static const struct io_ops vnet_bar_ops = { .read = bar_read, .write = bar_write
 
 static void count_batch(struct vnet *s, unsigned n)
 {
-	unsigned b = 0;
-
-	while (b + 1 < VNET_BATCH_BUCKETS && (2u << b) <= n)
-		b++;
-	s->st.tx_batch[b]++;
+	batch_count(s->st.tx_batch, VNET_BATCH_BUCKETS, n);
 	s->st.tx_runs++;
 }
 

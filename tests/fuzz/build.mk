@@ -24,7 +24,7 @@ $(B)/fuzz/obj/%.o: %.c
 FUZZ_BASE_OBJS := $(addprefix $(B)/fuzz/obj/,monitor/iobus.o common/log.o common/util.o)
 # The devices each target exercises (only these: a device being written
 # elsewhere in devices/ must not break the others' fuzzing).
-FUZZ_DEVS_pcnet := devices/pcnet.o devices/pci.o
+FUZZ_DEVS_pcnet := devices/pcnet.o devices/pcnet_tx.o devices/pcnet_rx.o devices/pci.o
 FUZZ_DEVS_uart16550 := devices/uart16550.o
 FUZZ_DEVS_i8042 := devices/i8042.o
 FUZZ_DEVS_pci := devices/pci.o
