@@ -74,23 +74,6 @@
 #define CAP_PCICFG_DATA (CAP_PCICFG_AT + 16)
 #define CAP_MSIX_AT 0x98
 
-/* Common configuration (4.1.4.3) offsets. */
-#define CC_DFSELECT 0x00
-#define CC_DF 0x04
-#define CC_GFSELECT 0x08
-#define CC_GF 0x0c
-#define CC_MSIX 0x10
-#define CC_NUMQ 0x12
-#define CC_STATUS 0x14
-#define CC_CFGGEN 0x15
-#define CC_Q_SELECT 0x16
-#define CC_Q_SIZE 0x18
-#define CC_Q_MSIX 0x1a
-#define CC_Q_ENABLE 0x1c
-#define CC_Q_NOFF 0x1e
-#define CC_Q_DESC 0x20
-#define CC_Q_AVAIL 0x28
-#define CC_Q_USED 0x30
 
 #define HOST_FEATURES                                                                        \
 	(1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |   \
@@ -312,25 +295,25 @@ static void common_image(struct vnet *s, uint8_t img[VNET_COMMON_LEN])
 	uint16_t nq = VNET_NUM_QUEUES;
 
 	memset(img, 0, VNET_COMMON_LEN);
-	memcpy(img + CC_DFSELECT, &s->dfselect, 4);
-	memcpy(img + CC_DF, &df, 4);
-	memcpy(img + CC_GFSELECT, &s->gfselect, 4);
-	memcpy(img + CC_GF, &gf, 4);
-	memcpy(img + CC_MSIX, &s->config_vec, 2);
-	memcpy(img + CC_NUMQ, &nq, 2);
-	img[CC_STATUS] = s->status;
-	img[CC_CFGGEN] = 0; /* the configuration never changes */
-	memcpy(img + CC_Q_SELECT, &s->qselect, 2);
+	memcpy(img + VNET_CC_DFSELECT, &s->dfselect, 4);
+	memcpy(img + VNET_CC_DF, &df, 4);
+	memcpy(img + VNET_CC_GFSELECT, &s->gfselect, 4);
+	memcpy(img + VNET_CC_GF, &gf, 4);
+	memcpy(img + VNET_CC_MSIX, &s->config_vec, 2);
+	memcpy(img + VNET_CC_NUMQ, &nq, 2);
+	img[VNET_CC_STATUS] = s->status;
+	img[VNET_CC_CFGGEN] = 0; /* the configuration never changes */
+	memcpy(img + VNET_CC_Q_SELECT, &s->qselect, 2);
 	if (!q)
 		return; /* size 0: no such queue */
 	uint16_t en = q->enabled, noff = (uint16_t)s->qselect;
-	memcpy(img + CC_Q_SIZE, &q->size, 2);
-	memcpy(img + CC_Q_MSIX, &q->vec, 2);
-	memcpy(img + CC_Q_ENABLE, &en, 2);
-	memcpy(img + CC_Q_NOFF, &noff, 2);
-	memcpy(img + CC_Q_DESC, &q->desc, 8);
-	memcpy(img + CC_Q_AVAIL, &q->avail, 8);
-	memcpy(img + CC_Q_USED, &q->used, 8);
+	memcpy(img + VNET_CC_Q_SIZE, &q->size, 2);
+	memcpy(img + VNET_CC_Q_MSIX, &q->vec, 2);
+	memcpy(img + VNET_CC_Q_ENABLE, &en, 2);
+	memcpy(img + VNET_CC_Q_NOFF, &noff, 2);
+	memcpy(img + VNET_CC_Q_DESC, &q->desc, 8);
+	memcpy(img + VNET_CC_Q_AVAIL, &q->avail, 8);
+	memcpy(img + VNET_CC_Q_USED, &q->used, 8);
 }
 
 static void set_addr_part(uint64_t *a, uint64_t off, unsigned size, uint64_t v)
@@ -355,50 +338,50 @@ static void common_write(struct vnet *s, uint64_t off, unsigned size, uint64_t v
 	bool q_frozen = !q || q->enabled;
 
 	switch (off) {
-	case CC_DFSELECT:
+	case VNET_CC_DFSELECT:
 		if (size == 4)
 			s->dfselect = (uint32_t)v;
 		return;
-	case CC_GFSELECT:
+	case VNET_CC_GFSELECT:
 		if (size == 4)
 			s->gfselect = (uint32_t)v;
 		return;
-	case CC_GF:
+	case VNET_CC_GF:
 		if (size == 4 && s->gfselect < 2 && !(s->status & VIRTIO_STATUS_FEATURES_OK)) {
 			unsigned sh = 32 * s->gfselect;
 			s->driver_features = (s->driver_features & ~(0xffffffffull << sh)) |
 					     (v & 0xffffffffull) << sh;
 		}
 		return;
-	case CC_STATUS:
+	case VNET_CC_STATUS:
 		if (size == 1)
 			status_write(s, (uint8_t)v);
 		return;
-	case CC_Q_SELECT:
+	case VNET_CC_Q_SELECT:
 		if (size == 2)
 			s->qselect = (uint16_t)v;
 		return;
-	case CC_Q_SIZE:
+	case VNET_CC_Q_SIZE:
 		/* Checked at enable: a size that is not a power of two is an error. */
 		if (size == 2 && !q_frozen)
 			q->size = (uint16_t)v;
 		return;
-	case CC_Q_ENABLE:
+	case VNET_CC_Q_ENABLE:
 		if (size == 2 && q && v == 1)
 			queue_enable(s, q);
 		return;
-	case CC_MSIX:
+	case VNET_CC_MSIX:
 		if (size == 2)
 			s->config_vec = vector_or_none(s, v);
 		return;
-	case CC_Q_MSIX:
+	case VNET_CC_Q_MSIX:
 		if (size == 2 && q)
 			q->vec = vector_or_none(s, v);
 		return;
 	}
-	if (!q_frozen && off >= CC_Q_DESC && off < CC_Q_USED + 8) {
-		uint64_t *a = off < CC_Q_AVAIL ? &q->desc : off < CC_Q_USED ? &q->avail : &q->used;
-		set_addr_part(a, (off - CC_Q_DESC) % 8, size, v);
+	if (!q_frozen && off >= VNET_CC_Q_DESC && off < VNET_CC_Q_USED + 8) {
+		uint64_t *a = off < VNET_CC_Q_AVAIL ? &q->desc : off < VNET_CC_Q_USED ? &q->avail : &q->used;
+		set_addr_part(a, (off - VNET_CC_Q_DESC) % 8, size, v);
 	}
 }
 

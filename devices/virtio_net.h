@@ -49,6 +49,23 @@
 /* BAR 0 layout: where each capability's structure lives. */
 #define VNET_COMMON_OFF 0x0000
 #define VNET_COMMON_LEN 0x38
+/* Common configuration (4.1.4.3) offsets in BAR 0. */
+#define VNET_CC_DFSELECT 0x00
+#define VNET_CC_DF 0x04
+#define VNET_CC_GFSELECT 0x08
+#define VNET_CC_GF 0x0c
+#define VNET_CC_MSIX 0x10
+#define VNET_CC_NUMQ 0x12
+#define VNET_CC_STATUS 0x14
+#define VNET_CC_CFGGEN 0x15
+#define VNET_CC_Q_SELECT 0x16
+#define VNET_CC_Q_SIZE 0x18
+#define VNET_CC_Q_MSIX 0x1a
+#define VNET_CC_Q_ENABLE 0x1c
+#define VNET_CC_Q_NOFF 0x1e
+#define VNET_CC_Q_DESC 0x20
+#define VNET_CC_Q_AVAIL 0x28
+#define VNET_CC_Q_USED 0x30
 #define VNET_ISR_OFF 0x1000
 #define VNET_DEVCFG_OFF 0x2000
 #define VNET_DEVCFG_LEN 12

@@ -30,22 +30,6 @@
 #define RXBUF 0x10000
 #define TXBUF 0x20000
 
-#define CC_DFSELECT 0x00
-#define CC_DF 0x04
-#define CC_GFSELECT 0x08
-#define CC_GF 0x0c
-#define CC_MSIX 0x10
-#define CC_NUMQ 0x12
-#define CC_STATUS 0x14
-#define CC_Q_SELECT 0x16
-#define CC_Q_SIZE 0x18
-#define CC_Q_MSIX 0x1a
-#define CC_Q_ENABLE 0x1c
-#define CC_Q_NOFF 0x1e
-#define CC_Q_DESC 0x20
-#define CC_Q_AVAIL 0x28
-#define CC_Q_USED 0x30
-
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
 struct fixture {
@@ -189,52 +173,52 @@ static void destroy(struct fixture *f)
 
 static uint64_t device_features(struct fixture *f)
 {
-	wr(f, CC_DFSELECT, 4, 0);
-	uint64_t lo = rd(f, CC_DF, 4);
-	wr(f, CC_DFSELECT, 4, 1);
-	return lo | rd(f, CC_DF, 4) << 32;
+	wr(f, VNET_CC_DFSELECT, 4, 0);
+	uint64_t lo = rd(f, VNET_CC_DF, 4);
+	wr(f, VNET_CC_DFSELECT, 4, 1);
+	return lo | rd(f, VNET_CC_DF, 4) << 32;
 }
 
 static void set_features(struct fixture *f, uint64_t feat)
 {
-	wr(f, CC_GFSELECT, 4, 0);
-	wr(f, CC_GF, 4, (uint32_t)feat);
-	wr(f, CC_GFSELECT, 4, 1);
-	wr(f, CC_GF, 4, feat >> 32);
+	wr(f, VNET_CC_GFSELECT, 4, 0);
+	wr(f, VNET_CC_GF, 4, (uint32_t)feat);
+	wr(f, VNET_CC_GFSELECT, 4, 1);
+	wr(f, VNET_CC_GF, 4, feat >> 32);
 }
 
 static void setup_queue(struct fixture *f, unsigned q, unsigned size, uint64_t desc, uint64_t avail,
 			uint64_t used)
 {
-	wr(f, CC_Q_SELECT, 2, q);
-	assert_int_equal(rd(f, CC_Q_SIZE, 2), VNET_QUEUE_SIZE);
-	wr(f, CC_Q_SIZE, 2, size);
-	wr(f, CC_Q_DESC, 4, (uint32_t)desc); /* vp_iowrite64_twopart */
-	wr(f, CC_Q_DESC + 4, 4, desc >> 32);
-	wr(f, CC_Q_AVAIL, 4, (uint32_t)avail);
-	wr(f, CC_Q_AVAIL + 4, 4, 0);
-	wr(f, CC_Q_USED, 4, (uint32_t)used);
-	wr(f, CC_Q_USED + 4, 4, 0);
-	assert_int_equal(rd(f, CC_Q_NOFF, 2), q);
-	wr(f, CC_Q_ENABLE, 2, 1);
+	wr(f, VNET_CC_Q_SELECT, 2, q);
+	assert_int_equal(rd(f, VNET_CC_Q_SIZE, 2), VNET_QUEUE_SIZE);
+	wr(f, VNET_CC_Q_SIZE, 2, size);
+	wr(f, VNET_CC_Q_DESC, 4, (uint32_t)desc); /* vp_iowrite64_twopart */
+	wr(f, VNET_CC_Q_DESC + 4, 4, desc >> 32);
+	wr(f, VNET_CC_Q_AVAIL, 4, (uint32_t)avail);
+	wr(f, VNET_CC_Q_AVAIL + 4, 4, 0);
+	wr(f, VNET_CC_Q_USED, 4, (uint32_t)used);
+	wr(f, VNET_CC_Q_USED + 4, 4, 0);
+	assert_int_equal(rd(f, VNET_CC_Q_NOFF, 2), q);
+	wr(f, VNET_CC_Q_ENABLE, 2, 1);
 }
 
 /* The virtio_pci_modern / virtio_net probe sequence up to DRIVER_OK. */
 static void bring_up(struct fixture *f, uint64_t feat)
 {
-	wr(f, CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0);
-	wr(f, CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0);
+	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	assert_int_equal(device_features(f) & feat, feat);
 	set_features(f, feat);
-	wr(f, CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_int_equal(rd(f, CC_STATUS, 1),
+	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1),
 			 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
 	setup_queue(f, VNET_RXQ, QN, RX_DESC, RX_AVAIL, RX_USED);
 	setup_queue(f, VNET_TXQ, QN, TX_DESC, TX_AVAIL, TX_USED);
-	wr(f, CC_STATUS, 1, 0xf & ~0u);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0xf);
+	wr(f, VNET_CC_STATUS, 1, 0xf & ~0u);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0xf);
 }
 
 static void put_desc(struct fixture *f, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
@@ -306,8 +290,8 @@ static void test_pci_config(void **state)
 	for (unsigned i = 0; i < 6; i++)
 		assert_int_equal(rd(f, VNET_DEVCFG_OFF + i, 1), MAC[i]);
 	assert_int_equal(rd(f, VNET_DEVCFG_OFF + 6, 2), 1);
-	assert_int_equal(rd(f, CC_NUMQ, 2), 2);
-	assert_int_equal(rd(f, CC_MSIX, 2), 0xffff);
+	assert_int_equal(rd(f, VNET_CC_NUMQ, 2), 2);
+	assert_int_equal(rd(f, VNET_CC_MSIX, 2), 0xffff);
 	destroy(f);
 }
 
@@ -344,19 +328,19 @@ static void test_pci_cfg_window(void **state)
 	cfg_write(d, cap + 12, 4, 1);
 	assert_int_equal(d->cfg_read(d, cap + 16, 4, pci_cfg_get(d, cap + 16, 4)) & 0xff, MAC[1]);
 	/* A 2-byte write: queue_select. */
-	cfg_write(d, cap + 8, 4, CC_Q_SELECT);
+	cfg_write(d, cap + 8, 4, VNET_CC_Q_SELECT);
 	cfg_write(d, cap + 12, 4, 2);
 	cfg_write(d, cap + 16, 2, 1);
-	assert_int_equal(rd(f, CC_Q_SELECT, 2), 1);
+	assert_int_equal(rd(f, VNET_CC_Q_SELECT, 2), 1);
 	/* Misaligned, past the BAR, or another BAR: nothing happens. */
-	cfg_write(d, cap + 8, 4, CC_Q_SELECT + 1);
+	cfg_write(d, cap + 8, 4, VNET_CC_Q_SELECT + 1);
 	cfg_write(d, cap + 16, 2, 0);
 	cfg_write(d, cap + 8, 4, VNET_BAR_SIZE);
 	cfg_write(d, cap + 16, 2, 0);
 	cfg_write(d, cap + 4, 1, 1);
-	cfg_write(d, cap + 8, 4, CC_Q_SELECT);
+	cfg_write(d, cap + 8, 4, VNET_CC_Q_SELECT);
 	cfg_write(d, cap + 16, 2, 0);
-	assert_int_equal(rd(f, CC_Q_SELECT, 2), 1);
+	assert_int_equal(rd(f, VNET_CC_Q_SELECT, 2), 1);
 	destroy(f);
 }
 
@@ -380,8 +364,8 @@ static void test_msix(void **state)
 	unsigned cap;
 	(void)state;
 	assert_int_equal(find_cap(vnet_pci_dev(g->s), 0x11, -1), 0);
-	wr(g, CC_MSIX, 2, 0);
-	assert_int_equal(rd(g, CC_MSIX, 2), 0xffff); /* no MSI-X: NO_VECTOR */
+	wr(g, VNET_CC_MSIX, 2, 0);
+	assert_int_equal(rd(g, VNET_CC_MSIX, 2), 0xffff); /* no MSI-X: NO_VECTOR */
 	destroy(g);
 
 	next_msix = true;
@@ -395,13 +379,13 @@ static void test_msix(void **state)
 	assert_int_equal(pci_cfg_get(d, cap + 8, 4), VNET_MSIX_PBA_OFF);
 	bring_up(f, BASE_FEATURES);
 	/* vp_modern_queue_vector: vectors below the table size stick. */
-	wr(f, CC_MSIX, 2, 0);
-	assert_int_equal(rd(f, CC_MSIX, 2), 0);
-	wr(f, CC_Q_SELECT, 2, VNET_RXQ);
-	wr(f, CC_Q_MSIX, 2, VNET_MSIX_VECTORS);
-	assert_int_equal(rd(f, CC_Q_MSIX, 2), 0xffff);
-	wr(f, CC_Q_MSIX, 2, 1);
-	assert_int_equal(rd(f, CC_Q_MSIX, 2), 1);
+	wr(f, VNET_CC_MSIX, 2, 0);
+	assert_int_equal(rd(f, VNET_CC_MSIX, 2), 0);
+	wr(f, VNET_CC_Q_SELECT, 2, VNET_RXQ);
+	wr(f, VNET_CC_Q_MSIX, 2, VNET_MSIX_VECTORS);
+	assert_int_equal(rd(f, VNET_CC_Q_MSIX, 2), 0xffff);
+	wr(f, VNET_CC_Q_MSIX, 2, 1);
+	assert_int_equal(rd(f, VNET_CC_Q_MSIX, 2), 1);
 	/* Entry 1: address, data; still masked (reset state). */
 	wr(f, VNET_MSIX_TABLE_OFF + 16, 8, 0xfee00000ull);
 	wr(f, VNET_MSIX_TABLE_OFF + 24, 4, 0x41);
@@ -462,8 +446,8 @@ static void test_msix(void **state)
 	rx_one(f, 4);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
 	/* Reset: the vectors go back to NO_VECTOR, nothing stays pending. */
-	wr(f, CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, CC_MSIX, 2), 0xffff);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	assert_int_equal(rd(f, VNET_CC_MSIX, 2), 0xffff);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
 	f->msi_sends = 0;
 	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 0);
@@ -483,32 +467,32 @@ static void test_feature_negotiation(void **state)
 				     1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
 				     1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6 |
 				     1ull << VIRTIO_F_EVENT_IDX);
-	wr(f, CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	/* No VERSION_1: refused (legacy is not offered). */
 	set_features(f, 1ull << VIRTIO_NET_F_MAC);
-	wr(f, CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3);
 	/* A bit we never offered. */
 	set_features(f, BASE_FEATURES | 1ull << 22);
-	wr(f, CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3);
 	/* GUEST_TSO4 without GUEST_CSUM (5.1.3.1). */
 	set_features(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_TSO4);
-	wr(f, CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3);
 	assert_int_equal(f->offload_calls, 0);
 	/* Accepted: offloads go to the tap. */
 	set_features(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_GUEST_TSO4);
-	wr(f, CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0xb);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0xb);
 	assert_int_equal(f->offload, VNET_OFFLOAD_CSUM | VNET_OFFLOAD_TSO4);
 	/* Frozen after FEATURES_OK. */
 	set_features(f, BASE_FEATURES);
 	assert_int_equal(vnet_features(f->s),
 			 BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_GUEST_TSO4);
 	/* Reset clears it all and the tap's offloads. */
-	wr(f, CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0);
 	assert_int_equal(vnet_features(f->s), 0);
 	assert_int_equal(f->offload, 0);
 	destroy(f);
@@ -524,54 +508,54 @@ static void test_status_machine(void **state)
 	struct fixture *f = make(VNET_OPT_ALL);
 	(void)state;
 	/* DRIVER_OK before FEATURES_OK: NEEDS_RESET. */
-	wr(f, CC_STATUS, 1, 0x3);
-	wr(f, CC_STATUS, 1, 0x7);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0x3 | VIRTIO_STATUS_NEEDS_RESET);
-	wr(f, CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0);
+	wr(f, VNET_CC_STATUS, 1, 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0x7);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3 | VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0);
 	/* FEATURES_OK without DRIVER is refused. */
 	set_features(f, BASE_FEATURES);
-	wr(f, CC_STATUS, 1, 0x9);
-	assert_int_equal(rd(f, CC_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+	wr(f, VNET_CC_STATUS, 1, 0x9);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK, 0);
 	/* A queue size that is not a power of two: NEEDS_RESET at enable. */
-	wr(f, CC_STATUS, 1, 0);
-	wr(f, CC_STATUS, 1, 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	wr(f, VNET_CC_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, CC_STATUS, 1, 0xb);
-	wr(f, CC_Q_SELECT, 2, 0);
-	wr(f, CC_Q_SIZE, 2, 100);
-	wr(f, CC_Q_DESC, 8, RX_DESC);
-	wr(f, CC_Q_AVAIL, 8, RX_AVAIL);
-	wr(f, CC_Q_USED, 8, RX_USED);
-	wr(f, CC_Q_ENABLE, 2, 1);
-	assert_int_equal(rd(f, CC_Q_ENABLE, 2), 0);
-	assert_true(rd(f, CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	wr(f, VNET_CC_Q_SELECT, 2, 0);
+	wr(f, VNET_CC_Q_SIZE, 2, 100);
+	wr(f, VNET_CC_Q_DESC, 8, RX_DESC);
+	wr(f, VNET_CC_Q_AVAIL, 8, RX_AVAIL);
+	wr(f, VNET_CC_Q_USED, 8, RX_USED);
+	wr(f, VNET_CC_Q_ENABLE, 2, 1);
+	assert_int_equal(rd(f, VNET_CC_Q_ENABLE, 2), 0);
+	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	/* Larger than the maximum, and rings outside RAM. */
-	wr(f, CC_STATUS, 1, 0);
-	wr(f, CC_STATUS, 1, 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	wr(f, VNET_CC_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, CC_STATUS, 1, 0xb);
-	wr(f, CC_Q_SIZE, 2, 512);
-	wr(f, CC_Q_DESC, 8, RX_DESC);
-	wr(f, CC_Q_AVAIL, 8, RX_AVAIL);
-	wr(f, CC_Q_USED, 8, RX_USED);
-	wr(f, CC_Q_ENABLE, 2, 1);
-	assert_true(rd(f, CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
-	wr(f, CC_STATUS, 1, 0);
-	wr(f, CC_STATUS, 1, 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	wr(f, VNET_CC_Q_SIZE, 2, 512);
+	wr(f, VNET_CC_Q_DESC, 8, RX_DESC);
+	wr(f, VNET_CC_Q_AVAIL, 8, RX_AVAIL);
+	wr(f, VNET_CC_Q_USED, 8, RX_USED);
+	wr(f, VNET_CC_Q_ENABLE, 2, 1);
+	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	wr(f, VNET_CC_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, CC_STATUS, 1, 0xb);
-	wr(f, CC_Q_SIZE, 2, 8);
-	wr(f, CC_Q_DESC, 8, RAM - 16);
-	wr(f, CC_Q_ENABLE, 2, 1);
-	assert_true(rd(f, CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
+	wr(f, VNET_CC_Q_SIZE, 2, 8);
+	wr(f, VNET_CC_Q_DESC, 8, RAM - 16);
+	wr(f, VNET_CC_Q_ENABLE, 2, 1);
+	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	/* Reset brings the defaults back. */
-	wr(f, CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, CC_Q_SIZE, 2), VNET_QUEUE_SIZE);
-	assert_int_equal(rd(f, CC_Q_DESC, 4), 0);
+	wr(f, VNET_CC_STATUS, 1, 0);
+	assert_int_equal(rd(f, VNET_CC_Q_SIZE, 2), VNET_QUEUE_SIZE);
+	assert_int_equal(rd(f, VNET_CC_Q_DESC, 4), 0);
 	/* Queue select past the last queue: size 0. */
-	wr(f, CC_Q_SELECT, 2, 2);
-	assert_int_equal(rd(f, CC_Q_SIZE, 2), 0);
+	wr(f, VNET_CC_Q_SELECT, 2, 2);
+	assert_int_equal(rd(f, VNET_CC_Q_SIZE, 2), 0);
 	destroy(f);
 }
 
@@ -709,7 +693,7 @@ static void test_rx_no_mrg(void **state)
 	assert_int_equal(g16(f, RX_USED + 2), 2);
 	assert_int_equal(g32(f, RX_USED + 16), 0);
 	/* Before DRIVER_OK, or after reset, frames are dropped as no buffer. */
-	wr(f, CC_STATUS, 1, 0);
+	wr(f, VNET_CC_STATUS, 1, 0);
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
 	vnet_get_stats(f->s, &st);
 	assert_int_equal(st.drops[VNET_DROP_NO_RX_BUFFER], 1);
@@ -725,15 +709,15 @@ static void test_broken_ring_needs_reset(void **state)
 	bring_up(f, BASE_FEATURES);
 	s16(f, RX_AVAIL + 2, QN + 5); /* avail index runs ahead of the ring */
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
-	assert_true(rd(f, CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 2); /* configuration change */
 	vnet_get_stats(f->s, &st);
 	assert_int_equal(st.needs_reset, 1);
 	/* Stopped until reset: nothing more is taken. */
 	assert_int_equal(vnet_tx_run(f->s, 1), 0);
-	wr(f, CC_STATUS, 1, 0);
+	wr(f, VNET_CC_STATUS, 1, 0);
 	bring_up(f, BASE_FEATURES);
-	assert_int_equal(rd(f, CC_STATUS, 1), 0xf);
+	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0xf);
 	destroy(f);
 }
 
@@ -759,12 +743,12 @@ static void test_tx_budget(void **state)
 	struct fixture *f = make(VNET_OPT_ALL);
 	const uint64_t desc = 0x30000, avail = 0x31000, used = 0x32000;
 	(void)state;
-	wr(f, CC_STATUS, 1, 0x3);
+	wr(f, VNET_CC_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, CC_STATUS, 1, 0xb);
+	wr(f, VNET_CC_STATUS, 1, 0xb);
 	setup_queue(f, VNET_RXQ, QN, RX_DESC, RX_AVAIL, RX_USED);
 	setup_queue(f, VNET_TXQ, 256, desc, avail, used);
-	wr(f, CC_STATUS, 1, 0xf);
+	wr(f, VNET_CC_STATUS, 1, 0xf);
 	for (unsigned i = 0; i < 256; i++) {
 		put_desc(f, desc, i, TXBUF, VNET_HDR_LEN + 60, 0, 0);
 		s16(f, avail + 4 + 2 * i, (uint16_t)i);
