@@ -310,7 +310,16 @@ static int run(struct monitor *m)
 	}
 
 	m->vm_inited = true;
-	r = vm_create(&m->vm, name, (uint64_t)cfg->memory_mib << 20, cfg->vcpus);
+	r = vm_init(&m->vm, name, (uint64_t)cfg->memory_mib << 20);
+	if (r < 0)
+		return MON_EXIT_OSERR;
+	img = (struct boot_images){ kernel, kernel_len, initrd, initrd_len, cfg->cmdline };
+	r = boot_load(&m->vm.mem, &img, &st, err, sizeof(err));
+	if (r < 0) {
+		log_err("vm %s: kernel %s: %s", name, cfg->kernel, err);
+		return r == -ENOSPC ? MON_EXIT_CONFIG : MON_EXIT_DATAERR;
+	}
+	r = vm_create(&m->vm, cfg->vcpus);
 	if (r < 0) {
 		if (r == -EACCES || r == -EPERM)
 			return MON_EXIT_NOPERM;
@@ -319,13 +328,6 @@ static int run(struct monitor *m)
 		if (r == -E2BIG)
 			return MON_EXIT_CONFIG;
 		return MON_EXIT_OSERR;
-	}
-
-	img = (struct boot_images){ kernel, kernel_len, initrd, initrd_len, cfg->cmdline };
-	r = boot_load(&m->vm.mem, &img, &st, err, sizeof(err));
-	if (r < 0) {
-		log_err("vm %s: kernel %s: %s", name, cfg->kernel, err);
-		return r == -ENOSPC ? MON_EXIT_CONFIG : MON_EXIT_DATAERR;
 	}
 	if (st.is_linux && vm_host_is_pvm())
 		log_warn("vm %s: this host's KVM is kvm_pvm (nested, no VT-x): unmodified Linux "

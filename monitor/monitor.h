@@ -22,7 +22,7 @@ struct monitor {
 	int signal_fd;
 	int stop_timer_fd; /* graceful stop deadline, then forced */
 	bool done;
-	bool vm_inited; /* vm_create() was called: vm_destroy() owed */
+	bool vm_inited; /* vm_init() was called: vm_destroy() owed */
 };
 
 /* Control socket request handler (control.h shape). */

@@ -158,13 +158,8 @@ static int setup_cpuid(struct vm *vm, struct vcpu *v)
 
 static void kick_handler(int sig) { (void)sig; }
 
-int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_vcpus)
+int vm_init(struct vm *vm, const char *name, uint64_t mem_bytes)
 {
-	struct kvm_userspace_memory_region region;
-	struct kvm_pit_config pit = { 0 };
-	struct sigaction sa = { .sa_handler = kick_handler };
-	int r, run_size;
-
 	memset(vm, 0, sizeof(*vm));
 	vm->name = name;
 	vm->kvm_fd = vm->vm_fd = vm->done_fd = -1;
@@ -174,10 +169,25 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 	vm->accel = (struct io_accel){ .coalesce_add = vm_coalesce_add,
 				       .coalesce_del = vm_coalesce_del,
 				       .ioeventfd = vm_ioeventfd, .ctx = vm };
-	r = iobus_init(&vm->bus);
-	if (r < 0)
-		return r;
 	vm->ctl = (struct vm_ctl){ .request = vm_ctl_request, .ctx = vm };
+	vm->mem.size = mem_bytes;
+	vm->mem.host = mmap(NULL, mem_bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem.host == MAP_FAILED) {
+		vm->mem.host = NULL;
+		return log_errno(-errno, "vm %s: guest memory of %llu MiB", name,
+				 (unsigned long long)(mem_bytes >> 20));
+	}
+	return iobus_init(&vm->bus);
+}
+
+int vm_create(struct vm *vm, unsigned nr_vcpus)
+{
+	const char *name = vm->name;
+	struct kvm_userspace_memory_region region;
+	struct kvm_pit_config pit = { 0 };
+	struct sigaction sa = { .sa_handler = kick_handler };
+	int r, run_size;
 
 	vm->kvm_fd = open_kvm(name);
 	if (vm->kvm_fd < 0)
@@ -212,16 +222,8 @@ int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_v
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return log_errno(-errno, "vm %s: KVM_CREATE_PIT2", name);
 
-	vm->mem.size = mem_bytes;
-	vm->mem.host = mmap(NULL, mem_bytes, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem.host == MAP_FAILED) {
-		vm->mem.host = NULL;
-		return log_errno(-errno, "vm %s: guest memory of %llu MiB", name,
-				 (unsigned long long)(mem_bytes >> 20));
-	}
 	region = (struct kvm_userspace_memory_region){
-		.slot = 0, .guest_phys_addr = 0, .memory_size = mem_bytes,
+		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem.size,
 		.userspace_addr = (uint64_t)(uintptr_t)vm->mem.host,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)

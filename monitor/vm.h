@@ -91,9 +91,14 @@ struct vm {
 	struct vm_msi msi;     /* MSI delivery and routes (msi.c) */
 };
 
-/* Opens /dev/kvm and creates the VM with RAM, irqchip, PIT and vCPUs.
+/* Sets up the VM's state and maps its RAM, without KVM: the kernel is loaded
+ * and checked before /dev/kvm is opened, so a bad image is reported as such
+ * on a host without KVM too. vm_destroy() is owed after it, even on failure.
  * Returns 0 or -errno with a message logged naming the cause. */
-int vm_create(struct vm *vm, const char *name, uint64_t mem_bytes, unsigned nr_vcpus);
+int vm_init(struct vm *vm, const char *name, uint64_t mem_bytes);
+/* Opens /dev/kvm and creates the VM on vm_init()'s RAM, with irqchip, PIT
+ * and vCPUs. Returns 0 or -errno with a message logged naming the cause. */
+int vm_create(struct vm *vm, unsigned nr_vcpus);
 void vm_destroy(struct vm *vm);
 
 /* Sets vCPU 0's registers for the boot state; others wait for INIT/SIPI. */

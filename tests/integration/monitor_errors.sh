@@ -58,6 +58,13 @@ if unshare -m true 2>/dev/null; then
 	[ $rc -eq 69 ] || fail "no /dev/kvm: exit $rc, want 69: $(cat "$TMP/err")"
 	grep -q '/dev/kvm: no such device' "$TMP/err" || fail "no /dev/kvm: $(cat "$TMP/err")"
 	echo "ok: exit 69: $(cat "$TMP/err")"
+	# The files are checked before KVM: a bad kernel is named as such there too.
+	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh \
+		"$MONITOR" --kernel "$TMP/junk" --stats none >"$TMP/out" 2>"$TMP/err" </dev/null
+	rc=$?
+	[ $rc -eq 65 ] || fail "junk kernel, no /dev/kvm: exit $rc, want 65: $(cat "$TMP/err")"
+	grep -q 'not a PVH ELF nor a Linux bzImage' "$TMP/err" || fail "junk kernel, no /dev/kvm: $(cat "$TMP/err")"
+	echo "ok: exit 65 without /dev/kvm: $(cat "$TMP/err")"
 fi
 if [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/kvm 2>/dev/null)" = 600 ] && command -v setpriv >/dev/null; then
 	cp "$GUEST" "$TMP/g.elf" && chmod 755 "$TMP" && chmod 644 "$TMP/g.elf"
