@@ -20,7 +20,6 @@ set -euo pipefail
 SELF=$(readlink -f "$0")
 OUTDIR=${1:-build/linux}
 CACHE=$OUTDIR/cache
-META_PKG=linux-image-amd64
 BB_PKG=busybox-static
 # Modules the guest loads, targets only: dependencies are added in order from
 # each module's "depends=" field (the list in platform-kvm.md §5 is what this
@@ -28,16 +27,20 @@ BB_PKG=busybox-static
 # virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net).
 MOD_TARGETS=(mii pcnet32 virtio_pci virtio_net)
 
-log() { echo "build-linux-guest: $*" >&2; }
-die() { echo "build-linux-guest: error: $*" >&2; exit 1; }
-
 for tool in apt-cache apt-get dpkg-deb readelf strip cpio gzip find od dd; do
-	command -v "$tool" >/dev/null 2>&1 || die "required tool '$tool' not found"
+	command -v "$tool" >/dev/null 2>&1 || { echo "build-linux-guest: error: required tool '$tool' not found" >&2; exit 1; }
 done
 
-mkdir -p "$CACHE" || die "cannot create $CACHE"
+mkdir -p "$CACHE" || { echo "build-linux-guest: error: cannot create $CACHE" >&2; exit 1; }
 OUTDIR=$(readlink -f "$OUTDIR")
 CACHE=$OUTDIR/cache
+# shellcheck source=lib/debpkg.sh
+. "$(dirname "$SELF")/lib/debpkg.sh"
+DEB_LOG_PREFIX=build-linux-guest
+DEB_CACHE=$CACHE
+DEB_OFFLINE=${LINUX_GUEST_OFFLINE:-0}
+log() { deb_log "$@"; }
+die() { deb_die "$@"; }
 # One build at a time per OUTDIR (tests may start it concurrently).
 if command -v flock >/dev/null 2>&1; then
 	exec 9>"$OUTDIR/.lock"
@@ -47,114 +50,9 @@ fi
 # ---------------------------------------------------------------------------
 # 1. Resolve and download the packages.
 
-# apt-cache knows the package (has a candidate version)?
-apt_candidate() {
-	apt-cache policy "$1" 2>/dev/null | awk '/^  Candidate:/ { print $2 }'
-}
-
-# Newest cached .deb of a package name (by dpkg version order), or nothing.
-cached_deb() {
-	local pkg=$1 best="" bestv="" f v
-	for f in "$CACHE/${pkg}"_*.deb; do
-		[[ -f $f ]] || continue
-		[[ $(dpkg-deb -f "$f" Package 2>/dev/null) == "$pkg" ]] || continue
-		v=$(dpkg-deb -f "$f" Version)
-		if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$bestv"; then
-			best=$f bestv=$v
-		fi
-	done
-	[[ -n $best ]] && echo "$best"
-	return 0
-}
-
-APT_UPDATED=0
-apt_update_once() {
-	[[ $APT_UPDATED == 1 ]] && return 0
-	APT_UPDATED=1
-	log "apt-cache does not know $1; running apt-get update"
-	apt-get update -qq >&2 || log "apt-get update failed"
-}
-
-# Prints the path of the .deb for package $1 (downloading it if needed).
-fetch_deb() {
-	local pkg=$1 ver deb quoted
-	if [[ ${LINUX_GUEST_OFFLINE:-0} == 1 ]]; then
-		deb=$(cached_deb "$pkg")
-		[[ -n $deb ]] || die "offline and no cached .deb of $pkg in $CACHE"
-		echo "$deb"; return 0
-	fi
-	ver=$(apt_candidate "$pkg")
-	if [[ -z $ver || $ver == "(none)" ]]; then
-		apt_update_once "$pkg"
-		ver=$(apt_candidate "$pkg")
-	fi
-	if [[ -z $ver || $ver == "(none)" ]]; then
-		deb=$(cached_deb "$pkg")
-		[[ -n $deb ]] || die "package $pkg: apt knows no version and none is cached in $CACHE"
-		log "package $pkg: apt knows no version; using cached $(basename "$deb")"
-		echo "$deb"; return 0
-	fi
-	# apt-get download names the file pkg_version_arch.deb, ':' as %3a.
-	quoted=${ver//:/%3a}
-	for deb in "$CACHE/${pkg}_${quoted}_"*.deb; do
-		if [[ -f $deb ]] && dpkg-deb -f "$deb" Version >/dev/null 2>&1; then
-			echo "$deb"; return 0
-		fi
-	done
-	log "downloading $pkg=$ver"
-	# _apt must be able to write here, else apt warns and downloads unsandboxed.
-	chmod 0777 "$CACHE" 2>/dev/null || true
-	if ! (cd "$CACHE" && apt-get download -q "$pkg=$ver" >&2); then
-		deb=$(cached_deb "$pkg")
-		[[ -n $deb ]] || die "apt-get download $pkg=$ver failed and no older .deb is cached in $CACHE"
-		log "apt-get download $pkg=$ver failed; using cached $(basename "$deb")"
-		echo "$deb"; return 0
-	fi
-	for deb in "$CACHE/${pkg}_${quoted}_"*.deb; do
-		if [[ -f $deb ]]; then
-			dpkg-deb -f "$deb" Version >/dev/null 2>&1 || die "downloaded $(basename "$deb") is not a valid .deb"
-			touch "$deb" # apt keeps the server's mtime; outputs must compare against now
-			echo "$deb"; return 0
-		fi
-	done
-	die "apt-get download $pkg=$ver left no ${pkg}_${quoted}_*.deb in $CACHE"
-}
-
-# The concrete kernel package: linux-image-amd64 Depends: linux-image-<abi>-amd64.
-resolve_kernel_pkg() {
-	local dep
-	if [[ -n ${LINUX_IMAGE_PKG:-} ]]; then echo "$LINUX_IMAGE_PKG"; return 0; fi
-	if [[ ${LINUX_GUEST_OFFLINE:-0} != 1 ]]; then
-		local cand
-		cand=$(apt_candidate "$META_PKG")
-		if [[ -z $cand || $cand == "(none)" ]]; then
-			apt_update_once "$META_PKG"
-			cand=$(apt_candidate "$META_PKG")
-		fi
-		if [[ -n $cand && $cand != "(none)" ]]; then
-			dep=$(apt-cache depends "$META_PKG=$cand" 2>/dev/null |
-				awk '!d && $1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; d = 1 }')
-			[[ -n $dep ]] && { echo "$dep"; return 0; }
-			log "$META_PKG $cand has no linux-image-<abi>-amd64 dependency"
-		fi
-	fi
-	# Offline or apt unusable: the newest linux-image-*-amd64 .deb in the cache.
-	local f best="" bestv="" v
-	for f in "$CACHE"/linux-image-[0-9]*-amd64_*.deb; do
-		[[ -f $f ]] || continue
-		v=$(dpkg-deb -f "$f" Version 2>/dev/null) || continue
-		if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$bestv"; then best=$f bestv=$v; fi
-	done
-	if [[ -z $best ]]; then
-		[[ ${LINUX_GUEST_OFFLINE:-0} == 1 ]] && die "offline (LINUX_GUEST_OFFLINE=1) and no linux-image-*-amd64 .deb is cached in $CACHE"
-		die "cannot resolve $META_PKG with apt-cache and no linux-image-*-amd64 .deb is cached in $CACHE"
-	fi
-	dpkg-deb -f "$best" Package
-}
-
-KPKG=$(resolve_kernel_pkg)
-KDEB=$(fetch_deb "$KPKG")
-BBDEB=$(fetch_deb "$BB_PKG")
+KPKG=$(deb_resolve_kernel "${LINUX_IMAGE_PKG:-}")
+KDEB=$(deb_fetch "$KPKG")
+BBDEB=$(deb_fetch "$BB_PKG")
 KVER_DEB=$(dpkg-deb -f "$KDEB" Version)
 BBVER_DEB=$(dpkg-deb -f "$BBDEB" Version)
 VERSION_TEXT="$KPKG $KVER_DEB
@@ -178,20 +76,11 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmm-linux-guest.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-log "extracting $(basename "$KDEB") and $(basename "$BBDEB")"
-dpkg-deb -x "$KDEB" "$TMP/kernel" || die "dpkg-deb -x $KDEB failed (corrupt download? delete it and rerun)"
-dpkg-deb -x "$BBDEB" "$TMP/busybox" || die "dpkg-deb -x $BBDEB failed (corrupt download? delete it and rerun)"
-
-shopt -s nullglob
-vmlinuz=("$TMP"/kernel/boot/vmlinuz-*)
-shopt -u nullglob
-[[ ${#vmlinuz[@]} == 1 ]] || die "$KPKG: expected one boot/vmlinuz-* in $(basename "$KDEB"), found ${#vmlinuz[@]}"
-VMLINUZ=${vmlinuz[0]}
-KREL=${VMLINUZ##*/vmlinuz-}
-MODDIR=$TMP/kernel/lib/modules/$KREL
-[[ -d $MODDIR ]] || die "$KPKG: no lib/modules/$KREL in $(basename "$KDEB")"
-BUSYBOX=$TMP/busybox/bin/busybox
-[[ -x $BUSYBOX ]] || die "$BB_PKG: no executable bin/busybox in $(basename "$BBDEB")"
+log "extracting $(basename "$KDEB")"
+deb_extract_kernel "$KDEB" "$TMP/kernel"
+VMLINUZ=$DEB_VMLINUZ
+KREL=$DEB_KREL
+MODDIR=$DEB_MODDIR
 
 # ---------------------------------------------------------------------------
 # 3. bzImage and vmlinux.
@@ -254,58 +143,8 @@ log "vmlinux: PVH entry (XEN_ELFNOTE_PHYS32_ENTRY) at ${pvh_entry:-?}"
 # 4. initramfs.
 
 ROOT=$TMP/root
-mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,root,lib/modules}
-cp "$BUSYBOX" "$ROOT/bin/busybox"
-"$BUSYBOX" --list-full >"$TMP/applets" 2>/dev/null || die "$BB_PKG: 'busybox --list-full' failed on this host"
-while read -r applet; do
-	[[ -n $applet && $applet != bin/busybox ]] || continue
-	mkdir -p "$ROOT/$(dirname "$applet")"
-	[[ -e $ROOT/$applet ]] || ln -s /bin/busybox "$ROOT/$applet"
-done <"$TMP/applets"
-for a in sh mount insmod poweroff; do
-	[[ -e $ROOT/bin/$a || -e $ROOT/sbin/$a ]] || die "$BB_PKG: busybox lacks the '$a' applet"
-done
-# The kernel's built-in initramfs already has /dev/console; add it too when
-# allowed (root), so the image does not depend on that.
-mknod -m 600 "$ROOT/dev/console" c 5 1 2>/dev/null || true
-mknod -m 666 "$ROOT/dev/null" c 1 3 2>/dev/null || true
-
-# Module file for a module name (names use '_', files may use '-').
-find_module() {
-	local name=$1 f
-	f=$(find "$MODDIR/kernel" \( -name "$name.ko" -o -name "$name.ko.xz" -o -name "$name.ko.zst" -o -name "$name.ko.gz" \
-		-o -name "${name//_/-}.ko" -o -name "${name//_/-}.ko.xz" -o -name "${name//_/-}.ko.zst" -o -name "${name//_/-}.ko.gz" \) -print -quit)
-	echo "$f"
-}
-is_builtin() {
-	grep -qE "(^|/)($1|${1//_/-})\.ko\$" "$MODDIR/modules.builtin" 2>/dev/null
-}
-# Decompressed copy of a module into the image; prints its depends= list.
-ORDER=()
-declare -A SEEN=()
-add_module() {
-	local name=$1 f out dep deps
-	[[ -n ${SEEN[$name]:-} ]] && return 0
-	SEEN[$name]=1
-	f=$(find_module "$name")
-	if [[ -z $f ]]; then
-		is_builtin "$name" && { log "module $name is built into $KREL"; return 0; }
-		die "$KPKG: module $name.ko not found under lib/modules/$KREL"
-	fi
-	out=$ROOT/lib/modules/$name.ko
-	case $f in
-	*.ko.xz) xz -dc "$f" >"$out" ;;
-	*.ko.zst) zstd -dcq "$f" >"$out" ;;
-	*.ko.gz) gzip -dc "$f" >"$out" ;;
-	*) cp "$f" "$out" ;;
-	esac || die "$KPKG: cannot decompress/copy ${f#"$TMP"/kernel/}"
-	deps=$(tr '\0' '\n' <"$out" | awk '!d && /^depends=/ { print substr($0, 9); d = 1 }')
-	for dep in ${deps//,/ }; do add_module "$dep"; done
-	ORDER+=("$name")
-}
-for m in "${MOD_TARGETS[@]}"; do add_module "$m"; done
-printf '%s\n' "${ORDER[@]}" >"$ROOT/lib/modules/load-order"
-log "modules: ${ORDER[*]}"
+deb_busybox_root "$ROOT" "$BBDEB"
+deb_add_modules "$ROOT" "$MODDIR" "${MOD_TARGETS[@]}"
 
 cat >"$ROOT/init" <<'EOF'
 #!/bin/sh
@@ -348,9 +187,7 @@ EOF
 chmod 755 "$ROOT/init"
 echo "$VERSION_TEXT" >"$ROOT/etc/vmm-linux-guest-version"
 
-(cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |
-	cpio -o -H newc -R 0:0 --quiet) | gzip -9 -n >"$TMP/initramfs.cpio.gz" ||
-	die "packing the initramfs with cpio/gzip failed"
+deb_pack_initramfs "$ROOT" "$TMP/initramfs.cpio.gz"
 
 # ---------------------------------------------------------------------------
 # 5. Install the outputs (VERSION last: it marks a complete build).

@@ -1,4 +1,6 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
+# prepare: scripts/build-systemd-root.sh
 # vmmd under a real systemd (notes/platform-systemd.md): systemd as PID 1 of
 # its own PID, mount and network namespaces on a Debian root (debootstrap,
 # cached in build/cache/), the units from systemd/ installed. Checks socket
@@ -15,18 +17,9 @@ for f in build/vmmd build/vmctl build/vmm-monitor build/netguest.elf; do [ -e $f
 CACHE=build/cache/debian-systemd-root
 if [ ! -d "$CACHE" ]; then
 	[ "${VMM_SKIP_SLOW:-}" = 1 ] && skip "VMM_SKIP_SLOW and no cached Debian root"
-	mkdir -p build/cache
-	(
-		flock 9
-		if [ ! -d "$CACHE" ]; then
-			rm -rf "$CACHE.tmp"
-			debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libev4,libjson-c5,libbpf1,libelf1 \
-				bookworm "$CACHE.tmp" http://deb.debian.org/debian >"$TMP/debootstrap.log" 2>&1 ||
-				exit 3
-			mv "$CACHE.tmp" "$CACHE"
-		fi
-	) 9>build/cache/.lock
-	case $? in 0) ;; 3) skip "debootstrap failed (no mirror?): $(tail -n 2 "$TMP/debootstrap.log")" ;; *) fail "cache lock" ;; esac
+	[ -n "${TESTHOST:-}" ] && fail "no $CACHE: the test host has no network; tests/run.sh prepares it outside"
+	scripts/build-systemd-root.sh "$CACHE" 2>"$TMP/debootstrap.log" ||
+		skip "cannot build the Debian root (no archive?): $(tail -n 2 "$TMP/debootstrap.log")"
 fi
 CACHE=$(realpath "$CACHE")
 ROOT=$TMP/root
