@@ -61,6 +61,11 @@ struct pcnet_stats {
 	uint64_t tx_batch[PCNET_BATCH_BUCKETS];
 	uint64_t rdp_coalesced; /* RDP writes that reached us without an exit (deferral) */
 	uint64_t defer_entered; /* times TDMD deferral turned on */
+	uint64_t busy_runs_max; /* longest streak of TX runs each less than
+				 * PCNET_DEFER_GAP_NS after the previous (while
+				 * deferral was off): deferral turns on at
+				 * PCNET_DEFER_ENTER_RUNS, so a slow guest that
+				 * never gets there is told apart from a fault */
 	uint64_t defer_polls;   /* deferral timer ticks (pcnet_tx_poll) */
 };
 

@@ -215,6 +215,8 @@ static bool defer_rate(struct pcnet *s, uint64_t gap)
 	if (!pcnet_defer_enabled(s) || s->defer_want || s->defer_failed)
 		return false;
 	s->busy_runs = gap < PCNET_DEFER_GAP_NS ? s->busy_runs + 1 : 0;
+	if (s->busy_runs > s->st.busy_runs_max)
+		s->st.busy_runs_max = s->busy_runs;
 	if (s->busy_runs < PCNET_DEFER_ENTER_RUNS)
 		return false;
 	s->defer_want = true;

@@ -774,6 +774,7 @@ struct json_object *nic_stats_json(struct nic *n)
 	add_u64(o, "rap_coalesced", st.rap_coalesced);
 	add_u64(o, "rdp_coalesced", st.rdp_coalesced);
 	add_u64(o, "tx_defer_entered", st.defer_entered);
+	add_u64(o, "tx_busy_runs_max", st.busy_runs_max);
 	add_u64(o, "tx_kick_polls", st.defer_polls);
 	add_u64(o, "interrupts", st.irqs);
 	add_u64(o, "doorbells", st.kicks);

@@ -648,6 +648,8 @@ static void test_defer_enter_and_leave(void **state)
 	send_spaced(f, PCNET_DEFER_ENTER_RUNS, 300000, &slot); /* the first has no gap */
 	assert_false(pcnet_tx_deferring(f->s));
 	assert_null(zone_at(f, 0xc010));
+	pcnet_get_stats(f->s, &st);
+	assert_int_equal(st.busy_runs_max, PCNET_DEFER_ENTER_RUNS - 1);
 	send_spaced(f, 1, 300000, &slot);
 	assert_true(pcnet_tx_deferring(f->s));
 	assert_non_null(zone_at(f, 0xc010));
