@@ -4,6 +4,7 @@
 #   make bench      benchmarks (numbers side by side with peers); bench-quick: CI smoke
 #   make fuzz       libFuzzer targets per device (fuzz-smoke: short run, part of make check)
 #   make demo       the main job: vmmd + a demo VM on the bundled guest
+#   make testhost   the nested-KVM test host's kernel (testhost/; built on demand)
 .DEFAULT_GOAL := all
 
 B := build
@@ -48,29 +49,34 @@ check: deps
 check-quick: all unit-tests
 	@VMM_SKIP_SLOW=1 ./tests/run.sh
 
+testhost:
+	@testhost/build $(B)/testhost
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check check-quick clean
+.PHONY: all deps check check-quick clean testhost
 -include $(shell find $(B) -path $(B)/cache -prune -o -name '*.d' -type f -print 2>/dev/null)
 
-# bench: NIC throughput (vmm-monitor per optimization step, QEMU, native)
-# plus start time, into bench/results/latest.{md,json,png}; root, KVM.
+# bench: what one exit costs (bench/exitcost.py), NIC throughput (vmm-monitor
+# per optimization step, QEMU, native) plus start time, into
+# bench/results/{exitcost.md,latest.*}; netbridge vs Linux bridge; root, KVM
+# (in the test host where this machine has none: one boot for all of it).
 # BENCH_RUNS: runs per NIC cell (median of >= 5); BENCH_ARGS: more flags.
 BENCH_RUNS ?= 5
 BENCH_ARGS ?=
 bench: deps all
-	@python3 bench/nic.py --runs $(BENCH_RUNS) $(BENCH_ARGS)
-	@echo "== netbridge vs Linux bridge vs veth (bench/netbridge.sh)"
-	@bash bench/netbridge.sh 2 $(BENCH_RUNS) | tee bench/results/netbridge.md
+	@testhost/with-kvm --timeout 7200 bash bench/run.sh $(BENCH_RUNS) $(BENCH_ARGS)
 # bench-quick: 1 run, 64 and 1514 B, into build/bench-quick/ (CI smoke, < 3 min)
 bench-quick: all
-	@python3 bench/nic.py --quick --out-dir $(B)/bench-quick
+	@testhost/with-kvm --timeout 1800 bash bench/run.sh --quick
 .PHONY: bench bench-quick
 
+# Where this machine has no usable /dev/kvm, demo and bench run inside the
+# test host (testhost/with-kvm: nested KVM under QEMU TCG) and say so.
 # The main job: in a network namespace of its own, vmmd with an eBPF switch
 # and a host port, a netguest VM with a PCnet NIC on it pinged from the host
 # port, `vmctl list` and `vmctl stats`, then everything removed (vmmd/demo.sh).
 demo: deps all
-	@bash vmmd/demo.sh $(B)
+	@testhost/with-kvm --timeout 900 bash vmmd/demo.sh $(B)
 .PHONY: demo

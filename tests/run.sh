@@ -3,15 +3,44 @@
 #   unit tests (cmocka, TAP output): build/tests/*/test_* and the ASan+UBSan
 #   builds build/tests-san/*/test_*; each test case counts once per build.
 #   integration tests: tests/integration/*.sh; exit 0 pass, 77 skip, else fail.
-# VMM_SKIP_SLOW=1 skips the slow ones (they check it themselves).
-# Usage: tests/run.sh [PATTERN]   (only tests whose path contains PATTERN)
+#
+# A test that needs KVM says so in its header ("# needs: kvm"). Where this
+# machine's /dev/kvm cannot run a VM (testhost/kvm-usable), those tests run
+# inside the test host (testhost/run: nested KVM under QEMU TCG), booted once,
+# while the others run here; the first line says so. A header line
+# "# prepare: CMD" names what such a test needs from the network (the test
+# host has none): it runs here first.
+#
+# Usage: tests/run.sh [--only kvm|other] [--jobs N] [--summary FILE] [PATTERN]
+#   PATTERN     only tests whose path contains it
+#   --only      kvm: only the integration tests that need KVM (no unit tests);
+#               other: everything else
+#   --jobs N    integration tests run N at a time (default 1 here, 2 inside
+#               the test host, where most of a test's time is waiting)
+#   --summary   also write "passed failed skipped" and the failures to FILE
+# Environment: VMM_SKIP_SLOW=1 skips the slow tests (they check it
+# themselves); VMM_TESTHOST=auto|always|never (testhost/kvm-usable);
+# VMM_TESTHOST_TIMEOUT (seconds for the test host's whole run, default 3600).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-pattern=${1:-}
+only="" summary="" jobs="" pattern=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--only) only=$2; shift 2 ;;
+	--jobs) jobs=$2; shift 2 ;;
+	--summary) summary=$2; shift 2 ;;
+	--*) echo "tests/run.sh: unknown option $1" >&2; exit 2 ;;
+	*) pattern=$1; shift ;;
+	esac
+done
+case $only in "" | kvm | other) ;; *) echo "tests/run.sh: --only $only: expected kvm or other" >&2; exit 2 ;; esac
+[ -n "$jobs" ] || { [ -n "${TESTHOST:-}" ] && jobs=2 || jobs=1; }
 passed=0 failed=0 skipped=0
 failures=()
 logdir=build/test-logs
 mkdir -p "$logdir"
+
+needs_kvm() { grep -q '^# needs: kvm' "$1"; }
 
 run_unit() { # binary
 	local bin=$1 log out ok nok
@@ -33,14 +62,27 @@ run_unit() { # binary
 	fi
 }
 
-run_integration() { # script
-	local t=$1 log rc start
-	log="$logdir/$(basename "$t" .sh).log"
-	start=$(date +%s%N)
-	timeout 900 bash "$t" >"$log" 2>&1
-	rc=$?
-	local ds=$((($(date +%s%N) - start) / 100000000))
-	local secs="$((ds / 10)).$((ds % 10))"
+# One integration test in the background: its status and time go to
+# $logdir/NAME.result ("RC SECONDS") for collect().
+start_integration() { # script
+	local t=$1 name
+	name=$(basename "$t" .sh)
+	(
+		start=$(date +%s%N)
+		timeout 900 bash "$t" >"$logdir/$name.log" 2>&1
+		rc=$?
+		ds=$((($(date +%s%N) - start) / 100000000))
+		echo "$rc $((ds / 10)).$((ds % 10))" >"$logdir/$name.result"
+	) &
+	running[$!]=$t
+}
+
+collect() { # pid
+	local t=${running[$1]} name rc secs log
+	unset "running[$1]"
+	name=$(basename "$t" .sh)
+	log=$logdir/$name.log
+	read -r rc secs <"$logdir/$name.result" || { rc=125 secs=?; }
 	case $rc in
 	0) passed=$((passed + 1)); printf 'ok   %s (%ss)\n' "$t" "$secs" ;;
 	77) skipped=$((skipped + 1)); printf 'skip %s: %s\n' "$t" "$(tail -n 1 "$log")" ;;
@@ -49,18 +91,81 @@ run_integration() { # script
 	esac
 }
 
-for bin in build/tests/*/test_* build/tests-san/*/test_*; do
-	[ -x "$bin" ] || continue
-	case $bin in *"$pattern"*) run_unit "$bin" ;; esac
-done
+run_integrations() { # script...
+	declare -A running=()
+	local t pid
+	for t in "$@"; do
+		while [ ${#running[@]} -ge "$jobs" ]; do
+			wait -n -p pid "${!running[@]}"
+			collect "$pid"
+		done
+		start_integration "$t"
+	done
+	while [ ${#running[@]} -gt 0 ]; do
+		wait -n -p pid "${!running[@]}"
+		collect "$pid"
+	done
+}
+
+# The selected integration tests, split by whether they need KVM.
+kvm_tests=() other_tests=()
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
-	case $t in *"$pattern"*) run_integration "$t" ;; esac
+	case $t in *"$pattern"*) ;; *) continue ;; esac
+	if needs_kvm "$t"; then kvm_tests+=("$t"); else other_tests+=("$t"); fi
 done
+case $only in kvm) other_tests=() ;; other) kvm_tests=() ;; esac
+
+# Where the KVM tests run: here, or in the test host beside the others.
+testhost_pid=""
+testhost_summary=$logdir/testhost.summary
+if [ ${#kvm_tests[@]} -gt 0 ] && ! why=$(testhost/kvm-usable); then
+	echo "tests: $why: the ${#kvm_tests[@]} tests that need KVM run in the test host (nested KVM under QEMU TCG), the others here"
+	for t in "${kvm_tests[@]}"; do
+		sed -n 's/^# prepare: //p' "$t"
+	done | sort -u | while read -r cmd; do
+		echo "tests: preparing outside the test host: $cmd"
+		$cmd >"$logdir/prepare.log" 2>&1 || { echo "tests: warning: '$cmd' failed:"; tail -n 3 "$logdir/prepare.log"; }
+	done
+	rm -f "$testhost_summary"
+	names=$(printf '%s\n' "${kvm_tests[@]}" | sed 's|.*/||; s|\.sh$||' | paste -sd'|')
+	(
+		testhost/run --timeout "${VMM_TESTHOST_TIMEOUT:-3600}" -- \
+			tests/run.sh --only kvm --summary "$testhost_summary" "$pattern" 2>&1 |
+			sed -u 's/^/[testhost] /'
+	) &
+	testhost_pid=$!
+	kvm_tests=()
+fi
+
+if [ "$only" != kvm ]; then
+	for bin in build/tests/*/test_* build/tests-san/*/test_*; do
+		[ -x "$bin" ] || continue
+		case $bin in *"$pattern"*) run_unit "$bin" ;; esac
+	done
+fi
+run_integrations "${kvm_tests[@]}" "${other_tests[@]}"
+
+if [ -n "$testhost_pid" ]; then
+	wait "$testhost_pid"
+	if read -r p f s <"$testhost_summary" 2>/dev/null; then
+		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+		while IFS= read -r line; do failures+=("$line (in the test host)"); done < <(tail -n +2 "$testhost_summary")
+	else
+		failed=$((failed + 1))
+		failures+=("the test host ended before its tests did: none of $names counted (see the [testhost] lines)")
+	fi
+fi
 
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failures:"
 	printf '  %s\n' "${failures[@]}"
+fi
+if [ -n "$summary" ]; then
+	{
+		echo "$passed $failed $skipped"
+		[ ${#failures[@]} -eq 0 ] || printf '%s\n' "${failures[@]}"
+	} >"$summary.tmp" && mv "$summary.tmp" "$summary"
 fi
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # netguest on QEMU microvm: selftest passes (debug-exit 0, QEMU status 1) and
 # prints its result line; an unknown mode fails with debug-exit 1 (status 3).
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # netguest selftest can fail, check by check: inject=CHECK drives each check
 # down its own failure path, which must give result=fail check=CHECK and
 # debug-exit 1 (QEMU status 3). Also the cmdline's own failures: an unknown

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # netguest idle on QEMU microvm with an i8042: after "mode=idle ready", a
 # Ctrl-Alt-Del from the QEMU monitor (sendkey, scancode set 2 like
 # Firecracker's SendCtrlAltDel) must give "result=stopped" and a power-off;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # The console tee: --console file:LOG,unix:SOCK (either order). The log file
 # gets everything from boot; a client of the socket gets a live view (and
 # sends input), one at a time, the newest wins; the socket is removed at the

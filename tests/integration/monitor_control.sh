@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # The per-VM control socket: status, stats, errors, graceful stop (the guest
 # gets Ctrl-Alt-Del and powers off), forced stop, and SIGTERM.
 . tests/lib/common.sh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # Exit statuses say why the VM ended (reset, triple fault with a register
 # dump), and the console backends (file, unix socket) and --config work.
 . tests/lib/common.sh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # build/vmm-monitor boots netguest's selftest to its pass line and exits 0,
 # with 1 and 2 vCPUs, and under ASan+UBSan; the exit accounting is reported.
 . tests/lib/common.sh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # virtio-net interrupts and TSO on our monitor, in a network namespace this
 # test owns (198.51.100.0/24):
 #   netguest "intr=msix" must get MSI-X (the device offers it), "intr=intx"

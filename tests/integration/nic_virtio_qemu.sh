@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # netguest's virtio-net driver against QEMU's own virtio-net-pci, modern only
 # (see tests/lib/nic_qemu_e2e.sh), once with MSI-X (QEMU's device has it: 3
 # vectors) and once with INTx; then TSO: "tx tso=1" frames of 65000 bytes

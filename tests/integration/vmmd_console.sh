@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # vmctl console through vmmd: vm.info names the console socket (the monitor's
 # tee with the log); `vmctl console NAME` with stdin not a terminal copies
 # plainly: input until its end, output until the VM ends (exit 0); the log

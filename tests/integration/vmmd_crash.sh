@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # Supervision: kill -9 of a monitor is noticed at once (crashed,
 # killed-by-SIGKILL); restart policies no / on-failure / always are honoured,
 # with backoff; a stop during the backoff cancels the restart; a monitor that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # Every kind of bad request gets a stable error code (and, for definitions,
 # the field at fault); vmctl maps them to exit codes 1/2/3/4 and `error: `
 # lines; a daemon of another protocol version gets a clear message.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # A hung monitor (SIGSTOP) stalls nobody but its own requests: vm.stats of it
 # answers monitor_error "timed out" after ~2 s while every other client (list,
 # stats of another VM, on other connections) is answered at once, and later

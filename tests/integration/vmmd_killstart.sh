@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # kill -9 of vmmd while a start is half done, at several points between the
 # request and the monitor answering: the next vmmd finds every monitor that
 # was spawned (by its runtime record, or by its socket path when the record

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # vmmd + vmctl end to end with netguest VMs (no NIC): create, start, list,
 # info, stats, status, restart, stop (graceful and forced), delete, events,
 # the console log, create --file, and a guest that ends by itself.

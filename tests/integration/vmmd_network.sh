@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # vmmd networking end to end, in a network namespace of its own (vmmd runs in
 # it, so its taps and host port live there) with a netbridge runtime of its
 # own, 198.51.100.0/24 only:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # Re-adoption: vmmd killed with -9 (and stopped with SIGTERM) while VMs run;
 # a new vmmd finds every monitor from STATE/run and the sockets: same pids,
 # nothing stopped, duplicated or forgotten; stop, stats and supervision work

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # Hostile and heavy clients: 200 malformed or oversized requests, 100
 # concurrent clients, clients that vanish mid-request or never read: every
 # request is answered, and vmmd stays up and responsive.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # 20 VMs at once (16 MiB each): created and started concurrently, all
 # running with distinct monitors, stats from each, stopped concurrently,
 # deleted; nothing left behind.

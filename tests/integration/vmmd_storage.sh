@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # A full disk and a read-only state directory: clear errors (storage_error,
 # start_failed naming the file), nothing half-written or corrupted, running
 # VMs untouched, and everything works again once there is room. The state

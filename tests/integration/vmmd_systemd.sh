@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # vmmd's systemd protocol without a real systemd: READY=1 only once the
 # socket answers, STATUS= lines, WATCHDOG=1 at half of WATCHDOG_USEC,
 # RELOADING=1/READY=1 around SIGHUP (config reloaded), STOPPING=1 on
