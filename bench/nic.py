@@ -73,7 +73,6 @@ MONITOR = "build/vmm-monitor"
 GUEST = "build/netguest.elf"
 NBFRAME = "build/nbframe"
 NBCTL = "build/nbctl"
-TSC_HZ = 2.6e9
 GUEST_MAC = "52:54:00:ab:cd:ef"
 HOST_MAC = "02:00:00:00:00:01"
 VM_TAP = "bnt0"
@@ -1004,7 +1003,14 @@ def machine():
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    return {"nproc": os.cpu_count(), "kernel": os.uname().release,
+    if os.environ.get("TESTHOST"):
+        where = (f"in the test host: nested KVM ({','.join(kvm) or 'none'}) under QEMU TCG, "
+                 f"inner kernel {os.uname().release}; not hardware times, compare side by side only")
+    elif "kvm_pvm" in kvm:
+        where = "directly on this machine's kvm_pvm (KVM without hardware virtualization)"
+    else:
+        where = f"directly on this machine's KVM ({','.join(kvm) or 'none'})"
+    return {"nproc": os.cpu_count(), "kernel": os.uname().release, "where": where,
             "kvm_module": ",".join(kvm) or "none", "cpu": model, "qemu": qv,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -1148,6 +1154,7 @@ def step_cause(results, d, size, model):
 def report(results, sizes, systems, hosts, start_md):
     m, cfg = results["machine"], results["config"]
     L = [f"# NIC benchmark: vmm-monitor vs QEMU vs native ({m['date']})", "",
+         f"Measured {m.get('where', 'here')}.", "",
          f"Machine: {m['nproc']} CPUs ({m['cpu']}), kernel {m['kernel']}, KVM module "
          f"{m['kvm_module']}, {m['qemu'] or 'no QEMU'}. "
          f"Runs per cell: {cfg['runs']} (interleaved), median (min-max); "

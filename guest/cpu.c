@@ -30,6 +30,9 @@
 #define APIC_EOI 0xb0
 #define MSR_X2APIC_ID 0x802
 #define MSR_X2APIC_EOI 0x80b
+#define MSR_X2APIC_ICR 0x830
+#define APIC_ICR_LOW 0x300
+#define APIC_ICR_SELF (1u << 18) /* destination shorthand: self (SDM 11.6.1) */
 /* SDM 11.11.1/11.11.2: MSI address (physical destination in bits 19:12)
  * and data (fixed delivery, edge, level bit set as Linux writes it). */
 #define MSI_ADDR_BASE 0xfee00000u
@@ -135,6 +138,19 @@ bool msi_message(unsigned idx, uint32_t *addr, uint32_t *data)
 		return false; /* needs interrupt remapping (x2APIC ID beyond 8 bits) */
 	*addr = MSI_ADDR_BASE | id << 12;
 	*data = MSI_DATA_LEVEL_ASSERT | (VEC_MSI_BASE + idx);
+	return true;
+}
+
+bool lapic_self_ipi(unsigned idx)
+{
+	uint32_t icr = APIC_ICR_SELF | (VEC_MSI_BASE + idx);
+
+	if (!lapic_on || idx >= VEC_MSI_COUNT)
+		return false;
+	if (lapic_x2)
+		wrmsr(MSR_X2APIC_ICR, icr);
+	else
+		lapic_mmio[APIC_ICR_LOW / 4] = icr;
 	return true;
 }
 

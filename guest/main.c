@@ -20,6 +20,7 @@ static const struct mode modes[] = {
 	{ "tx", mode_tx },
 	{ "rx", mode_rx },
 	{ "echo", mode_echo },
+	{ "exitcost", mode_exitcost },
 };
 
 static bool mapped(uint64_t paddr, uint64_t len)

@@ -120,6 +120,9 @@ void irq_set_handler(unsigned irq, irq_handler_fn fn);
  * pic_init, which looks). The handler gets idx; the EOI is cpu.c's. */
 bool msi_message(unsigned idx, uint32_t *addr, uint32_t *data);
 void msi_set_handler(unsigned idx, irq_handler_fn fn);
+/* Sends vector VEC_MSI_BASE + idx to this CPU through the local APIC's ICR
+ * (self shorthand); false without a local APIC. */
+bool lapic_self_ipi(unsigned idx);
 
 /* How a CPL3 call ended: vector < 0 when fn returned `value`; otherwise the
  * exception that stopped it, with its error code, rip and (for #PF) cr2. */
@@ -190,6 +193,7 @@ void net_tx_send(unsigned len);
 unsigned net_tx_pending(void);
 void net_tx_reclaim(void);
 void net_dump(void); /* one line of ring and register state, for a failure */
+void pcnet_write_rap(unsigned n); /* one RAP write (exitcost) */
 
 /* ---- virtio_net.c: the virtio-net driver (modern PCI), same interface ---- */
 /* How the device interrupts (intr=): MSI-X when it has the capability and
@@ -216,6 +220,7 @@ void vnet_tx_send(unsigned len);
 unsigned vnet_tx_pending(void);
 void vnet_tx_reclaim(void);
 void vnet_dump(void);
+void vnet_notify_tx(void); /* one TX queue notify, whatever the ring holds (exitcost) */
 
 /* ---- cmdline.c: "mode key=value key=value ..." ---- */
 #define CMDLINE_MAX 1024
@@ -265,6 +270,7 @@ int mode_idle(struct cmdline *c);
 int mode_tx(struct cmdline *c);
 int mode_rx(struct cmdline *c);
 int mode_echo(struct cmdline *c);
+int mode_exitcost(struct cmdline *c);
 
 /* ---- mode_idle.c: the machine's stop request (Ctrl-Alt-Del on the i8042) ---- */
 /* Listens for it on IRQ1 (after pic_init); stop_requested turns true. */

@@ -79,6 +79,10 @@ static void nic_outw(unsigned off, uint16_t v)
 	net_stats.io_ops++;
 	outw((uint16_t)(io + off), v);
 }
+void pcnet_write_rap(unsigned n)
+{
+	nic_outw(IO_RAP, (uint16_t)n);
+}
 static uint16_t read_csr(unsigned n)
 {
 	nic_outw(IO_RAP, (uint16_t)n);

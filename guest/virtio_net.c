@@ -160,6 +160,12 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
+void vnet_notify_tx(void)
+{
+	net_stats.io_ops++;
+	*txr.notify = TXQ;
+}
+
 static void notify(struct ring *r, unsigned q, uint16_t old)
 {
 	mb(); /* the avail index before the device's suppression state */
