@@ -2,6 +2,8 @@
  * file (flags given after --config override the file). json-c stays here; the
  * rest of the monitor sees only struct monitor_config. */
 #pragma once
+
+#include "contract.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,25 +38,7 @@ struct monitor_config {
 	bool debug;
 };
 
-/* Exit statuses (documented in monitor/README.md). 0..63 are the guest's own
- * debug-exit status. */
-enum {
-	MON_EXIT_OK = 0,
-	MON_EXIT_GUEST_MAX = 63,
-	MON_EXIT_USAGE = 64,    /* bad flag or config value */
-	MON_EXIT_DATAERR = 65,  /* kernel/initrd/config file is corrupt or of the wrong kind */
-	MON_EXIT_NOINPUT = 66,  /* kernel/initrd/config file missing or unreadable */
-	MON_EXIT_NOKVM = 69,    /* /dev/kvm absent or lacking a required capability */
-	MON_EXIT_SOFTWARE = 70, /* internal error */
-	MON_EXIT_OSERR = 71,    /* host resource failure (memory, threads, sockets) */
-	MON_EXIT_NOPERM = 77,   /* /dev/kvm permission denied */
-	MON_EXIT_CONFIG = 78,   /* memory or vCPUs out of range for this host */
-	MON_EXIT_RESET = 80,    /* the guest reset the machine */
-	MON_EXIT_TRIPLE_FAULT = 81,
-	MON_EXIT_EMULATION = 82, /* KVM could not emulate an instruction */
-	MON_EXIT_ENTRY_FAIL = 83,
-	MON_EXIT_SIGNAL_BASE = 128, /* 128 + signal number */
-};
+/* Exit statuses: MON_EXIT_* in common/contract.h. */
 
 void config_init(struct monitor_config *c);
 void config_free(struct monitor_config *c);

@@ -17,12 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "jsonl.h"
 #include "util.h"
 
 #define VMCTL_VERSION "0.1.0"
-#define PROTOCOL 1
-#define DEFAULT_SOCKET "/run/vmmd/vmmd.sock"
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3, EXIT_NO_VM = 4 };
 
@@ -65,7 +64,7 @@ static void usage(FILE *f)
 		"  version                           vmctl's and vmmd's versions\n"
 		"socket: --socket, else $VMMD_SOCKET, else %s\n"
 		"exit status: 0 ok, 1 error, 2 usage, 3 not running, 4 no such VM\n",
-		DEFAULT_SOCKET);
+		VMMD_DEFAULT_SOCKET);
 }
 
 static int die_usage(const char *fmt, const char *arg)
@@ -254,16 +253,16 @@ static int check_version(struct json_object **version)
 		if (reply)
 			fprintf(stderr, "error: vmmd at %s does not speak vmctl's protocol %d "
 				"(no daemon.version); use a vmctl of the same release\n",
-				sock_path, PROTOCOL);
+				sock_path, VMM_PROTOCOL_VERSION);
 		json_object_put(reply);
 		return EXIT_ERR;
 	}
 	proto = get_i(res, "protocol");
-	if (proto != PROTOCOL) {
+	if (proto != VMM_PROTOCOL_VERSION) {
 		fprintf(stderr, "error: vmmd at %s speaks protocol %lld (vmmd %s); this vmctl speaks "
 			"protocol %d; use a vmctl of the same release as the daemon\n",
 			sock_path, (long long)proto, get_s(res, "version") ? get_s(res, "version") : "?",
-			PROTOCOL);
+			VMM_PROTOCOL_VERSION);
 		json_object_put(reply);
 		return EXIT_ERR;
 	}
@@ -939,7 +938,7 @@ int main(int argc, char **argv)
 	int opt, r;
 
 	sock_path = getenv("VMMD_SOCKET") && *getenv("VMMD_SOCKET") ? getenv("VMMD_SOCKET") :
-								     DEFAULT_SOCKET;
+								     VMMD_DEFAULT_SOCKET;
 	while ((opt = getopt_long(argc, argv, "+s:o:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock_path = optarg; break;
@@ -949,7 +948,7 @@ int main(int argc, char **argv)
 			json_out = !strcmp(optarg, "json");
 			break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, PROTOCOL); return 0;
+		case 'V': printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, VMM_PROTOCOL_VERSION); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
@@ -1049,7 +1048,7 @@ int main(int argc, char **argv)
 		if (json_out) {
 			print_json(res);
 		} else {
-			printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, PROTOCOL);
+			printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, VMM_PROTOCOL_VERSION);
 			printf("vmmd  %s (protocol %lld), pid %lld, socket %s\n", get_s(res, "version"),
 			       (long long)get_i(res, "protocol"), (long long)get_i(res, "pid"),
 			       sock_path);

@@ -12,7 +12,7 @@ for f in vmmd vmctl vmm-monitor netguest.elf nbctl; do
 	[ -e "$B/$f" ] || { echo "demo: $B/$f missing (run make)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespace, eBPF switch)" >&2; exit 1; }
-[ -c /dev/kvm ] || { echo "demo: /dev/kvm absent" >&2; exit 1; }
+[ -c /dev/kvm ] || { echo "demo: /dev/kvm absent (make demo runs this inside the test host where there is none)" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/vmmd-demo.XXXXXX)
 NS=vmmdemo$$

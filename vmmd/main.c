@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 		case 's': d.cli_state_dir = optarg; break;
 		case 'r': d.cli_runtime_dir = optarg; break;
 		case 'd': debug = true; break;
-		case 'V': printf("vmmd %s (protocol %d)\n", VMMD_VERSION, VMMD_PROTOCOL_VERSION); return 0;
+		case 'V': printf("vmmd %s (protocol %d)\n", VMMD_VERSION, VMM_PROTOCOL_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("vmmd %s (protocol %d): state %s, runtime %s, monitor %s", VMMD_VERSION,
-		 VMMD_PROTOCOL_VERSION, d.state_dir, d.runtime_dir, d.monitor);
+		 VMM_PROTOCOL_VERSION, d.state_dir, d.runtime_dir, d.monitor);
 
 	ev_signal_init(&sigterm_w, on_sigterm, SIGTERM);
 	ev_signal_init(&sigint_w, on_sigterm, SIGINT);

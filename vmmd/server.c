@@ -361,7 +361,7 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 		if ((reply = check_keys(req, method, params, none)))
 			return reply;
 		o = json_object_new_object();
-		json_object_object_add(o, "protocol", json_object_new_int(VMMD_PROTOCOL_VERSION));
+		json_object_object_add(o, "protocol", json_object_new_int(VMM_PROTOCOL_VERSION));
 		json_object_object_add(o, "version", json_object_new_string(VMMD_VERSION));
 		json_object_object_add(o, "pid", json_object_new_int(getpid()));
 		json_object_object_add(o, "readonly", json_object_new_boolean(c->readonly));

@@ -158,7 +158,7 @@ int vm_spawn(struct vm *vm, char *err, size_t errlen)
 			dup2(hifds[i], 3 + (int)i); /* dup2 clears FD_CLOEXEC */
 		close_range(3 + nn, ~0u, 0);
 		execv(argv[0], (char *const *)argv);
-		_exit(127);
+		_exit(MON_EXIT_EXEC_FAILED);
 	}
 	for (unsigned i = 0; i < nn; i++)
 		close(hifds[i]);

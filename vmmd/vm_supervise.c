@@ -189,19 +189,25 @@ enum vm_state vm_classify_exit(int status, char *reason, size_t len)
 		int status;
 		const char *reason;
 	} known[] = {
-		{ 64, "monitor-usage-error" },     { 65, "image-corrupt" },
-		{ 66, "image-missing" },           { 69, "kvm-unavailable" },
-		{ 70, "monitor-internal-error" },  { 71, "host-resource-error" },
-		{ 77, "kvm-permission-denied" },   { 78, "resources-out-of-range" },
-		{ 81, "guest-triple-fault" },      { 82, "emulation-failure" },
-		{ 83, "vm-entry-failure" },        { 127, "monitor-exec-failed" },
+		{ MON_EXIT_USAGE, "monitor-usage-error" },
+		{ MON_EXIT_DATAERR, "image-corrupt" },
+		{ MON_EXIT_NOINPUT, "image-missing" },
+		{ MON_EXIT_NOKVM, "kvm-unavailable" },
+		{ MON_EXIT_SOFTWARE, "monitor-internal-error" },
+		{ MON_EXIT_OSERR, "host-resource-error" },
+		{ MON_EXIT_NOPERM, "kvm-permission-denied" },
+		{ MON_EXIT_CONFIG, "resources-out-of-range" },
+		{ MON_EXIT_TRIPLE_FAULT, "guest-triple-fault" },
+		{ MON_EXIT_EMULATION, "emulation-failure" },
+		{ MON_EXIT_ENTRY_FAIL, "vm-entry-failure" },
+		{ MON_EXIT_EXEC_FAILED, "monitor-exec-failed" },
 	};
 
-	if (status == 0) {
+	if (status == MON_EXIT_OK) {
 		snprintf(reason, len, "guest-shutdown");
 		return VM_STOPPED;
 	}
-	if (status == 80) {
+	if (status == MON_EXIT_RESET) {
 		snprintf(reason, len, "guest-reset");
 		return VM_STOPPED;
 	}
@@ -209,7 +215,7 @@ enum vm_state vm_classify_exit(int status, char *reason, size_t len)
 		snprintf(reason, len, "monitor-vanished");
 		return VM_CRASHED;
 	}
-	if (status <= 63) {
+	if (status <= MON_EXIT_GUEST_MAX) {
 		snprintf(reason, len, "guest-exit-%d", status);
 		return VM_CRASHED;
 	}
@@ -218,12 +224,12 @@ enum vm_state vm_classify_exit(int status, char *reason, size_t len)
 			snprintf(reason, len, "%s", known[i].reason);
 			return VM_CRASHED;
 		}
-	if (status > 128 && status < 128 + 65) {
-		const char *abbrev = sigabbrev_np(status - 128);
+	if (status > MON_EXIT_SIGNAL_BASE && status < MON_EXIT_SIGNAL_BASE + 65) {
+		const char *abbrev = sigabbrev_np(status - MON_EXIT_SIGNAL_BASE);
 		if (abbrev)
 			snprintf(reason, len, "killed-by-SIG%s", abbrev);
 		else
-			snprintf(reason, len, "killed-by-signal-%d", status - 128);
+			snprintf(reason, len, "killed-by-signal-%d", status - MON_EXIT_SIGNAL_BASE);
 		return VM_CRASHED;
 	}
 	snprintf(reason, len, "monitor-exit-%d", status);

@@ -6,6 +6,8 @@
 #pragma once
 #include <json-c/json.h>
 #include <stdbool.h>
+
+#include "contract.h"
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -88,7 +90,6 @@ struct vmmd_conf {
 };
 
 #define VMMD_DEFAULT_STATE_DIR "/var/lib/vmmd"
-#define VMMD_DEFAULT_RUNTIME_DIR "/run/vmmd"
 #define VMMD_DEFAULT_STOP_TIMEOUT_S 30u
 
 void vmmd_conf_init(struct vmmd_conf *c);

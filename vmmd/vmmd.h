@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "contract.h"
 #include "jsonl.h"
 #include "vmdef.h"
 
-#define VMMD_PROTOCOL_VERSION 1
 #define VMMD_VERSION "0.1.0"
 
 /* Stable error codes beyond the framing's (jsonl.h). */
