@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "json_get.h"
 #include "jsonl.h"
 #include "log.h"
 #include "nic.h"
@@ -237,17 +238,6 @@ static int setup_loop(struct monitor *m)
 	return 0;
 }
 
-static uint64_t jget(struct json_object *o, const char *a, const char *b)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, a, &v))
-		return 0;
-	if (b && !json_object_object_get_ex(v, b, &v))
-		return 0;
-	return json_object_get_uint64(v);
-}
-
 static void print_nics_human(FILE *f, struct json_object *st)
 {
 	struct json_object *nics, *n, *name;
@@ -259,9 +249,9 @@ static void print_nics_human(FILE *f, struct json_object *st)
 		json_object_object_get_ex(n, "name", &name);
 		fprintf(f, "%s: tx %" PRIu64 " frames %" PRIu64 " bytes, rx %" PRIu64 " frames %" PRIu64
 			" bytes, exits %" PRIu64 ", interrupts %" PRIu64 ", doorbells %" PRIu64 "\n",
-			json_object_get_string(name), jget(n, "tx", "frames"), jget(n, "tx", "bytes"),
-			jget(n, "rx", "frames"), jget(n, "rx", "bytes"), jget(n, "exits", "total"),
-			jget(n, "interrupts", NULL), jget(n, "doorbells", NULL));
+			json_object_get_string(name), json_get_u64(n, "tx", "frames"), json_get_u64(n, "tx", "bytes"),
+			json_get_u64(n, "rx", "frames"), json_get_u64(n, "rx", "bytes"), json_get_u64(n, "exits", "total"),
+			json_get_u64(n, "interrupts", NULL), json_get_u64(n, "doorbells", NULL));
 	}
 }
 

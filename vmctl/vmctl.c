@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "contract.h"
+#include "json_get.h"
 #include "jsonl.h"
 #include "util.h"
 
@@ -185,24 +186,6 @@ static struct json_object *call(const char *method, struct json_object *params)
 	return NULL;
 }
 
-static const char *get_s(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int64_t get_i(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-		return 0;
-	return json_object_get_int64(v);
-}
-
 /* Maps an error reply to a message and an exit status. */
 static int report_error(struct json_object *reply)
 {
@@ -213,8 +196,8 @@ static int report_error(struct json_object *reply)
 		fprintf(stderr, "error: vmmd sent a reply with neither result nor error\n");
 		return EXIT_ERR;
 	}
-	code = get_s(e, "code");
-	msg = get_s(e, "message");
+	code = json_get_str(e, "code");
+	msg = json_get_str(e, "message");
 	fprintf(stderr, "error: %s%s%s%s\n", msg ? msg : "", code ? " (" : "", code ? code : "",
 		code ? ")" : "");
 	if (code && !strcmp(code, "not_found"))
@@ -257,11 +240,11 @@ static int check_version(struct json_object **version)
 		json_object_put(reply);
 		return EXIT_ERR;
 	}
-	proto = get_i(res, "protocol");
+	proto = json_get_i64(res, "protocol", NULL);
 	if (proto != VMM_PROTOCOL_VERSION) {
 		fprintf(stderr, "error: vmmd at %s speaks protocol %lld (vmmd %s); this vmctl speaks "
 			"protocol %d; use a vmctl of the same release as the daemon\n",
-			sock_path, (long long)proto, get_s(res, "version") ? get_s(res, "version") : "?",
+			sock_path, (long long)proto, json_get_str(res, "version") ? json_get_str(res, "version") : "?",
 			VMM_PROTOCOL_VERSION);
 		json_object_put(reply);
 		return EXIT_ERR;
@@ -280,7 +263,7 @@ static struct json_object *name_params(const char *name)
 
 static const char *pid_str(struct json_object *o, char *buf, size_t len)
 {
-	int64_t pid = get_i(o, "pid");
+	int64_t pid = json_get_i64(o, "pid", NULL);
 
 	if (!pid)
 		return "-";
@@ -312,10 +295,10 @@ static int cmd_list(void)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		char pid[24], mem[24];
-		snprintf(mem, sizeof(mem), "%lldM", (long long)get_i(vm, "memory_mib"));
-		printf("%-20s %-9s %8s %7s %5lld  %s\n", get_s(vm, "name"), get_s(vm, "state"),
-		       pid_str(vm, pid, sizeof(pid)), mem, (long long)get_i(vm, "vcpus"),
-		       get_s(vm, "reason") ? get_s(vm, "reason") : "");
+		snprintf(mem, sizeof(mem), "%lldM", (long long)json_get_i64(vm, "memory_mib", NULL));
+		printf("%-20s %-9s %8s %7s %5lld  %s\n", json_get_str(vm, "name"), json_get_str(vm, "state"),
+		       pid_str(vm, pid, sizeof(pid)), mem, (long long)json_get_i64(vm, "vcpus", NULL),
+		       json_get_str(vm, "reason") ? json_get_str(vm, "reason") : "");
 	}
 out:
 	json_object_put(reply);
@@ -331,11 +314,11 @@ static int cmd_info(const char *name, bool status_only)
 	if (r)
 		goto out;
 	if (status_only) {
-		const char *state = get_s(res, "state");
+		const char *state = json_get_str(res, "state");
 		if (json_out)
 			print_json(res);
 		else
-			printf("%s: %s (%s)\n", name, state, get_s(res, "reason"));
+			printf("%s: %s (%s)\n", name, state, json_get_str(res, "reason"));
 		r = state && !strcmp(state, "running") ? EXIT_OK : EXIT_NOT_RUNNING;
 		goto out;
 	}
@@ -344,36 +327,27 @@ static int cmd_info(const char *name, bool status_only)
 		goto out;
 	}
 	json_object_object_get_ex(res, "definition", &def);
-	printf("name:        %s\n", get_s(res, "name"));
-	printf("state:       %s (%s)\n", get_s(res, "state"), get_s(res, "reason"));
+	printf("name:        %s\n", json_get_str(res, "name"));
+	printf("state:       %s (%s)\n", json_get_str(res, "state"), json_get_str(res, "reason"));
 	printf("pid:         %s\n", pid_str(res, pid, sizeof(pid)));
-	printf("kernel:      %s\n", get_s(def, "kernel"));
-	if (get_s(def, "initrd"))
-		printf("initrd:      %s\n", get_s(def, "initrd"));
-	if (get_s(def, "cmdline"))
-		printf("cmdline:     %s\n", get_s(def, "cmdline"));
-	printf("memory:      %lld MiB\n", (long long)get_i(res, "memory_mib"));
-	printf("vcpus:       %lld\n", (long long)get_i(res, "vcpus"));
-	printf("autostart:   %s\n", get_s(res, "autostart"));
-	printf("restart:     %s (%lld restarts)\n", get_s(res, "restart"),
-	       (long long)get_i(res, "restarts"));
-	if (get_s(res, "control"))
-		printf("control:     %s\n", get_s(res, "control"));
-	printf("log:         %s\n", get_s(res, "log"));
-	if (get_s(res, "last_exit_status"))
-		printf("last exit:   %s\n", get_s(res, "last_exit_status"));
+	printf("kernel:      %s\n", json_get_str(def, "kernel"));
+	if (json_get_str(def, "initrd"))
+		printf("initrd:      %s\n", json_get_str(def, "initrd"));
+	if (json_get_str(def, "cmdline"))
+		printf("cmdline:     %s\n", json_get_str(def, "cmdline"));
+	printf("memory:      %lld MiB\n", (long long)json_get_i64(res, "memory_mib", NULL));
+	printf("vcpus:       %lld\n", (long long)json_get_i64(res, "vcpus", NULL));
+	printf("autostart:   %s\n", json_get_str(res, "autostart"));
+	printf("restart:     %s (%lld restarts)\n", json_get_str(res, "restart"),
+	       (long long)json_get_i64(res, "restarts", NULL));
+	if (json_get_str(res, "control"))
+		printf("control:     %s\n", json_get_str(res, "control"));
+	printf("log:         %s\n", json_get_str(res, "log"));
+	if (json_get_str(res, "last_exit_status"))
+		printf("last exit:   %s\n", json_get_str(res, "last_exit_status"));
 out:
 	json_object_put(reply);
 	return r;
-}
-
-static int64_t get_ii(struct json_object *o, const char *a, const char *b)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, a, &v))
-		return 0;
-	return b ? get_i(v, b) : json_object_get_int64(v);
 }
 
 static int64_t sum_obj(struct json_object *o, const char *key)
@@ -430,21 +404,21 @@ static void print_nics(struct json_object *res)
 			snprintf(epf, sizeof(epf), "%.2f", json_object_get_double(v));
 		if (json_object_object_get_ex(n, "interrupts_per_frame", &v) && v)
 			snprintf(ipf, sizeof(ipf), "%.2f", json_object_get_double(v));
-		printf("  nic %lld: %s %s, switch %s, port %s\n", (long long)get_i(n, "index"),
-		       get_s(n, "model"), get_s(n, "mac"), get_s(n, "switch"), get_s(n, "port"));
+		printf("  nic %lld: %s %s, switch %s, port %s\n", (long long)json_get_i64(n, "index", NULL),
+		       json_get_str(n, "model"), json_get_str(n, "mac"), json_get_str(n, "switch"), json_get_str(n, "port"));
 		printf("    %-7s %10s %12s %10s %12s %7s\n", "SOURCE", "RX_FRAMES", "RX_BYTES",
 		       "TX_FRAMES", "TX_BYTES", "DROPS");
 		if (sp)
 			printf("    %-7s %10lld %12lld %10lld %12lld %7lld\n", "switch",
-			       (long long)get_i(sp, "rx_frames"), (long long)get_i(sp, "rx_bytes"),
-			       (long long)get_i(sp, "tx_frames"), (long long)get_i(sp, "tx_bytes"),
+			       (long long)json_get_i64(sp, "rx_frames", NULL), (long long)json_get_i64(sp, "rx_bytes", NULL),
+			       (long long)json_get_i64(sp, "tx_frames", NULL), (long long)json_get_i64(sp, "tx_bytes", NULL),
 			       (long long)sum_obj(sp, "drops"));
 		else
 			printf("    %-7s (no port)\n", "switch");
 		if (dev)
 			printf("    %-7s %10lld %12lld %10lld %12lld %7lld\n", "device",
-			       (long long)get_ii(dev, "rx", "frames"), (long long)get_ii(dev, "rx", "bytes"),
-			       (long long)get_ii(dev, "tx", "frames"), (long long)get_ii(dev, "tx", "bytes"),
+			       (long long)json_get_i64(dev, "rx", "frames"), (long long)json_get_i64(dev, "rx", "bytes"),
+			       (long long)json_get_i64(dev, "tx", "frames"), (long long)json_get_i64(dev, "tx", "bytes"),
 			       (long long)sum_obj(dev, "drops"));
 		else
 			printf("    %-7s (no counters from the monitor)\n", "device");
@@ -452,8 +426,8 @@ static void print_nics(struct json_object *res)
 		print_drops("device", dev);
 		if (dev)
 			printf("    device: %lld exits (%s per frame), %lld interrupts (%s per frame)\n",
-			       (long long)get_ii(dev, "exits", "total"), epf,
-			       (long long)get_ii(dev, "interrupts", NULL), ipf);
+			       (long long)json_get_i64(dev, "exits", "total"), epf,
+			       (long long)json_get_i64(dev, "interrupts", NULL), ipf);
 	}
 }
 
@@ -468,17 +442,17 @@ static int cmd_stats(const char *name)
 		print_json(res);
 		goto out;
 	}
-	printf("vm %s, monitor pid %lld, up %.3f s\n", name, (long long)get_i(res, "pid"),
-	       (double)get_i(res, "uptime_ns") / 1e9);
+	printf("vm %s, monitor pid %lld, up %.3f s\n", name, (long long)json_get_i64(res, "pid", NULL),
+	       (double)json_get_i64(res, "uptime_ns", NULL) / 1e9);
 	if (json_object_object_get_ex(res, "exits", &exits)) {
-		printf("exits: %lld, %.3f ms in KVM_RUN\n", (long long)get_i(exits, "total"),
-		       (double)get_i(exits, "run_ns") / 1e6);
+		printf("exits: %lld, %.3f ms in KVM_RUN\n", (long long)json_get_i64(exits, "total", NULL),
+		       (double)json_get_i64(exits, "run_ns", NULL) / 1e6);
 		if (json_object_object_get_ex(exits, "by_reason", &by) &&
 		    json_object_is_type(by, json_type_object)) {
 			printf("  %-20s %12s %14s\n", "REASON", "COUNT", "USER_NS");
 			json_object_object_foreach(by, key, v)
-				printf("  %-20s %12lld %14lld\n", key, (long long)get_i(v, "count"),
-				       (long long)get_i(v, "ns"));
+				printf("  %-20s %12lld %14lld\n", key, (long long)json_get_i64(v, "count", NULL),
+				       (long long)json_get_i64(v, "ns", NULL));
 		}
 	}
 	if (json_object_object_get_ex(res, "regions", &regions) &&
@@ -486,11 +460,11 @@ static int cmd_stats(const char *name)
 		printf("  %-5s %-20s %10s %12s %12s\n", "SPACE", "REGION", "BASE", "READS", "WRITES");
 		for (size_t i = 0; i < json_object_array_length(regions); i++) {
 			struct json_object *g = json_object_array_get_idx(regions, i);
-			if (!get_i(g, "reads") && !get_i(g, "writes"))
+			if (!json_get_i64(g, "reads", NULL) && !json_get_i64(g, "writes", NULL))
 				continue;
-			printf("  %-5s %-20s %#10llx %12lld %12lld\n", get_s(g, "space"), get_s(g, "name"),
-			       (long long)get_i(g, "base"), (long long)get_i(g, "reads"),
-			       (long long)get_i(g, "writes"));
+			printf("  %-5s %-20s %#10llx %12lld %12lld\n", json_get_str(g, "space"), json_get_str(g, "name"),
+			       (long long)json_get_i64(g, "base", NULL), (long long)json_get_i64(g, "reads", NULL),
+			       (long long)json_get_i64(g, "writes", NULL));
 		}
 	}
 	print_nics(res);
@@ -523,13 +497,13 @@ static int cmd_stats_watch(const char *name, double interval)
 			printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN |
 									JSON_C_TO_STRING_NOSLASHESCAPE));
 		} else {
-			int64_t up = get_i(res, "uptime_ns"), total;
+			int64_t up = json_get_i64(res, "uptime_ns", NULL), total;
 			time_t t = time(NULL);
 			struct tm tm;
 			char hms[16];
 
 			json_object_object_get_ex(res, "exits", &exits);
-			total = get_i(exits, "total");
+			total = json_get_i64(exits, "total", NULL);
 			localtime_r(&t, &tm);
 			strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
 			if (last_total >= 0 && up > last_up)
@@ -556,11 +530,11 @@ static int print_brief(struct json_object *res)
 		return EXIT_OK;
 	}
 	if (json_object_object_get_ex(res, "changed", &changed) && !json_object_get_boolean(changed))
-		printf("%s: already %s\n", get_s(res, "name"), get_s(res, "state"));
+		printf("%s: already %s\n", json_get_str(res, "name"), json_get_str(res, "state"));
 	else
-		printf("%s: %s (%s)%s%s\n", get_s(res, "name"), get_s(res, "state"),
-		       get_s(res, "reason"), get_i(res, "pid") ? ", pid " : "",
-		       get_i(res, "pid") ? pid_str(res, pid, sizeof(pid)) : "");
+		printf("%s: %s (%s)%s%s\n", json_get_str(res, "name"), json_get_str(res, "state"),
+		       json_get_str(res, "reason"), json_get_i64(res, "pid", NULL) ? ", pid " : "",
+		       json_get_i64(res, "pid", NULL) ? pid_str(res, pid, sizeof(pid)) : "");
 	return EXIT_OK;
 }
 
@@ -574,7 +548,7 @@ static int cmd_simple(const char *method, struct json_object *params)
 			if (json_out)
 				print_json(res);
 			else
-				printf("%s: deleted\n", get_s(res, "name"));
+				printf("%s: deleted\n", json_get_str(res, "name"));
 		} else {
 			r = print_brief(res);
 		}
@@ -726,7 +700,7 @@ static int cmd_create(int argc, char **argv)
 		if (json_out)
 			print_json(res);
 		else
-			printf("%s: created\n", get_s(res, "name"));
+			printf("%s: created\n", json_get_str(res, "name"));
 	}
 	json_object_put(reply);
 	return r;
@@ -753,13 +727,13 @@ static int cmd_switch(const char *sub, const char *name)
 		goto out;
 	}
 	if (!json_object_array_length(sws))
-		printf("no switches (netbridge runtime %s)\n", get_s(res, "runtime"));
+		printf("no switches (netbridge runtime %s)\n", json_get_str(res, "runtime"));
 	for (size_t i = 0; i < json_object_array_length(sws); i++) {
 		struct json_object *sw = json_object_array_get_idx(sws, i), *ports;
-		printf("switch %s: uplink %s, host port %s, attach %s%s\n", get_s(sw, "name"),
-		       get_s(sw, "uplink") ? get_s(sw, "uplink") : "-",
-		       get_s(sw, "host_port") ? get_s(sw, "host_port") : "-", get_s(res, "attach"),
-		       get_i(sw, "configured") ? "" : " (not in the config)");
+		printf("switch %s: uplink %s, host port %s, attach %s%s\n", json_get_str(sw, "name"),
+		       json_get_str(sw, "uplink") ? json_get_str(sw, "uplink") : "-",
+		       json_get_str(sw, "host_port") ? json_get_str(sw, "host_port") : "-", json_get_str(res, "attach"),
+		       json_get_i64(sw, "configured", NULL) ? "" : " (not in the config)");
 		if (!json_object_object_get_ex(sw, "ports", &ports))
 			continue;
 		if (stats)
@@ -769,21 +743,21 @@ static int cmd_switch(const char *sub, const char *name)
 			printf("  %-15s %-6s %-17s %s\n", "PORT", "TYPE", "MAC", "VM");
 		for (size_t j = 0; j < json_object_array_length(ports); j++) {
 			struct json_object *p = json_object_array_get_idx(ports, j), *dr;
-			const char *vmname = get_s(p, "vm");
+			const char *vmname = json_get_str(p, "vm");
 			char vm[96];
 			if (vmname)
-				snprintf(vm, sizeof(vm), "%.80s/%lld", vmname, (long long)get_i(p, "nic"));
+				snprintf(vm, sizeof(vm), "%.80s/%lld", vmname, (long long)json_get_i64(p, "nic", NULL));
 			else
 				snprintf(vm, sizeof(vm), "-");
 			if (!stats) {
-				printf("  %-15s %-6s %-17s %s\n", get_s(p, "port"), get_s(p, "type"),
-				       get_s(p, "mac") ? get_s(p, "mac") : "-", vm);
+				printf("  %-15s %-6s %-17s %s\n", json_get_str(p, "port"), json_get_str(p, "type"),
+				       json_get_str(p, "mac") ? json_get_str(p, "mac") : "-", vm);
 				continue;
 			}
-			printf("  %-15s %-6s %-12s %10lld %12lld %10lld %12lld", get_s(p, "port"),
-			       get_s(p, "type"), vm, (long long)get_i(p, "rx_frames"),
-			       (long long)get_i(p, "rx_bytes"), (long long)get_i(p, "tx_frames"),
-			       (long long)get_i(p, "tx_bytes"));
+			printf("  %-15s %-6s %-12s %10lld %12lld %10lld %12lld", json_get_str(p, "port"),
+			       json_get_str(p, "type"), vm, (long long)json_get_i64(p, "rx_frames", NULL),
+			       (long long)json_get_i64(p, "rx_bytes", NULL), (long long)json_get_i64(p, "tx_frames", NULL),
+			       (long long)json_get_i64(p, "tx_bytes", NULL));
 			if (json_object_object_get_ex(p, "drops", &dr) &&
 			    json_object_is_type(dr, json_type_object)) {
 				const char *sep = " ";
@@ -817,10 +791,10 @@ static int cmd_console(const char *name)
 		json_object_put(reply);
 		return r;
 	}
-	path = get_s(res, "console");
+	path = json_get_str(res, "console");
 	if (!path) {
 		fprintf(stderr, "error: vm %s is %s: no console to attach to (log: %s)\n", name,
-			get_s(res, "state"), get_s(res, "log") ? get_s(res, "log") : "-");
+			json_get_str(res, "state"), json_get_str(res, "log") ? json_get_str(res, "log") : "-");
 		json_object_put(reply);
 		return EXIT_NOT_RUNNING;
 	}
@@ -902,7 +876,7 @@ static int cmd_events(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (!stop_events && (msg = read_msg())) {
 		struct json_object *data;
-		if (!get_s(msg, "event")) {
+		if (!json_get_str(msg, "event")) {
 			json_object_put(msg);
 			continue;
 		}
@@ -910,14 +884,14 @@ static int cmd_events(void)
 			printf("%s\n", json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
 									 JSON_C_TO_STRING_NOSLASHESCAPE));
 		} else {
-			time_t t = (time_t)(get_i(msg, "ts_ms") / 1000);
+			time_t t = (time_t)(json_get_i64(msg, "ts_ms", NULL) / 1000);
 			struct tm tm;
 			char ts[32];
 			localtime_r(&t, &tm);
 			strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
 			json_object_object_get_ex(msg, "data", &data);
-			printf("%s %s %s %s (%s)\n", ts, get_s(msg, "event"), get_s(data, "name"),
-			       get_s(data, "state"), get_s(data, "reason") ? get_s(data, "reason") : "");
+			printf("%s %s %s %s (%s)\n", ts, json_get_str(msg, "event"), json_get_str(data, "name"),
+			       json_get_str(data, "state"), json_get_str(data, "reason") ? json_get_str(data, "reason") : "");
 		}
 		json_object_put(msg);
 	}
@@ -1049,8 +1023,8 @@ int main(int argc, char **argv)
 			print_json(res);
 		} else {
 			printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, VMM_PROTOCOL_VERSION);
-			printf("vmmd  %s (protocol %lld), pid %lld, socket %s\n", get_s(res, "version"),
-			       (long long)get_i(res, "protocol"), (long long)get_i(res, "pid"),
+			printf("vmmd  %s (protocol %lld), pid %lld, socket %s\n", json_get_str(res, "version"),
+			       (long long)json_get_i64(res, "protocol", NULL), (long long)json_get_i64(res, "pid", NULL),
 			       sock_path);
 		}
 		r = EXIT_OK;

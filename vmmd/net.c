@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "json_get.h"
 #include "log.h"
 #include "netbridge.h"
 #include "util.h"
@@ -225,17 +226,6 @@ static struct json_object *port_counters(const struct nb_port_stats *st)
 	return o;
 }
 
-static uint64_t jget(struct json_object *o, const char *a, const char *b)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, a, &v))
-		return 0;
-	if (b && !json_object_object_get_ex(v, b, &v))
-		return 0;
-	return json_object_get_uint64(v);
-}
-
 struct json_object *net_vm_nics(struct vm *vm, struct json_object *dev_nics)
 {
 	struct json_object *a = json_object_new_array();
@@ -261,14 +251,14 @@ struct json_object *net_vm_nics(struct vm *vm, struct json_object *dev_nics)
 		if (dev_nics && json_object_is_type(dev_nics, json_type_array) &&
 		    i < json_object_array_length(dev_nics))
 			dev = json_object_get(json_object_array_get_idx(dev_nics, i));
-		frames = jget(dev, "tx", "frames") + jget(dev, "rx", "frames");
+		frames = json_get_u64(dev, "tx", "frames") + json_get_u64(dev, "rx", "frames");
 		json_object_object_add(o, "exits_per_frame",
 				       dev && frames ? json_object_new_double(
-							       (double)jget(dev, "exits", "total") /
+							       (double)json_get_u64(dev, "exits", "total") /
 							       (double)frames) : NULL);
 		json_object_object_add(o, "interrupts_per_frame",
 				       dev && frames ? json_object_new_double(
-							       (double)jget(dev, "interrupts", NULL) /
+							       (double)json_get_u64(dev, "interrupts", NULL) /
 							       (double)frames) : NULL);
 		json_object_object_add(o, "device", dev);
 		json_object_array_add(a, o);
