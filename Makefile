@@ -33,9 +33,9 @@ include monitor/build.mk
 include guest/build.mk
 include tests/build.mk
 include tests/fuzz/build.mk
--include vmmd/build.mk
--include vmctl/build.mk
--include netbridge/build.mk
+include vmmd/build.mk
+include vmctl/build.mk
+include netbridge/build.mk
 
 all: $(ALL_TARGETS)
 

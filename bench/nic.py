@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""NIC benchmark (issue 6): the paper's experiment on this host, vmm-monitor at
+"""NIC benchmark: the paper's experiment on this host, vmm-monitor at
 each optimization step side by side with QEMU and the native limit, same
 netguest ELF and same NIC model for every VM.
 
@@ -43,8 +43,7 @@ Figures per cell (median, min, max over the runs; runs interleaved):
   (/proc/stat, both cores, over the window).
 Every network setup lives in namespaces made here and removed on every exit
 path (198.51.100.0/24). The VM process is pinned to --vm-cpu, the host-side
-writer/reader and this script to --host-cpu (shared/notes/platform-ebpf.md
-6.9).
+writer/reader and this script to --host-cpu.
 
 usage: bench/nic.py [--quick] [--runs N] [--sizes 64,512,1514] [--out-dir DIR]
                     [--start-runs N] [--no-start-time] [--gg-sizes 64,...]
@@ -1235,7 +1234,7 @@ def report(results, sizes, systems, hosts, start_md):
             f"{row['model']} {row['size']} B: vmm opt=none/QEMU {r(row['vmm opt=none/qemu'])}, "
             f"opt=all/opt=none {r(row['all/none'])}" for row in gg_rows) + ".")
     L += ["",
-          "## Targets (issue 6)", "", "| target | measured | goal | met | what limits it (measured) |",
+          "## Targets", "", "| target | measured | goal | met | what limits it (measured) |",
           "|---|---|---|---|---|"]
     for t in results["targets"]:
         v = t["value"]

@@ -1,6 +1,7 @@
 /* netguest.h: the bundled freestanding test guest's one header.
  *
- * Cost model (shared/notes/platform-kvm.md): CPL0 instructions are emulated
+ * Cost model (kvm_pvm, a KVM without hardware virtualization, where it was
+ * first written; cheaper everywhere else): CPL0 instructions are emulated
  * at ~250 ns each (every rep iteration counts), every port access is an exit
  * of ~8 us, CPL3 runs natively. So: device I/O at CPL0, straight-line and
  * short; loops over buffers at CPL3 through user_call(). */

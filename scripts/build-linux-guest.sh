@@ -22,8 +22,7 @@ OUTDIR=${1:-build/linux}
 CACHE=$OUTDIR/cache
 BB_PKG=busybox-static
 # Modules the guest loads, targets only: dependencies are added in order from
-# each module's "depends=" field (the list in platform-kvm.md §5 is what this
-# yields for 6.1: mii pcnet32 virtio_ring virtio virtio_pci_modern_dev
+# each module's "depends=" field (what this yields for 6.1: mii pcnet32 virtio_ring virtio virtio_pci_modern_dev
 # virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net).
 MOD_TARGETS=(mii pcnet32 virtio_pci virtio_net)
 

@@ -1,4 +1,4 @@
-# vmmd: the VM host daemon, and vmctl, its command-line client.
+# vmmd: the VM host daemon (vmctl, its client, has vmctl/build.mk).
 # vmdef.c and state.c (definitions, config, state files) need only json-c:
 # unit tests link them without libev or libsystemd.
 VMMD_LIB_SRCS := vmmd/vmdef.c vmmd/state.c
@@ -15,16 +15,13 @@ $(VMMD_OBJS) $(VMMD_SRCS:%.c=$(B)/san/%.o): CFLAGS += -Inetbridge
 $(B)/vmmd: $(VMMD_OBJS) $(VMMD_LIB_OBJS) $(B)/libnetbridge.a $(COMMON_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(VMMD_LDLIBS)
 
-$(B)/vmctl: $(B)/obj/vmctl/vmctl.o $(COMMON_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON)
-
 # The same daemon under ASan+UBSan: VMMD=build/vmmd-san tests/run.sh vmmd_
 # (netbridge/build.mk comes later in the Makefile: its object list spelled out)
 VMMD_NB_SAN_OBJS := $(patsubst %.c,$(B)/san/%.o,$(filter-out netbridge/nbctl.c,$(wildcard netbridge/*.c)))
 $(B)/vmmd-san: $(VMMD_SRCS:%.c=$(B)/san/%.o) $(VMMD_LIB_SAN_OBJS) $(VMMD_NB_SAN_OBJS) $(COMMON_SAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(VMMD_LDLIBS)
 
-ALL_TARGETS += $(B)/vmmd $(B)/vmctl $(B)/vmmd-san
+ALL_TARGETS += $(B)/vmmd $(B)/vmmd-san
 
 # Unit tests in tests/vmmd/ need the vmmd library objects: explicit rules
 # (they win over the generic pattern in tests/build.mk).

@@ -22,8 +22,8 @@
  *                     (no tc egress runs after an XDP redirect).
  *
  * Map layout: ../nb_abi.h. Flooding is a bounded bpf_clone_redirect loop over
- * the switch's row of nb_slots (bpf_redirect_map is rejected in tc here, see
- * notes/platform-ebpf.md). */
+ * the switch's row of nb_slots (the verifier rejects bpf_redirect_map in a tc
+ * program: devmap redirects exist only for XDP). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "nb_abi.h"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # check_insns.sh ELF_OR_OBJECT...: fails (exit 1) when the code contains an
 # instruction that the kvm_pvm CPL0 emulator cannot run or that is broken on
-# this platform (shared/notes/platform-kvm.md, section 2), listing each one
+# kvm_pvm (a KVM without hardware virtualization), listing each one
 # with its address, section and function. Exit 0: none found; 2: usage or
 # tool error.
 #

@@ -11,7 +11,8 @@
 # The serial console is the monitor's stdout. Within VMM_LINUX_BANNER_TIMEOUT
 # seconds (default 180) both must appear; then the monitor is stopped
 # (SIGTERM, then SIGKILL) and the test passes: on a kvm_pvm host Linux cannot
-# get much further (platform-kvm.md §6), so nothing after the banner is checked.
+# get much further (SYSCALL from CPL3 stays at CPL3 there), so nothing after
+# the banner is checked.
 #
 # Cases: vmlinux (PVH entry) always; bzImage (the decompressor stub) too
 # unless the host's /dev/kvm is kvm_pvm, where every guest CPL0 instruction is
@@ -70,7 +71,7 @@ info "guest: $(head -n1 "$GUEST/VERSION")"
 PVM=0
 [[ -d /sys/module/kvm_pvm ]] && PVM=1
 
-# Options for a stock kernel on this host (platform-kvm.md §5, attempt 8):
+# Options for a stock kernel on a kvm_pvm host:
 # PVM rewrites CPUID leaves 1 and 7, so features whose instructions its CPL0
 # emulator cannot run (SSE3..AVX, POPCNT, RDRAND, ERMS, RDSEED, SMAP, FSRM,
 # SERIALIZE, XSAVE, FSGSBASE, PKU) are hidden on the command line. Harmless

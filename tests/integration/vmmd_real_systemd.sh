@@ -1,7 +1,7 @@
 #!/bin/bash
 # needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # prepare: scripts/build-systemd-root.sh
-# vmmd under a real systemd (notes/platform-systemd.md): systemd as PID 1 of
+# vmmd under a real systemd: systemd as PID 1 of
 # its own PID, mount and network namespaces on a Debian root (debootstrap,
 # cached in build/cache/), the units from systemd/ installed. Checks socket
 # activation (vmmd starts on the first vmctl), Type=notify readiness and
