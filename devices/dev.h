@@ -6,7 +6,7 @@
  *     DMA address is stopped;
  *   - struct irq_line: raise/lower one interrupt input (GSI);
  *   - a struct iobus on which the device registers its PIO/MMIO regions with
- *     read/write callbacks (see monitor/iobus.h for dispatch).
+ *     read/write callbacks (see iobus.h for dispatch).
  * A unit test builds the same three from plain memory and fakes.
  */
 #pragma once

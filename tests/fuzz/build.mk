@@ -21,7 +21,7 @@ $(B)/fuzz/obj/%.o: %.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 # What every target links: the bus and the logging it needs.
-FUZZ_BASE_OBJS := $(addprefix $(B)/fuzz/obj/,monitor/iobus.o common/log.o common/util.o)
+FUZZ_BASE_OBJS := $(addprefix $(B)/fuzz/obj/,devices/iobus.o common/log.o common/util.o)
 # The devices each target exercises (only these: a device being written
 # elsewhere in devices/ must not break the others' fuzzing).
 FUZZ_DEVS_pcnet := devices/pcnet.o devices/pcnet_tx.o devices/pcnet_rx.o devices/pci.o

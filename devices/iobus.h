@@ -1,4 +1,4 @@
-/* iobus.h: the monitor's PIO and MMIO address spaces. Devices register
+/* iobus.h: the PIO and MMIO address spaces of a machine. Devices register
  * regions through devices/dev.h; vCPU threads dispatch exits here. Each
  * region keeps exit accounting (count and time spent handling, as the paper
  * measured per port). Registration happens at set-up or on PCI BAR moves
