@@ -239,10 +239,6 @@ static void client_close(struct client *c)
 
 /* ---- methods ---- */
 
-static const char *const methods[] = { "daemon.version", "vm.list", "vm.info", "vm.stats",
-				       "events.subscribe", "switch.list", "switch.stats",
-				       "vm.create", "vm.delete", "vm.start", "vm.stop", "vm.restart" };
-#define NR_READ_METHODS 7
 
 static struct json_object *params_error(struct json_object *req, const char *field,
 					const char *fmt, const char *arg)
@@ -298,56 +294,182 @@ static struct vm *get_vm(struct vmmd *d, struct json_object *req, struct json_ob
 	return vm;
 }
 
-static struct json_object *stop_method(struct vmmd *d, struct client *c, struct json_object *req,
-				       const char *method, struct json_object *params, bool restart)
-{
-	static const char *const keys[] = { "name", "force", "timeout", NULL };
-	struct json_object *reply, *v;
-	bool force = false;
-	uint32_t timeout = d->conf.stop_timeout_s;
-	struct vm *vm;
+/* One request, as the method handlers see it. */
+struct call {
+	struct vmmd *d;
+	struct client *c;
+	struct json_object *req, *params;
+	const char *method;
+	struct vm *vm; /* the VM named by params.name, for methods that take one */
+};
 
-	if ((reply = check_keys(req, method, params, keys)))
-		return reply;
-	if (params && json_object_object_get_ex(params, "force", &v)) {
+static const char *const name_only[] = { "name", NULL };
+static const char *const no_params[] = { NULL };
+static const char *const stop_keys[] = { "name", "force", "timeout", NULL };
+static const char *const switch_keys[] = { "name", NULL };
+
+static struct json_object *m_version(struct call *m);
+
+static struct json_object *m_list(struct call *m)
+{
+	struct json_object *a = json_object_new_array(), *o = json_object_new_object();
+
+	for (struct vm *vm = m->d->vms; vm; vm = vm->next)
+		json_object_array_add(a, vm_summary_json(vm));
+	json_object_object_add(o, "vms", a);
+	return jsonl_result(m->req, o);
+}
+
+static struct json_object *m_info(struct call *m)
+{
+	return jsonl_result(m->req, vm_info_json(m->vm));
+}
+
+static struct json_object *m_stats(struct call *m)
+{
+	struct json_object *reply = vm_stats(m->d, m->c, m->req, m->vm);
+
+	if (!reply)
+		m->c->ordered++; /* client_send_ordered answers */
+	return reply;
+}
+
+static struct json_object *m_subscribe(struct call *m)
+{
+	struct json_object *o = json_object_new_object();
+
+	m->c->subscriber = true;
+	json_object_object_add(o, "subscribed", json_object_new_boolean(true));
+	return jsonl_result(m->req, o);
+}
+
+static struct json_object *switch_list(struct call *m, bool stats)
+{
+	struct json_object *v = NULL;
+
+	if (m->params && json_object_object_get_ex(m->params, "name", &v) &&
+	    !json_object_is_type(v, json_type_string))
+		return params_error(m->req, "name", "%s", "name: must be a string");
+	return net_switch_list(m->d, m->req, v ? json_object_get_string(v) : NULL, stats);
+}
+
+static struct json_object *m_switch_list(struct call *m)
+{
+	return switch_list(m, false);
+}
+
+static struct json_object *m_switch_stats(struct call *m)
+{
+	return switch_list(m, true);
+}
+
+static struct json_object *m_create(struct call *m)
+{
+	return vm_create(m->d, m->req, m->params);
+}
+
+static struct json_object *m_delete(struct call *m)
+{
+	return vm_delete(m->d, m->req, m->vm);
+}
+
+static struct json_object *m_start(struct call *m)
+{
+	return vm_start_req(m->d, m->c, m->req, m->vm);
+}
+
+static struct json_object *stop_or_restart(struct call *m, bool restart)
+{
+	struct json_object *v, *reply;
+	bool force = false;
+	uint32_t timeout = m->d->conf.stop_timeout_s;
+
+	if (m->params && json_object_object_get_ex(m->params, "force", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return params_error(req, "force", "%s", "force: must be true or false");
+			return params_error(m->req, "force", "%s", "force: must be true or false");
 		force = json_object_get_boolean(v);
 	}
-	if (params && json_object_object_get_ex(params, "timeout", &v)) {
+	if (m->params && json_object_object_get_ex(m->params, "timeout", &v)) {
 		int64_t t = json_object_get_int64(v);
 		if (!json_object_is_type(v, json_type_int) || t < 1 || t > 86400)
-			return params_error(req, "timeout", "%s",
+			return params_error(m->req, "timeout", "%s",
 					    "timeout: must be an integer number of seconds in 1..86400");
 		timeout = (uint32_t)t;
 	}
-	if (!(vm = get_vm(d, req, params, &reply)))
+	/* the VM is looked up after its parameters are checked */
+	if (!(m->vm = get_vm(m->d, m->req, m->params, &reply)))
 		return reply;
-	return vm_stop_req(d, c, req, vm, force, timeout, restart);
+	return vm_stop_req(m->d, m->c, m->req, m->vm, force, timeout, restart);
+}
+
+static struct json_object *m_stop(struct call *m)
+{
+	return stop_or_restart(m, false);
+}
+
+static struct json_object *m_restart(struct call *m)
+{
+	return stop_or_restart(m, true);
+}
+
+/* The protocol's methods (vmmd/PROTOCOL.md), in the order daemon.version
+ * lists them. keys: the parameters it takes (NULL: the handler checks them);
+ * vm: params.name must name a VM, found before the handler runs; writes: it
+ * changes state, so the read-only socket and a shutting-down daemon refuse it. */
+static const struct method {
+	const char *name;
+	struct json_object *(*fn)(struct call *m);
+	const char *const *keys;
+	bool vm, writes;
+} methods[] = {
+	{ "daemon.version", m_version, no_params, false, false },
+	{ "vm.list", m_list, no_params, false, false },
+	{ "vm.info", m_info, name_only, true, false },
+	{ "vm.stats", m_stats, name_only, true, false },
+	{ "events.subscribe", m_subscribe, no_params, false, false },
+	{ "switch.list", m_switch_list, switch_keys, false, false },
+	{ "switch.stats", m_switch_stats, switch_keys, false, false },
+	{ "vm.create", m_create, NULL, false, true },
+	{ "vm.delete", m_delete, name_only, true, true },
+	{ "vm.start", m_start, name_only, true, true },
+	{ "vm.stop", m_stop, stop_keys, false, true },
+	{ "vm.restart", m_restart, stop_keys, false, true },
+};
+
+static struct json_object *m_version(struct call *m)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(o, "protocol", json_object_new_int(VMM_PROTOCOL_VERSION));
+	json_object_object_add(o, "version", json_object_new_string(VMMD_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "readonly", json_object_new_boolean(m->c->readonly));
+	for (unsigned i = 0; i < ARRAY_SIZE(methods); i++)
+		json_object_array_add(a, json_object_new_string(methods[i].name));
+	json_object_object_add(o, "methods", a);
+	return jsonl_result(m->req, o);
 }
 
 struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct json_object *req,
 				    const char *method, struct json_object *params)
 {
-	static const char *const name_only[] = { "name", NULL };
-	static const char *const none[] = { NULL };
-	struct json_object *reply, *o;
-	struct vm *vm;
-	unsigned i;
+	struct call m = { .d = d, .c = c, .req = req, .params = params, .method = method };
+	const struct method *mt = NULL;
+	struct json_object *reply;
 
-	for (i = 0; i < ARRAY_SIZE(methods); i++)
-		if (!strcmp(method, methods[i]))
-			break;
-	if (i == ARRAY_SIZE(methods))
+	for (unsigned i = 0; i < ARRAY_SIZE(methods) && !mt; i++)
+		if (!strcmp(method, methods[i].name))
+			mt = &methods[i];
+	if (!mt)
 		return jsonl_error(req, JSONL_E_METHOD, "unknown method '%.80s' (see daemon.version)",
 				   method);
-	if (c->readonly && i >= NR_READ_METHODS)
+	if (c->readonly && mt->writes)
 		return jsonl_error(req, VMMD_E_READ_ONLY,
 				   "%s changes state; this is the read-only socket (use %s)", method,
 				   d->sock_path);
-	if (d->shutting_down && i >= NR_READ_METHODS)
+	if (d->shutting_down && mt->writes)
 		return jsonl_error(req, VMMD_E_SHUTTING_DOWN, "vmmd is shutting down");
-	if (i >= NR_READ_METHODS) {
+	if (mt->writes) {
 		/* who changed what: one line per changing request */
 		struct json_object *n = NULL;
 		if (params)
@@ -356,73 +478,11 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 			 n && json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "-",
 			 (int)c->pid, (int)c->uid);
 	}
-
-	if (!strcmp(method, "daemon.version")) {
-		if ((reply = check_keys(req, method, params, none)))
-			return reply;
-		o = json_object_new_object();
-		json_object_object_add(o, "protocol", json_object_new_int(VMM_PROTOCOL_VERSION));
-		json_object_object_add(o, "version", json_object_new_string(VMMD_VERSION));
-		json_object_object_add(o, "pid", json_object_new_int(getpid()));
-		json_object_object_add(o, "readonly", json_object_new_boolean(c->readonly));
-		struct json_object *a = json_object_new_array();
-		for (i = 0; i < ARRAY_SIZE(methods); i++)
-			json_object_array_add(a, json_object_new_string(methods[i]));
-		json_object_object_add(o, "methods", a);
-		return jsonl_result(req, o);
-	}
-	if (!strcmp(method, "vm.list")) {
-		if ((reply = check_keys(req, method, params, none)))
-			return reply;
-		struct json_object *a = json_object_new_array();
-		for (vm = d->vms; vm; vm = vm->next)
-			json_object_array_add(a, vm_summary_json(vm));
-		o = json_object_new_object();
-		json_object_object_add(o, "vms", a);
-		return jsonl_result(req, o);
-	}
-	if (!strcmp(method, "events.subscribe")) {
-		if ((reply = check_keys(req, method, params, none)))
-			return reply;
-		c->subscriber = true;
-		o = json_object_new_object();
-		json_object_object_add(o, "subscribed", json_object_new_boolean(true));
-		return jsonl_result(req, o);
-	}
-	if (!strcmp(method, "switch.list") || !strcmp(method, "switch.stats")) {
-		static const char *const sw_keys[] = { "name", NULL };
-		struct json_object *v = NULL;
-		if ((reply = check_keys(req, method, params, sw_keys)))
-			return reply;
-		if (params && json_object_object_get_ex(params, "name", &v) &&
-		    !json_object_is_type(v, json_type_string))
-			return params_error(req, "name", "%s", "name: must be a string");
-		return net_switch_list(d, req, v ? json_object_get_string(v) : NULL,
-				       !strcmp(method, "switch.stats"));
-	}
-	if (!strcmp(method, "vm.create"))
-		return vm_create(d, req, params);
-	if (!strcmp(method, "vm.stop"))
-		return stop_method(d, c, req, method, params, false);
-	if (!strcmp(method, "vm.restart"))
-		return stop_method(d, c, req, method, params, true);
-
-	/* the rest take just a name */
-	if ((reply = check_keys(req, method, params, name_only)))
+	if (mt->keys && (reply = check_keys(req, method, params, mt->keys)))
 		return reply;
-	if (!(vm = get_vm(d, req, params, &reply)))
+	if (mt->vm && !(m.vm = get_vm(d, req, params, &reply)))
 		return reply;
-	if (!strcmp(method, "vm.info"))
-		return jsonl_result(req, vm_info_json(vm));
-	if (!strcmp(method, "vm.stats")) {
-		reply = vm_stats(d, c, req, vm);
-		if (!reply)
-			c->ordered++; /* client_send_ordered answers */
-		return reply;
-	}
-	if (!strcmp(method, "vm.delete"))
-		return vm_delete(d, req, vm);
-	return vm_start_req(d, c, req, vm); /* vm.start */
+	return mt->fn(&m);
 }
 
 /* ---- clients ---- */
