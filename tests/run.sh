@@ -9,7 +9,8 @@
 # inside the test host (testhost/run: nested KVM under QEMU TCG), booted once,
 # while the others run here; the first line says so. A header line
 # "# prepare: CMD" names what such a test needs from the network (the test
-# host has none): it runs here first.
+# host has none): it runs here first. "# parallel: no" keeps other tests from
+# running beside it when --jobs is more than 1 (a benchmark measures).
 #
 # Usage: tests/run.sh [--only kvm|other] [--jobs N] [--summary FILE] [PATTERN]
 #   PATTERN     only tests whose path contains it
@@ -95,11 +96,18 @@ run_integrations() { # script...
 	declare -A running=()
 	local t pid
 	for t in "$@"; do
-		while [ ${#running[@]} -ge "$jobs" ]; do
+		# "# parallel: no" in a header: it runs alone (a benchmark, say)
+		local limit=$jobs
+		grep -q '^# parallel: no' "$t" && limit=1
+		while [ ${#running[@]} -ge "$limit" ]; do
 			wait -n -p pid "${!running[@]}"
 			collect "$pid"
 		done
 		start_integration "$t"
+		if [ "$limit" = 1 ] && [ "$jobs" -gt 1 ]; then
+			wait -n -p pid "${!running[@]}"
+			collect "$pid"
+		fi
 	done
 	while [ ${#running[@]} -gt 0 ]; do
 		wait -n -p pid "${!running[@]}"

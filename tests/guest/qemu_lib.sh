@@ -2,6 +2,7 @@
 # build/netguest.elf on QEMU microvm (an independent check of the guest:
 # QEMU's own UART, PIC, PIT, i8042 and isa-debug-exit).
 # Run from the repo root. Exit 77 (skip) when QEMU or /dev/kvm is missing.
+. tests/lib/timescale.sh
 
 GUEST_ELF=${GUEST_ELF:-build/netguest.elf}
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -30,7 +31,8 @@ guest_require_qemu() {
 # OUTFILE.stderr). Returns QEMU's exit status: (guest status << 1) | 1 after a
 # debug-exit, 124 on timeout.
 guest_qemu() {
-	local t=$1 out=$2 cmdline=$3
+	local t out=$2 cmdline=$3
+	t=$(scaled "$1")
 	shift 3
 	timeout --kill-after=5 "$t" "$QEMU" -M microvm -accel kvm -m 64 -nodefaults -no-user-config \
 		-nographic -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \

@@ -1,5 +1,6 @@
 #!/bin/bash
 # needs: kvm (tests/run.sh runs it in the test host where this machine has none)
+# parallel: no
 # Smoke test of the benchmarks: bench/exitcost.py (one short run) and
 # `bench/nic.py --quick` (what `make
 # bench-quick` runs: 1 run, 64 and 1514 B, every system) into a temporary

@@ -29,9 +29,11 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-# wait_for CMD... : retries for up to $WAIT_SECS (default 10) seconds.
+. tests/lib/timescale.sh
+
+# wait_for CMD... : retries for up to $WAIT_SECS (default 10) seconds, scaled.
 wait_for() {
-	local deadline=$(($(date +%s) + ${WAIT_SECS:-10}))
+	local deadline=$(($(date +%s) + $(scaled "${WAIT_SECS:-10}")))
 	until "$@"; do
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.05

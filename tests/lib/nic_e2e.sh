@@ -40,7 +40,7 @@ nicstat() { # FILE EXPR (python over the first NIC's stats)
 }
 
 # ---- echo: ping answered ----
-start echo timeout 60 "$MONITOR" --kernel "$GUEST" --cmdline "echo ip=198.51.100.2" \
+start echo timeout "$(scaled 60)" "$MONITOR" --kernel "$GUEST" --cmdline "echo ip=198.51.100.2" \
 	--nic model=$NIC_MODEL,tap=$TAP --control "$TMP/echo.sock" --stats none \
 	--stats-file "$TMP/echo.json"
 wait_line "$TMP/echo.out" 'mode=echo ready' || { cat "$TMP/echo.err"; fail "echo: no ready line"; }
@@ -89,7 +89,7 @@ N=500
 for mon in "$MONITOR" build/vmm-monitor-san; do
 	for opt in ${NIC_TX_OPTS:-all none}; do
 		before=$(counter rx_packets)
-		inns timeout 60 "$mon" --kernel "$GUEST" --cmdline "tx count=$N size=100" \
+		inns timeout "$(scaled 60)" "$mon" --kernel "$GUEST" --cmdline "tx count=$N size=100" \
 			--nic model=$NIC_MODEL,tap=$TAP,opt=$opt --stats none --stats-file "$TMP/tx.json" \
 			>"$TMP/tx.out" 2>"$TMP/tx.err"
 		rc=$?
@@ -113,7 +113,7 @@ done
 # ---- rx: N frames in, counted exactly (all switches on, then off) ----
 N=300
 for opt in all none; do
-	start rx timeout 60 "$MONITOR" --kernel "$GUEST" --cmdline "rx count=$N time=50" \
+	start rx timeout "$(scaled 60)" "$MONITOR" --kernel "$GUEST" --cmdline "rx count=$N time=50" \
 		--nic model=$NIC_MODEL,tap=$TAP,mac=52:54:00:ab:cd:ef,opt=$opt --stats none \
 		--stats-file "$TMP/rx.json"
 	wait_line "$TMP/rx.out" 'mode=rx ready mac=52:54:00:ab:cd:ef' ||

@@ -25,7 +25,7 @@ NIC_TAP_ADDR=198.51.100.1/24
 qemu() { # OUT CMDLINE [args]
 	local out=$1 cmdline=$2
 	shift 2
-	inns timeout --kill-after=5 60 qemu-system-x86_64 -M pc -accel kvm -m 64 -nodefaults \
+	inns timeout --kill-after=5 "$(scaled 60)" qemu-system-x86_64 -M pc -accel kvm -m 64 -nodefaults \
 		-no-user-config -nographic -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel "$GUEST" -append "$cmdline" \
 		-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off \
