@@ -40,7 +40,7 @@ void vmmd_update_status(struct vmmd *d)
 {
 	unsigned defined = 0, running = 0;
 
-	for (struct vm *vm = d->vms; vm; vm = vm->next) {
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next) {
 		defined++;
 		running += vm->state == VM_RUNNING;
 	}
@@ -223,7 +223,7 @@ static void on_ready(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		n++;
 	d->ready_sent = true;
 	vm_autostart(d);

@@ -133,7 +133,7 @@ void net_close(struct vmmd *d)
 
 /* "vmm-NAME-I" when it fits in an interface name, else "vmm-" + 8 hex digits
  * of a hash of the name + "-I". */
-void net_port_name(const struct vm *vm, unsigned i, char out[16])
+void net_port_name(const struct vmmd_vm *vm, unsigned i, char out[16])
 {
 	uint32_t h = 2166136261u;
 
@@ -146,7 +146,7 @@ void net_port_name(const struct vm *vm, unsigned i, char out[16])
 	snprintf(out, 16, "vmm-%08x-%u", h, i);
 }
 
-int net_ports_add(struct vm *vm, int *fds, char *err, size_t errlen)
+int net_ports_add(struct vmmd_vm *vm, int *fds, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
 
@@ -191,7 +191,7 @@ fail:
 	return 0;
 }
 
-void net_ports_remove(struct vm *vm)
+void net_ports_remove(struct vmmd_vm *vm)
 {
 	struct vmmd *d = vm->d;
 
@@ -226,7 +226,7 @@ static struct json_object *port_counters(const struct nb_port_stats *st)
 	return o;
 }
 
-struct json_object *net_vm_nics(struct vm *vm, struct json_object *dev_nics)
+struct json_object *net_vm_nics(struct vmmd_vm *vm, struct json_object *dev_nics)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -272,9 +272,9 @@ static const char *port_type_name(enum nb_port_type t)
 }
 
 /* The VM and NIC index owning a VM port, if any. */
-static struct vm *port_owner(struct vmmd *d, const char *port, unsigned *idx)
+static struct vmmd_vm *port_owner(struct vmmd *d, const char *port, unsigned *idx)
 {
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		for (unsigned i = 0; i < vm->def.nr_nics; i++) {
 			char p[16];
 			net_port_name(vm, i, p);
@@ -305,7 +305,7 @@ static struct json_object *switch_json(struct vmmd *d, const char *name, bool st
 		struct json_object *p = json_object_new_object();
 		struct nb_port_stats st;
 		unsigned idx = 0;
-		struct vm *vm = ports[i].type == NB_PORT_TYPE_VM ?
+		struct vmmd_vm *vm = ports[i].type == NB_PORT_TYPE_VM ?
 					port_owner(d, ports[i].name, &idx) : NULL;
 		char mac[18];
 

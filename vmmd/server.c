@@ -271,11 +271,11 @@ static struct json_object *check_keys(struct json_object *req, const char *metho
 }
 
 /* The VM named by params.name, or NULL with *reply set. */
-static struct vm *get_vm(struct vmmd *d, struct json_object *req, struct json_object *params,
+static struct vmmd_vm *get_vm(struct vmmd *d, struct json_object *req, struct json_object *params,
 			 struct json_object **reply)
 {
 	struct json_object *v;
-	struct vm *vm;
+	struct vmmd_vm *vm;
 
 	if (!params || !json_object_object_get_ex(params, "name", &v)) {
 		*reply = params_error(req, "name", "%s", "name: missing");
@@ -300,7 +300,7 @@ struct call {
 	struct client *c;
 	struct json_object *req, *params;
 	const char *method;
-	struct vm *vm; /* the VM named by params.name, for methods that take one */
+	struct vmmd_vm *vm; /* the VM named by params.name, for methods that take one */
 };
 
 static const char *const name_only[] = { "name", NULL };
@@ -314,7 +314,7 @@ static struct json_object *m_list(struct call *m)
 {
 	struct json_object *a = json_object_new_array(), *o = json_object_new_object();
 
-	for (struct vm *vm = m->d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = m->d->vms; vm; vm = vm->next)
 		json_object_array_add(a, vm_summary_json(vm));
 	json_object_object_add(o, "vms", a);
 	return jsonl_result(m->req, o);
@@ -365,7 +365,7 @@ static struct json_object *m_switch_stats(struct call *m)
 
 static struct json_object *m_create(struct call *m)
 {
-	return vm_create(m->d, m->req, m->params);
+	return vmmd_vm_create(m->d, m->req, m->params);
 }
 
 static struct json_object *m_delete(struct call *m)

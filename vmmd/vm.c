@@ -37,15 +37,15 @@ const char *vm_state_name(enum vm_state s)
 	return "unknown";
 }
 
-struct vm *vm_find(struct vmmd *d, const char *name)
+struct vmmd_vm *vm_find(struct vmmd *d, const char *name)
 {
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		if (!strcmp(vm->def.name, name))
 			return vm;
 	return NULL;
 }
 
-bool vm_active(const struct vm *vm)
+bool vm_active(const struct vmmd_vm *vm)
 {
 	return vm->state == VM_STARTING || vm->state == VM_RUNNING || vm->state == VM_STOPPING;
 }
@@ -54,7 +54,7 @@ unsigned vm_nr_active(struct vmmd *d)
 {
 	unsigned n = 0;
 
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		n += vm_active(vm);
 	return n;
 }
@@ -63,14 +63,14 @@ unsigned vm_nr_pending(struct vmmd *d)
 {
 	unsigned n = 0;
 
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		n += ev_is_active(&vm->restart_w);
 	return n;
 }
 
 /* ---- events, replies, waiters ---- */
 
-void vm_set_state(struct vm *vm, enum vm_state s, const char *reason)
+void vm_set_state(struct vmmd_vm *vm, enum vm_state s, const char *reason)
 {
 	struct json_object *data = json_object_new_object();
 
@@ -88,7 +88,7 @@ void vm_set_state(struct vm *vm, enum vm_state s, const char *reason)
 	vmmd_update_status(vm->d);
 }
 
-struct json_object *vm_summary_json(struct vm *vm)
+struct json_object *vm_summary_json(struct vmmd_vm *vm)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -104,7 +104,7 @@ struct json_object *vm_summary_json(struct vm *vm)
 	return o;
 }
 
-struct json_object *vm_info_json(struct vm *vm)
+struct json_object *vm_info_json(struct vmmd_vm *vm)
 {
 	struct json_object *o = vm_summary_json(vm);
 
@@ -128,7 +128,7 @@ struct json_object *vm_info_json(struct vm *vm)
 	return o;
 }
 
-static struct json_object *vm_brief(struct vm *vm, bool changed)
+static struct json_object *vm_brief(struct vmmd_vm *vm, bool changed)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -140,7 +140,7 @@ static struct json_object *vm_brief(struct vm *vm, bool changed)
 	return o;
 }
 
-static void waiter_add(struct vm *vm, struct client *c, struct json_object *req, int kind)
+static void waiter_add(struct vmmd_vm *vm, struct client *c, struct json_object *req, int kind)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 
@@ -157,7 +157,7 @@ static void waiter_add(struct vm *vm, struct client *c, struct json_object *req,
 
 /* Answers the waiters of the given kinds (bit mask of 1 << kind): with the
  * VM's brief when err_code is NULL, else with that error. */
-void vm_waiters_resolve(struct vm *vm, unsigned kinds, const char *err_code, const char *msg)
+void vm_waiters_resolve(struct vmmd_vm *vm, unsigned kinds, const char *err_code, const char *msg)
 {
 	struct waiter **pp = &vm->waiters;
 
@@ -179,7 +179,7 @@ void vm_waiters_resolve(struct vm *vm, unsigned kinds, const char *err_code, con
 
 void vm_forget_client(struct vmmd *d, struct client *c)
 {
-	for (struct vm *vm = d->vms; vm; vm = vm->next) {
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next) {
 		for (struct waiter *w = vm->waiters; w; w = w->next)
 			if (w->c == c)
 				w->c = NULL;
@@ -189,9 +189,9 @@ void vm_forget_client(struct vmmd *d, struct client *c)
 
 /* ---- the list, loading ---- */
 
-static struct vm *vm_new(struct vmmd *d)
+static struct vmmd_vm *vm_new(struct vmmd *d)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vmmd_vm *vm = calloc(1, sizeof(*vm));
 
 	if (!vm)
 		return NULL;
@@ -203,7 +203,7 @@ static struct vm *vm_new(struct vmmd *d)
 	return vm;
 }
 
-void vm_set_paths(struct vm *vm)
+void vm_set_paths(struct vmmd_vm *vm)
 {
 	struct vmmd *d = vm->d;
 
@@ -215,9 +215,9 @@ void vm_set_paths(struct vm *vm)
 		vm->console[0] = 0; /* the log file only */
 }
 
-static void vm_link(struct vmmd *d, struct vm *vm)
+static void vm_link(struct vmmd *d, struct vmmd_vm *vm)
 {
-	struct vm **pp = &d->vms;
+	struct vmmd_vm **pp = &d->vms;
 
 	/* sorted by name: list output is stable */
 	while (*pp && strcmp((*pp)->def.name, vm->def.name) < 0)
@@ -226,7 +226,7 @@ static void vm_link(struct vmmd *d, struct vm *vm)
 	*pp = vm;
 }
 
-static void vm_free(struct vm *vm)
+static void vm_free(struct vmmd_vm *vm)
 {
 	vm_stop_watchers(vm);
 	ev_timer_stop(vm->d->loop, &vm->restart_w);
@@ -238,7 +238,7 @@ static void vm_free(struct vm *vm)
 void vm_free_all(struct vmmd *d)
 {
 	while (d->vms) {
-		struct vm *vm = d->vms;
+		struct vmmd_vm *vm = d->vms;
 		d->vms = vm->next;
 		vm_free(vm);
 	}
@@ -255,7 +255,7 @@ int vm_load_all(struct vmmd *d)
 		size_t n = strlen(de->d_name);
 		struct json_object *o;
 		struct vmdef_error err;
-		struct vm *vm;
+		struct vmmd_vm *vm;
 		int r;
 
 		if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json"))
@@ -286,7 +286,7 @@ int vm_load_all(struct vmmd *d)
 		vm_link(d, vm);
 	}
 	closedir(dir);
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		vm_readopt(vm);
 	return 0;
 }
@@ -295,7 +295,7 @@ void vm_autostart(struct vmmd *d)
 {
 	char err[256];
 
-	for (struct vm *vm = d->vms; vm; vm = vm->next) {
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next) {
 		if (!vm->def.autostart || vm_active(vm) || ev_is_active(&vm->restart_w))
 			continue;
 		log_info("vm %s: autostart", vm->def.name);
@@ -318,7 +318,7 @@ static struct json_object *field_error(struct json_object *req, const char *code
 
 static bool mac_in_use(struct vmmd *d, const uint8_t mac[6], const struct vmdef *self)
 {
-	for (struct vm *vm = d->vms; vm; vm = vm->next)
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next)
 		for (unsigned i = 0; i < vm->def.nr_nics; i++)
 			if (vm->def.nics[i].mac_set && !memcmp(vm->def.nics[i].mac, mac, 6))
 				return true;
@@ -328,11 +328,11 @@ static bool mac_in_use(struct vmmd *d, const uint8_t mac[6], const struct vmdef 
 	return false;
 }
 
-struct json_object *vm_create(struct vmmd *d, struct json_object *req, struct json_object *params)
+struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params)
 {
 	struct vmdef_error err;
 	struct json_object *o;
-	struct vm *vm;
+	struct vmmd_vm *vm;
 	char file[VMDEF_NAME_MAX + 8];
 	int r;
 
@@ -410,7 +410,7 @@ fail:
 	return o;
 }
 
-struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vm *vm)
+struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vmmd_vm *vm)
 {
 	char file[VMDEF_NAME_MAX + 8];
 	struct json_object *data;
@@ -426,7 +426,7 @@ struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vm
 				   d->vms_dir, file, strerror(-r));
 	vm_cancel_restart(vm);
 	net_ports_remove(vm);
-	for (struct vm **pp = &d->vms; *pp; pp = &(*pp)->next)
+	for (struct vmmd_vm **pp = &d->vms; *pp; pp = &(*pp)->next)
 		if (*pp == vm) {
 			*pp = vm->next;
 			break;
@@ -446,7 +446,7 @@ struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vm
 }
 
 struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_object *req,
-				 struct vm *vm)
+				 struct vmmd_vm *vm)
 {
 	char err[512];
 
@@ -473,7 +473,7 @@ struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_o
 
 /* The monitor's answer to a graceful or forced stop request: if it did not
  * take it, SIGTERM (the monitor ends the VM at once on it). */
-static void on_stop_reply(struct vm *vm, struct vm_call_for *f, int r, struct json_object *res,
+static void on_stop_reply(struct vmmd_vm *vm, struct vm_call_for *f, int r, struct json_object *res,
 			  struct json_object *merr)
 {
 	(void)f;
@@ -486,7 +486,7 @@ static void on_stop_reply(struct vm *vm, struct vm_call_for *f, int r, struct js
 }
 
 struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_object *req,
-				struct vm *vm, bool force, uint32_t timeout_s, bool restart)
+				struct vmmd_vm *vm, bool force, uint32_t timeout_s, bool restart)
 {
 	struct vm_call_for f = { .pid = vm->pid };
 	struct json_object *params;
@@ -546,7 +546,7 @@ struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_ob
 }
 
 /* vm.stats' reply from the monitor's (or the call's error). */
-static struct json_object *stats_reply(struct vm *vm, struct json_object *req, pid_t pid, int r,
+static struct json_object *stats_reply(struct vmmd_vm *vm, struct json_object *req, pid_t pid, int r,
 				       struct json_object *res, struct json_object *merr)
 {
 	if (r == -ECANCELED && vm->d->shutting_down)
@@ -572,14 +572,14 @@ static struct json_object *stats_reply(struct vm *vm, struct json_object *req, p
 	return jsonl_result(req, res);
 }
 
-static void on_stats_reply(struct vm *vm, struct vm_call_for *f, int r, struct json_object *res,
+static void on_stats_reply(struct vmmd_vm *vm, struct vm_call_for *f, int r, struct json_object *res,
 			   struct json_object *merr)
 {
 	client_send_ordered(f->c, stats_reply(vm, f->req, f->pid, r, res, merr));
 }
 
 struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_object *req,
-			     struct vm *vm)
+			     struct vmmd_vm *vm)
 {
 	struct vm_call_for f = { .c = c, .req = req, .pid = vm->pid };
 	int r;
@@ -595,7 +595,7 @@ struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_objec
 
 unsigned vm_stop_all(struct vmmd *d)
 {
-	for (struct vm *vm = d->vms; vm; vm = vm->next) {
+	for (struct vmmd_vm *vm = d->vms; vm; vm = vm->next) {
 		vm_cancel_restart(vm);
 		if (vm->state == VM_RUNNING || vm->state == VM_STARTING) {
 			struct json_object *reply =

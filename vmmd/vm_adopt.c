@@ -16,7 +16,7 @@
  * resolve() in main.c (directories at most PATH_MAX - 64, names 64). */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-int vm_runrec_write(struct vm *vm)
+int vm_runrec_write(struct vmmd_vm *vm)
 {
 	struct vmmd_runrec rec = { .pid = vm->pid, .starttime = vm->starttime,
 				   .started_at_ms = vm->started_at_ms };
@@ -37,7 +37,7 @@ int vm_runrec_write(struct vm *vm)
 	return r;
 }
 
-void vm_runrec_remove(struct vm *vm)
+void vm_runrec_remove(struct vmmd_vm *vm)
 {
 	char file[VMDEF_NAME_MAX + 8];
 	int r;
@@ -50,7 +50,7 @@ void vm_runrec_remove(struct vm *vm)
 }
 
 /* Re-adopts the monitor recorded in STATE/run/<name>.json, if it still runs. */
-void vm_readopt(struct vm *vm)
+void vm_readopt(struct vmmd_vm *vm)
 {
 	struct vmmd *d = vm->d;
 	struct vmmd_runrec rec;

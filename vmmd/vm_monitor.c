@@ -23,7 +23,7 @@
 
 struct vm_call {
 	struct vm_call *next;
-	struct vm *vm;
+	struct vmmd_vm *vm;
 	struct ev_loop *loop;
 	struct sockaddr_un sa;
 	int fd;
@@ -206,7 +206,7 @@ static void on_call_retry(struct ev_loop *loop, ev_timer *w, int revents)
 		call_complete(call, r, NULL, NULL);
 }
 
-int vm_call_start(struct vm *vm, struct ev_loop *loop, const char *method,
+int vm_call_start(struct vmmd_vm *vm, struct ev_loop *loop, const char *method,
 		  struct json_object *params, vm_call_done *done, const struct vm_call_for *f)
 {
 	struct vm_call *call;
@@ -256,13 +256,13 @@ fail:
 	return r;
 }
 
-void vm_calls_cancel(struct vm *vm)
+void vm_calls_cancel(struct vmmd_vm *vm)
 {
 	while (vm->calls)
 		call_complete(vm->calls, -ECANCELED, NULL, NULL);
 }
 
-void vm_calls_forget_client(struct vm *vm, struct client *c)
+void vm_calls_forget_client(struct vmmd_vm *vm, struct client *c)
 {
 	for (struct vm_call *call = vm->calls; call; call = call->next)
 		if (call->f.c == c)
@@ -276,7 +276,7 @@ struct sync_call {
 	struct json_object *result;
 };
 
-static void on_sync_done(struct vm *vm, struct vm_call_for *f, int r, struct json_object *result,
+static void on_sync_done(struct vmmd_vm *vm, struct vm_call_for *f, int r, struct json_object *result,
 			 struct json_object *error)
 {
 	struct sync_call *s = f->arg;
@@ -287,7 +287,7 @@ static void on_sync_done(struct vm *vm, struct vm_call_for *f, int r, struct jso
 	s->result = json_object_get(result);
 }
 
-int vm_monitor_call_sync(struct vm *vm, const char *method, struct json_object **result)
+int vm_monitor_call_sync(struct vmmd_vm *vm, const char *method, struct json_object **result)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	struct sync_call s = { .r = -EINPROGRESS };

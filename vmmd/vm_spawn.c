@@ -26,7 +26,7 @@ static int64_t realtime_ms(void)
 }
 
 /* A spawn that failed after its ports were added: nothing left behind. */
-static void spawn_undo(struct vm *vm, int *fds, unsigned nr_fds)
+static void spawn_undo(struct vmmd_vm *vm, int *fds, unsigned nr_fds)
 {
 	for (unsigned i = 0; i < nr_fds; i++)
 		close(fds[i]);
@@ -34,7 +34,7 @@ static void spawn_undo(struct vm *vm, int *fds, unsigned nr_fds)
 	vm_runrec_remove(vm);
 }
 
-int vm_spawn(struct vm *vm, char *err, size_t errlen)
+int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
 	char mem[16], vcpus[16], console[2 * PATH_MAX + 16], head[256];

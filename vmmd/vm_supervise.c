@@ -26,9 +26,9 @@
 #define BACKOFF_MAX_MS 60000u
 #define BACKOFF_RESET_NS (30ull * 1000000000ull)
 
-static void vm_exited(struct vm *vm, bool have_status, int wstatus);
+static void vm_exited(struct vmmd_vm *vm, bool have_status, int wstatus);
 
-void vm_stop_watchers(struct vm *vm)
+void vm_stop_watchers(struct vmmd_vm *vm)
 {
 	struct ev_loop *loop = vm->d->loop;
 
@@ -46,7 +46,7 @@ void vm_stop_watchers(struct vm *vm)
 
 /* Signals the monitor, making sure (for adopted ones) that the pid is still
  * that monitor and not a reused number. */
-void vm_kill(struct vm *vm, int sig)
+void vm_kill(struct vmmd_vm *vm, int sig)
 {
 	if (!vm->pid)
 		return;
@@ -58,7 +58,7 @@ void vm_kill(struct vm *vm, int sig)
 
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
-	struct vm *vm = w->data;
+	struct vmmd_vm *vm = w->data;
 
 	(void)revents;
 	ev_child_stop(loop, w);
@@ -67,7 +67,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 
 static void on_pidfd(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct vm *vm = w->data;
+	struct vmmd_vm *vm = w->data;
 
 	(void)loop;
 	(void)revents;
@@ -76,7 +76,7 @@ static void on_pidfd(struct ev_loop *loop, ev_io *w, int revents)
 
 static void on_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct vm *vm = w->data;
+	struct vmmd_vm *vm = w->data;
 
 	(void)loop;
 	(void)revents;
@@ -84,7 +84,7 @@ static void on_poll(struct ev_loop *loop, ev_timer *w, int revents)
 		vm_exited(vm, false, 0);
 }
 
-void vm_watch_adopted(struct vm *vm)
+void vm_watch_adopted(struct vmmd_vm *vm)
 {
 	vm->pidfd = (int)syscall(SYS_pidfd_open, vm->pid, 0);
 	if (vm->pidfd >= 0) {
@@ -97,13 +97,13 @@ void vm_watch_adopted(struct vm *vm)
 	}
 }
 
-void vm_watch_child(struct vm *vm)
+void vm_watch_child(struct vmmd_vm *vm)
 {
 	ev_child_set(&vm->child_w, vm->pid, 0);
 	ev_child_start(vm->d->loop, &vm->child_w);
 }
 
-static void vm_became_running(struct vm *vm, const char *reason)
+static void vm_became_running(struct vmmd_vm *vm, const char *reason)
 {
 	ev_timer_stop(vm->d->loop, &vm->ready_w);
 	vm_set_state(vm, VM_RUNNING, reason);
@@ -111,7 +111,7 @@ static void vm_became_running(struct vm *vm, const char *reason)
 	vm_waiters_resolve(vm, 1u << WAIT_START | 1u << WAIT_RESTART, NULL, NULL);
 }
 
-static void on_ready_reply(struct vm *vm, struct vm_call_for *f, int r,
+static void on_ready_reply(struct vmmd_vm *vm, struct vm_call_for *f, int r,
 			   struct json_object *result, struct json_object *error)
 {
 	(void)f;
@@ -124,7 +124,7 @@ static void on_ready_reply(struct vm *vm, struct vm_call_for *f, int r,
 
 static void on_ready_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct vm *vm = w->data;
+	struct vmmd_vm *vm = w->data;
 	struct vm_call_for f = { .pid = vm->pid };
 
 	(void)revents;
@@ -144,7 +144,7 @@ static void on_ready_poll(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-void vm_watch_ready(struct vm *vm, bool first_at_once)
+void vm_watch_ready(struct vmmd_vm *vm, bool first_at_once)
 {
 	vm->ready_deadline_ns = now_ns() + READY_TIMEOUT_NS;
 	ev_timer_set(&vm->ready_w, first_at_once ? 0.005 : READY_POLL_S, READY_POLL_S);
@@ -153,7 +153,7 @@ void vm_watch_ready(struct vm *vm, bool first_at_once)
 
 static void on_kill_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct vm *vm = w->data;
+	struct vmmd_vm *vm = w->data;
 
 	(void)loop;
 	(void)revents;
@@ -165,7 +165,7 @@ static void on_kill_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_restart_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct vm *vm = w->data;
+	struct vmmd_vm *vm = w->data;
 	char err[256];
 
 	(void)loop;
@@ -238,7 +238,7 @@ enum vm_state vm_classify_exit(int status, char *reason, size_t len)
 
 /* The monitor's own account of its end (--stats-file), for monitors that
  * are not our children. -1 if it left none (killed). */
-int vm_endfile_status(struct vm *vm)
+int vm_endfile_status(struct vmmd_vm *vm)
 {
 	struct json_object *o, *v;
 	char *slash = strrchr(vm->endfile, '/');
@@ -257,7 +257,7 @@ int vm_endfile_status(struct vm *vm)
 }
 
 /* The last line of the VM's log, for start failure messages. */
-static void log_tail(struct vm *vm, char *out, size_t len)
+static void log_tail(struct vmmd_vm *vm, char *out, size_t len)
 {
 	_cleanup_close_ int fd = open(vm->log, O_RDONLY | O_CLOEXEC);
 	char buf[512];
@@ -281,7 +281,7 @@ static void log_tail(struct vm *vm, char *out, size_t len)
 	snprintf(out, len, "%s", p);
 }
 
-void vm_schedule_restart(struct vm *vm)
+void vm_schedule_restart(struct vmmd_vm *vm)
 {
 	bool failed = vm->state == VM_CRASHED || !strcmp(vm->reason, "guest-reset");
 
@@ -302,7 +302,7 @@ void vm_schedule_restart(struct vm *vm)
 }
 
 /* A pending policy restart is called off (user stop, start, delete). */
-void vm_cancel_restart(struct vm *vm)
+void vm_cancel_restart(struct vmmd_vm *vm)
 {
 	if (!ev_is_active(&vm->restart_w))
 		return;
@@ -310,7 +310,7 @@ void vm_cancel_restart(struct vm *vm)
 	vm_runrec_remove(vm);
 }
 
-static void vm_exited(struct vm *vm, bool have_status, int wstatus)
+static void vm_exited(struct vmmd_vm *vm, bool have_status, int wstatus)
 {
 	bool was_starting = vm->state == VM_STARTING;
 	char reason[64], msg[512], tail[200];
@@ -370,7 +370,7 @@ static void vm_exited(struct vm *vm, bool have_status, int wstatus)
 	vmmd_maybe_exit(vm->d);
 }
 
-void vm_watchers_init(struct vm *vm)
+void vm_watchers_init(struct vmmd_vm *vm)
 {
 	ev_child_init(&vm->child_w, on_child, 0, 0);
 	ev_io_init(&vm->pidfd_w, on_pidfd, -1, EV_READ);

@@ -53,8 +53,8 @@ struct waiter {
 	enum { WAIT_START, WAIT_STOP, WAIT_RESTART } kind;
 };
 
-struct vm {
-	struct vm *next;
+struct vmmd_vm {
+	struct vmmd_vm *next;
 	struct vmmd *d;
 	struct vmdef def;
 	enum vm_state state;
@@ -98,7 +98,7 @@ struct vmmd {
 	char sock_path[PATH_MAX], ro_sock_path[PATH_MAX];
 	char monitor[PATH_MAX];
 	int lock_fd;
-	struct vm *vms;
+	struct vmmd_vm *vms;
 	struct nb *nb;             /* netbridge; NULL: no switches or unavailable */
 	char nb_runtime[33];
 	char nb_error[256];        /* why nb is NULL with switches configured */
@@ -130,22 +130,22 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 
 /* vm.c (the rest of the VM code, vm_*.c, shares vm_internal.h) */
 const char *vm_state_name(enum vm_state s);
-struct vm *vm_find(struct vmmd *d, const char *name);
+struct vmmd_vm *vm_find(struct vmmd *d, const char *name);
 /* Loads the definitions and re-adopts monitors recorded in STATE/run. */
 int vm_load_all(struct vmmd *d);
 void vm_autostart(struct vmmd *d);
-struct json_object *vm_summary_json(struct vm *vm);
-struct json_object *vm_info_json(struct vm *vm);
+struct json_object *vm_summary_json(struct vmmd_vm *vm);
+struct json_object *vm_info_json(struct vmmd_vm *vm);
 /* The methods working on VMs; each returns the reply, or NULL if it will be
  * sent later to c. */
-struct json_object *vm_create(struct vmmd *d, struct json_object *req, struct json_object *params);
-struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vm *vm);
+struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params);
+struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vmmd_vm *vm);
 struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_object *req,
-				 struct vm *vm);
+				 struct vmmd_vm *vm);
 struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_object *req,
-				struct vm *vm, bool force, uint32_t timeout_s, bool restart);
+				struct vmmd_vm *vm, bool force, uint32_t timeout_s, bool restart);
 struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_object *req,
-			     struct vm *vm);
+			     struct vmmd_vm *vm);
 /* A client went away: forget it in every waiter. */
 void vm_forget_client(struct vmmd *d, struct client *c);
 /* Asks every running VM to stop (shutdown with stop_vms_on_exit). Returns
@@ -161,14 +161,14 @@ void vm_free_all(struct vmmd *d);
  * (failures are logged and kept in nb_error: VMs with NICs then cannot start). */
 int net_open(struct vmmd *d);
 void net_close(struct vmmd *d);
-void net_port_name(const struct vm *vm, unsigned i, char out[16]);
+void net_port_name(const struct vmmd_vm *vm, unsigned i, char out[16]);
 /* Adds a port per NIC; fds[i] gets its tap fd (O_CLOEXEC). 0, or -errno with
  * err filled and nothing left behind. */
-int net_ports_add(struct vm *vm, int *fds, char *err, size_t errlen);
+int net_ports_add(struct vmmd_vm *vm, int *fds, char *err, size_t errlen);
 /* Removes the VM's ports (absent ones are fine). */
-void net_ports_remove(struct vm *vm);
+void net_ports_remove(struct vmmd_vm *vm);
 /* vm.stats "nics": switch port counters merged with the monitor's (takes nothing). */
-struct json_object *net_vm_nics(struct vm *vm, struct json_object *dev_nics);
+struct json_object *net_vm_nics(struct vmmd_vm *vm, struct json_object *dev_nics);
 /* switch.list (stats false) and switch.stats; name NULL: all. */
 struct json_object *net_switch_list(struct vmmd *d, struct json_object *req, const char *name,
 				    bool stats);
