@@ -10,7 +10,7 @@
 B := build
 CC ?= cc
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE \
-	-I. -Icommon -Idevices -Imonitor -MMD -MP
+	-I. -MMD -MP
 CFLAGS += $(CFLAGS_COMMON)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS_JSON := -ljson-c
@@ -37,7 +37,11 @@ include vmmd/build.mk
 include vmctl/build.mk
 include netbridge/build.mk
 
-all: $(ALL_TARGETS)
+all: include-check $(ALL_TARGETS)
+
+# Each component includes only what it may (scripts/check-includes.sh).
+include-check:
+	@scripts/check-includes.sh
 
 deps:
 	@./scripts/install-deps.sh
@@ -55,7 +59,7 @@ testhost:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check check-quick clean testhost
+.PHONY: all deps check check-quick clean testhost include-check
 -include $(shell find $(B) -path $(B)/cache -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # bench: what one exit costs (bench/exitcost.py), NIC throughput (vmm-monitor

@@ -1,5 +1,5 @@
 /* json_get.c: see json_get.h. */
-#include "json_get.h"
+#include "common/json_get.h"
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* jsonl.c: see jsonl.h. */
-#include "jsonl.h"
+#include "common/jsonl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 
 void jsonl_buf_free(struct jsonl_buf *b)
 {

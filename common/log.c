@@ -1,6 +1,6 @@
 /* log.c: see log.h. One write(2) per message so that lines from several
  * threads never interleave. */
-#include "log.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * with (v << 1) | 1, and whether we copy that is the monitor's decision, not
  * the device's. Reads return 0. The device keeps no state, so it needs no lock.
  */
-#include "debug_exit.h"
+#include "devices/debug_exit.h"
 
 #include <errno.h>
 #include <stdlib.h>

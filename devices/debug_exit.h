@@ -2,7 +2,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define DEBUG_EXIT_DEFAULT_BASE 0xF4
 #define DEBUG_EXIT_NR_PORTS 4

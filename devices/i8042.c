@@ -28,7 +28,7 @@
  *     Firecracker's controller.
  *   - A20 gating (output port bit 1) is stored, not enforced.
  */
-#include "i8042.h"
+#include "devices/i8042.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -36,8 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 /* Status register (read 0x64). */
 #define STR_OBF 0x01     /* output buffer full */

@@ -1,7 +1,7 @@
 /* i8042.h: PC keyboard controller with a keyboard attached (ports 0x60 and
  * 0x64, IRQ 1). See i8042.c. */
 #pragma once
-#include "dev.h"
+#include "devices/dev.h"
 
 #define I8042_DATA_PORT 0x60
 #define I8042_CMD_PORT 0x64 /* status on read, command on write */

@@ -1,6 +1,6 @@
 /* iobus.c: see iobus.h. Regions are few (tens), so lookup is a binary search
  * over a sorted array of pointers. */
-#include "iobus.h"
+#include "devices/iobus.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 
 int iobus_init(struct iobus *bus)
 {

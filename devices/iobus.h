@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define IOBUS_NAME_MAX 24
 

@@ -10,7 +10,7 @@
  * A vector delivers only with MSI-X enabled, Function Mask clear and its
  * own Mask clear; otherwise the signal waits in the PBA.
  */
-#include "msix.h"
+#include "devices/msix.h"
 
 #include <errno.h>
 #include <string.h>

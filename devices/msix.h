@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pci.h"
+#include "devices/pci.h"
 
 #define PCI_CAP_ID_MSIX 0x11
 #define MSIX_CAP_LEN 12

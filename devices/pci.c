@@ -25,15 +25,15 @@
  * offset and is bounded to the 256-byte space before use, and a BAR moved
  * onto another region is left unmapped (not decoded) until it moves away.
  */
-#include "pci.h"
+#include "devices/pci.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #define CONFIG_ADDRESS_MASK 0x80FFFFFCu /* reserved bits 30:24 and 1:0 read 0 */
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define PCI_CFG_SIZE 256
 #define PCI_NUM_BARS 6

@@ -20,7 +20,7 @@
  * The transmit ring is in pcnet_tx.c, the receive ring and the address
  * filter in pcnet_rx.c; pcnet_internal.h holds what the files share.
  */
-#include "pcnet_internal.h"
+#include "devices/pcnet_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>

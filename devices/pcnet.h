@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dev.h"
-#include "pci.h"
+#include "devices/dev.h"
+#include "devices/pci.h"
 
 #define PCNET_VENDOR_ID 0x1022 /* AMD */
 #define PCNET_DEVICE_ID 0x2000 /* PCnet-PCI II / FAST family */

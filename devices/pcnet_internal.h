@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pcnet.h"
+#include "devices/pcnet.h"
 
 /* I/O map (datasheet "I/O Resources": word and double-word I/O modes). */
 #define IO_APROM_END 0x10

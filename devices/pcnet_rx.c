@@ -9,7 +9,7 @@
  * Descriptors and buffers are reached through gmem_ptr(); every walk is
  * bounded by the ring length.
  */
-#include "pcnet_internal.h"
+#include "devices/pcnet_internal.h"
 
 #include <errno.h>
 #include <string.h>

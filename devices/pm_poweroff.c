@@ -11,13 +11,13 @@
  * stored bytes and are otherwise ignored: the register is 16 bits wide and
  * the PIIX4 decodes it as such.
  */
-#include "pm_poweroff.h"
+#include "devices/pm_poweroff.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "log.h"
+#include "common/log.h"
 
 struct pm_poweroff {
 	pthread_mutex_t lock;

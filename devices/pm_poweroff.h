@@ -3,7 +3,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define PM_POWEROFF_PORT 0x604
 /* What a guest writes (16-bit) for S5: SLP_EN with SLP_TYP 0. */

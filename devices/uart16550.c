@@ -30,7 +30,7 @@
  *     ports, as the ISA bus does for an 8-bit device.
  * The interrupt is level-style: irq_set() is called whenever INTR changes.
  */
-#include "uart16550.h"
+#include "devices/uart16550.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -39,8 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 /* Register offsets (8.1, Table II). */
 enum {

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define UART16550_COM1_BASE 0x3F8
 #define UART16550_COM1_IRQ 4

@@ -37,15 +37,15 @@
  * broken avail index) set NEEDS_RESET and a configuration interrupt (2.1.2);
  * a bad chain is returned unused and counted.
  */
-#include "virtio_net.h"
+#include "devices/virtio_net.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "virtqueue.h"
+#include "common/log.h"
+#include "devices/virtqueue.h"
 
 #define PCI_CAP_ID_VNDR 0x09
 #define VIRTIO_PCI_CAP_COMMON_CFG 1

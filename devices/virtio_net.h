@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "dev.h"
-#include "msix.h"
-#include "pci.h"
+#include "devices/dev.h"
+#include "devices/msix.h"
+#include "devices/pci.h"
 
 #define VNET_VENDOR_ID 0x1af4
 #define VNET_DEVICE_ID 0x1041 /* 0x1040 + device type 1 (4.1.2.1) */

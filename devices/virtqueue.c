@@ -13,7 +13,7 @@
  * and VQ_SEGS_MAX, and an avail index more than size ahead marks the ring
  * broken.
  */
-#include "virtqueue.h"
+#include "devices/virtqueue.h"
 
 #include <errno.h>
 #include <string.h>

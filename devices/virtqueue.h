@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define VQ_SIZE_MAX 32768       /* 2.7: Queue Size <= 32768 */
 #define VQ_SEGS_MAX 64          /* descriptors per chain we accept */

@@ -1,12 +1,12 @@
 /* boot.c: format detection and what both loaders share (memory map, initrd
  * placement, command line). */
-#include "boot.h"
+#include "monitor/boot.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 
 int boot_is_elf(const uint8_t *buf, size_t len)
 {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dev.h"
+#include "devices/dev.h"
 
 #define BOOT_GDT_ADDR 0x500ull
 #define BOOT_START_INFO_ADDR 0x1000ull

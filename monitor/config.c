@@ -1,5 +1,5 @@
 /* config.c: see config.h. */
-#include "config.h"
+#include "monitor/config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 

@@ -3,12 +3,12 @@
  * rest of the monitor sees only struct monitor_config. */
 #pragma once
 
-#include "contract.h"
+#include "common/contract.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "nic.h"
+#include "monitor/nic.h"
 
 #define MON_MEM_MIN_MIB 8u
 #define MON_MEM_MAX_MIB 3072u /* RAM lies below the 3 GiB PCI hole */

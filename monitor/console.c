@@ -1,5 +1,5 @@
 /* console.c: see console.h. */
-#include "console.h"
+#include "monitor/console.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #define CONSOLE_PENDING_MAX 4096
 #define CONSOLE_RETRY_NS (5 * 1000 * 1000)

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "ioloop.h"
+#include "monitor/config.h"
+#include "monitor/ioloop.h"
 
 struct console;
 typedef size_t (*console_push_fn)(void *ctx, const uint8_t *buf, size_t len);

@@ -1,7 +1,7 @@
 /* control.c: see control.h. At most CONTROL_MAX_CLIENTS at once; each
  * client's replies are written with a send timeout so that a client that
  * does not read cannot stall the I/O thread for long. */
-#include "control.h"
+#include "monitor/control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +12,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "jsonl.h"
-#include "log.h"
-#include "util.h"
+#include "common/jsonl.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #define CONTROL_MAX_CLIENTS 32
 

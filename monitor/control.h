@@ -4,7 +4,7 @@
 #pragma once
 #include <json-c/json.h>
 
-#include "ioloop.h"
+#include "monitor/ioloop.h"
 
 struct control;
 /* Returns the reply (jsonl_result/jsonl_error); after_reply, if set by the

@@ -1,7 +1,7 @@
 /* ioloop.c: see ioloop.h. Handlers are kept in a small table indexed by a
  * slot number stored in epoll_event.data, so that a handler removed while
  * events are pending is never called. */
-#include "ioloop.h"
+#include "monitor/ioloop.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "common/util.h"
 
 struct watch {
 	int fd; /* -1: free slot */

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot.h"
-#include "util.h"
+#include "monitor/boot.h"
+#include "common/util.h"
 
 /* Offsets in struct boot_params / the setup header. */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot.h"
-#include "util.h"
+#include "monitor/boot.h"
+#include "common/util.h"
 
 #define PVH_MAX_PHDRS 64
 

@@ -1,18 +1,18 @@
 /* machine.c: builds the machine described in machine.h from the device
  * models in devices/. The only place that knows which port and GSI each
  * device has. */
-#include "machine.h"
+#include "monitor/machine.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "debug_exit.h"
-#include "i8042.h"
-#include "log.h"
-#include "nic.h"
-#include "pci.h"
-#include "pm_poweroff.h"
-#include "uart16550.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "common/log.h"
+#include "monitor/nic.h"
+#include "devices/pci.h"
+#include "devices/pm_poweroff.h"
+#include "devices/uart16550.h"
 
 static size_t push_to_com1(void *ctx, const uint8_t *buf, size_t len)
 {

@@ -3,9 +3,9 @@
  * port 0xf4, the ACPI-less poweroff port 0x604 and the PCI host bridge at
  * 0xcf8. Later, the NICs. */
 #pragma once
-#include "config.h"
-#include "console.h"
-#include "vm.h"
+#include "monitor/config.h"
+#include "monitor/console.h"
+#include "monitor/vm.h"
 
 #define MACHINE_COM1_BASE 0x3f8
 #define MACHINE_COM1_GSI 4

@@ -12,13 +12,13 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "json_get.h"
-#include "jsonl.h"
-#include "log.h"
-#include "nic.h"
-#include "monitor.h"
-#include "stats.h"
-#include "util.h"
+#include "common/json_get.h"
+#include "common/jsonl.h"
+#include "common/log.h"
+#include "monitor/nic.h"
+#include "monitor/monitor.h"
+#include "monitor/stats.h"
+#include "common/util.h"
 
 #define KERNEL_MAX (512u << 20)
 #define INITRD_MAX (1024u << 20)

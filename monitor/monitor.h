@@ -3,12 +3,12 @@
 #pragma once
 #include <stdbool.h>
 
-#include "config.h"
-#include "console.h"
-#include "control.h"
-#include "ioloop.h"
-#include "machine.h"
-#include "vm.h"
+#include "monitor/config.h"
+#include "monitor/console.h"
+#include "monitor/control.h"
+#include "monitor/ioloop.h"
+#include "monitor/machine.h"
+#include "monitor/vm.h"
 
 #define MONITOR_PROTOCOL_VERSION 1
 

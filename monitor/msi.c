@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "log.h"
-#include "vm.h"
+#include "common/log.h"
+#include "monitor/vm.h"
 
 #define IOAPIC_PINS 24
 #define PIC_IRQS 16

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "msix.h"
+#include "devices/msix.h"
 
 struct vm;
 

@@ -2,7 +2,7 @@
  * IFF_NO_PI, IFF_VNET_HDR; TUNSETVNETHDRSZ). Frames carry a 12-byte
  * virtio_net_hdr (virtio 1.x 5.1.6, zero: no offloads) that is written zeroed
  * and stripped on read. */
-#include "nic.h"
+#include "monitor/nic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,14 +20,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "ioloop.h"
-#include "log.h"
-#include "pci.h"
-#include "pcnet.h"
-#include "virtio_net.h"
-#include "virtqueue.h"
-#include "util.h"
-#include "vm.h"
+#include "monitor/ioloop.h"
+#include "common/log.h"
+#include "devices/pci.h"
+#include "devices/pcnet.h"
+#include "devices/virtio_net.h"
+#include "devices/virtqueue.h"
+#include "common/util.h"
+#include "monitor/vm.h"
 
 #define RX_BUF_LEN (65536 + 256) /* a whole GSO frame from the tap */
 #define RX_BUDGET 64              /* frames per tap wakeup */

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nic.h"
-#include "pcnet.h"
-#include "util.h"
+#include "monitor/nic.h"
+#include "devices/pcnet.h"
+#include "common/util.h"
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {

@@ -1,12 +1,12 @@
 /* stats.c: see stats.h. */
-#include "stats.h"
+#include "monitor/stats.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "common/util.h"
 
 static void add_u64(struct json_object *o, const char *k, uint64_t v)
 {

@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "vm.h"
+#include "monitor/vm.h"
 
 /* {"uptime_ns":..,"exits":{"total":..,"by_reason":{"io":{"count":..,"ns":..},..},
  *  "run_ns":..},"regions":[{"space":"pio","name":"com1","base":..,"len":..,

@@ -1,7 +1,7 @@
 /* vm.c: see vm.h. The KVM API as documented in the kernel's
  * Documentation/virt/kvm/api.rst: VM and vCPU ioctls, kvm_run exits,
  * in-kernel irqchip (KVM_CREATE_IRQCHIP) and PIT (KVM_CREATE_PIT2). */
-#include "vm.h"
+#include "monitor/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 #define KVM_TSS_ADDR 0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull

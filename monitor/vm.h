@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "boot.h"
-#include "dev.h"
-#include "iobus.h"
-#include "msi.h"
+#include "monitor/boot.h"
+#include "devices/dev.h"
+#include "devices/iobus.h"
+#include "monitor/msi.h"
 
 /* Why the VM ended; decides the monitor's exit status. */
 enum vm_end {

@@ -21,10 +21,10 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "netbridge.skel.h"
 #include "netbridge/nb_internal.h"
-#include "util.h"
+#include "common/util.h"
 
 #define NB_BPFFS_DEFAULT "/sys/fs/bpf"
 

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "netbridge/nb_internal.h"
-#include "util.h"
+#include "common/util.h"
 
 #define NB_BPF_TCX_INGRESS 46
 #define NB_BPF_TCX_EGRESS 47
@@ -29,7 +29,7 @@
 #define NB_TC_PRIORITY 0x4e42
 #define ENOTSUPP_KERNEL 524
 
-#include "log.h"
+#include "common/log.h"
 
 static const char *dir_name(int dir)
 {

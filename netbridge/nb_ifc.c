@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "netbridge/nb_internal.h"
-#include "util.h"
+#include "common/util.h"
 
 /* queues == 1: a plain tap; 2..NB_MAX_QUEUES: IFF_MULTI_QUEUE, one fd per
  * queue. fds (queues entries) gets the open fds, or NULL: all closed. */

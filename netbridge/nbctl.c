@@ -24,9 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "netbridge/netbridge.h"
-#include "util.h"
+#include "common/util.h"
 
 #define REPORTED (-100000) /* run() printed the message itself */
 #define USAGE (-100001)

@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "contract.h"
-#include "json_get.h"
-#include "jsonl.h"
-#include "util.h"
+#include "common/contract.h"
+#include "common/json_get.h"
+#include "common/jsonl.h"
+#include "common/util.h"
 
 #define VMCTL_VERSION "0.1.0"
 

@@ -10,7 +10,7 @@ VMMD_OBJS := $(VMMD_SRCS:%.c=$(B)/obj/%.o)
 # netbridge (netbridge/build.mk): the switch library, its objects for the
 # sanitized daemon.
 VMMD_LDLIBS = -lev -lsystemd $(LDLIBS_JSON) $(NB_LDLIBS)
-$(VMMD_OBJS) $(VMMD_SRCS:%.c=$(B)/san/%.o): CFLAGS += -Inetbridge
+
 
 $(B)/vmmd: $(VMMD_OBJS) $(VMMD_LIB_OBJS) $(B)/libnetbridge.a $(COMMON_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(VMMD_LDLIBS)

@@ -15,9 +15,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
-#include "vmmd.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "vmmd/vmmd.h"
 
 #define DEFAULT_CONFIG "/etc/vmmd/vmmd.json"
 

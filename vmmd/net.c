@@ -12,11 +12,11 @@
 
 #include <stddef.h>
 
-#include "json_get.h"
-#include "log.h"
-#include "netbridge.h"
-#include "util.h"
-#include "vmmd.h"
+#include "common/json_get.h"
+#include "common/log.h"
+#include "netbridge/netbridge.h"
+#include "common/util.h"
+#include "vmmd/vmmd.h"
 
 #define NET_PORTS_MAX 32
 

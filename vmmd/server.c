@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
-#include "vmmd.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "vmmd/vmmd.h"
 
 #define MAX_CLIENTS 512
 #define OUT_MAX (8u << 20)

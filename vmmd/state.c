@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "vmdef.h"
+#include "common/util.h"
+#include "vmmd/vmdef.h"
 
 static int fsync_dir(const char *dir)
 {

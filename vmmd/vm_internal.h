@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmmd.h"
+#include "vmmd/vmmd.h"
 
 /* vm.c */
 /* starting, running or stopping: a monitor is there */

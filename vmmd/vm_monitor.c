@@ -13,8 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "vm_internal.h"
+#include "common/util.h"
+#include "vmmd/vm_internal.h"
 
 #define MONITOR_CALL_TIMEOUT_S 2.0
 /* a full listen backlog: connect again after this long */

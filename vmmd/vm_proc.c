@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "vm_internal.h"
+#include "common/util.h"
+#include "vmmd/vm_internal.h"
 
 /* State letter and start time (clock ticks since boot) of a process. */
 int proc_stat(pid_t pid, char *state, uint64_t *starttime)

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
-#include "vm_internal.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "vmmd/vm_internal.h"
 
 /* Messages are cut to their buffers on purpose; paths are bounded by
  * resolve() in main.c (directories at most PATH_MAX - 64, names 64). */

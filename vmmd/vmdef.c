@@ -1,6 +1,6 @@
 /* vmdef.c: VM definitions, the daemon config and runtime records to and from
  * JSON (see vmdef.h). */
-#include "vmdef.h"
+#include "vmmd/vmdef.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/util.h"
 
 static int fail(struct vmdef_error *err, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

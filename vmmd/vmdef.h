@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "contract.h"
+#include "common/contract.h"
 #include <stdint.h>
 #include <sys/types.h>
 

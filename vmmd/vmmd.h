@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "contract.h"
-#include "jsonl.h"
-#include "vmdef.h"
+#include "common/contract.h"
+#include "common/jsonl.h"
+#include "vmmd/vmdef.h"
 
 #define VMMD_VERSION "0.1.0"
 

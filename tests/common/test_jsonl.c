@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "jsonl.h"
+#include "common/jsonl.h"
 
 struct lines {
 	char got[8][128];

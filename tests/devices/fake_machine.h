@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dev.h"
-#include "iobus.h"
+#include "devices/dev.h"
+#include "devices/iobus.h"
 
 #define FAKE_HISTORY 256
 

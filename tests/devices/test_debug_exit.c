@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "debug_exit.h"
-#include "fake_machine.h"
+#include "devices/debug_exit.h"
+#include "tests/devices/fake_machine.h"
 
 struct fixture {
 	struct iobus bus;

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fake_machine.h"
-#include "i8042.h"
+#include "tests/devices/fake_machine.h"
+#include "devices/i8042.h"
 
 #define DATA I8042_DATA_PORT
 #define CMD I8042_CMD_PORT

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "iobus.h"
+#include "devices/iobus.h"
 
 struct fake {
 	uint64_t last_off, last_val;

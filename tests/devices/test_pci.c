@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fake_machine.h"
-#include "pci.h"
+#include "tests/devices/fake_machine.h"
+#include "devices/pci.h"
 
 #define CFA PCI_CONFIG_ADDRESS_PORT
 #define CFD PCI_CONFIG_DATA_PORT

@@ -12,9 +12,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fake_machine.h"
-#include "pci.h"
-#include "pcnet.h"
+#include "tests/devices/fake_machine.h"
+#include "devices/pci.h"
+#include "devices/pcnet.h"
 
 #define RAM_SIZE (256u << 10)
 #define GSI 10

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fake_machine.h"
-#include "pm_poweroff.h"
+#include "tests/devices/fake_machine.h"
+#include "devices/pm_poweroff.h"
 
 #define PORT PM_POWEROFF_PORT
 

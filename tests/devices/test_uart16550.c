@@ -11,8 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "fake_machine.h"
-#include "uart16550.h"
+#include "tests/devices/fake_machine.h"
+#include "devices/uart16550.h"
 
 #define BASE UART16550_COM1_BASE
 #define RBR (BASE + 0)

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pci.h"
-#include "virtio_net.h"
-#include "virtqueue.h"
+#include "devices/pci.h"
+#include "devices/virtio_net.h"
+#include "devices/virtqueue.h"
 
 #define RAM (256u << 10)
 #define QN 8

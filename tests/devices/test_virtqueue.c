@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtqueue.h"
+#include "devices/virtqueue.h"
 
 #define RAM (64u << 10)
 #define DESC 0x1000

@@ -17,10 +17,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dev.h"
-#include "iobus.h"
-#include "log.h"
-#include "pci.h"
+#include "devices/dev.h"
+#include "devices/iobus.h"
+#include "common/log.h"
+#include "devices/pci.h"
 
 /* An invariant that failed: abort, so that libFuzzer saves the input. */
 #define FZ_CHECK(cond)                                                                     \

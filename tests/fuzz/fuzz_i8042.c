@@ -14,8 +14,8 @@
  * one-byte port reads back one byte. */
 #include <errno.h>
 
-#include "fuzz_common.h"
-#include "i8042.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "devices/i8042.h"
 
 struct fx {
 	struct iobus bus;

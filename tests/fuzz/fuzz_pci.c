@@ -17,8 +17,8 @@
  * is taken by another region); read-only header fields unchanged; hooks
  * called with an offset and size inside the 256-byte space and never
  * crossing a dword; BAR callbacks get offsets inside the BAR. */
-#include "fuzz_common.h"
-#include "pci.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "devices/pci.h"
 
 #define NDEV 3
 

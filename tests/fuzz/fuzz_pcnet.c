@@ -25,8 +25,8 @@
  * added, and never added twice. */
 #include <errno.h>
 
-#include "fuzz_common.h"
-#include "pcnet.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "devices/pcnet.h"
 
 #define GSI 10
 #define CSR0_INEA 0x0040

@@ -10,9 +10,9 @@
  * any write to debug-exit requests VM_REQ_DEBUG_EXIT with the value masked
  * to the access width; a 2-, 4- or 8-byte write at 0x604 with SLP_EN set and
  * SLP_TYP 0 requests VM_REQ_POWEROFF; nothing else requests anything. */
-#include "debug_exit.h"
-#include "fuzz_common.h"
-#include "pm_poweroff.h"
+#include "devices/debug_exit.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "devices/pm_poweroff.h"
 
 struct fx {
 	struct iobus bus;

@@ -14,8 +14,8 @@
  * comes only after a short push. */
 #include <errno.h>
 
-#include "fuzz_common.h"
-#include "uart16550.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "devices/uart16550.h"
 
 struct fx {
 	struct iobus bus;

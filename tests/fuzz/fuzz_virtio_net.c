@@ -27,9 +27,9 @@
  * assigned twice at one address. */
 #include <errno.h>
 
-#include "fuzz_common.h"
-#include "virtio_net.h"
-#include "virtqueue.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "devices/virtio_net.h"
+#include "devices/virtqueue.h"
 
 #define GSI 11
 #define RX_MAX (65535 + 255) /* len u16 + u8: past VNET_GSO_MAX */

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "boot.h"
+#include "monitor/boot.h"
 
 #define MEM_SIZE (64u << 20)
 

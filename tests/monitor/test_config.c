@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "log.h"
+#include "monitor/config.h"
+#include "common/log.h"
 
 static int parse(struct monitor_config *c, const char *const *args)
 {

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
-#include "nic.h"
+#include "monitor/config.h"
+#include "monitor/nic.h"
 
 static void test_tap_defaults(void **state)
 {

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "netbridge/netbridge.h"
-#include "util.h"
+#include "common/util.h"
 
 #define MAX_EP 16
 #define MAX_FLOWS 64
