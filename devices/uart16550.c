@@ -38,72 +38,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/serial_reg.h>
 
 #include "common/log.h"
 #include "common/util.h"
 
-/* Register offsets (8.1, Table II). */
-enum {
-	UART_RBR = 0, /* read, DLAB=0 */
-	UART_THR = 0, /* write, DLAB=0 */
-	UART_DLL = 0, /* DLAB=1 */
-	UART_IER = 1, /* DLAB=0 */
-	UART_DLM = 1, /* DLAB=1 */
-	UART_IIR = 2, /* read */
-	UART_FCR = 2, /* write */
-	UART_LCR = 3,
-	UART_MCR = 4,
-	UART_LSR = 5,
-	UART_MSR = 6,
-	UART_SCR = 7,
-};
-
-#define IER_ERBFI 0x01 /* received data available */
-#define IER_ETBEI 0x02 /* transmitter holding register empty */
-#define IER_ELSI 0x04  /* receiver line status */
-#define IER_EDSSI 0x08 /* modem status */
-#define IER_MASK 0x0F  /* bits 4-7 are always 0 */
-
-#define IIR_NO_INT 0x01
-#define IIR_ID_MSI 0x00
-#define IIR_ID_THRI 0x02
-#define IIR_ID_RDI 0x04
-#define IIR_ID_RLSI 0x06
-#define IIR_ID_TIMEOUT 0x0C
-#define IIR_FIFO_ENABLED 0xC0
-
-#define FCR_FIFO_ENABLE 0x01
-#define FCR_RCVR_RESET 0x02
-#define FCR_XMIT_RESET 0x04
-#define FCR_TRIGGER_MASK 0xC0
-
-#define LCR_DLAB 0x80
-
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
+/* Register offsets (8.1, Table II) and bits: <linux/serial_reg.h>. The
+ * masks of the bits this model keeps: */
+#define IER_MASK 0x0F         /* bits 4-7 are always 0 */
+#define IIR_FIFO_ENABLED 0xC0 /* FCR bit 0 set: both FIFOs on */
 #define MCR_MASK 0x1F
-
-#define LSR_DR 0x01
-#define LSR_OE 0x02
-#define LSR_PE 0x04
-#define LSR_FE 0x08
-#define LSR_BI 0x10
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define LSR_ERRORS (LSR_OE | LSR_PE | LSR_FE | LSR_BI)
-
-#define MSR_DCTS 0x01
-#define MSR_DDSR 0x02
-#define MSR_TERI 0x04
-#define MSR_DDCD 0x08
-#define MSR_DELTAS 0x0F
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
 
 struct uart16550 {
 	pthread_mutex_t lock;
@@ -134,7 +78,7 @@ struct uart16550 {
 
 static bool fifo_enabled(const struct uart16550 *u)
 {
-	return u->fcr & FCR_FIFO_ENABLE;
+	return u->fcr & UART_FCR_ENABLE_FIFO;
 }
 
 static unsigned rx_capacity(const struct uart16550 *u)
@@ -145,12 +89,12 @@ static unsigned rx_capacity(const struct uart16550 *u)
 static unsigned rx_trigger_level(const struct uart16550 *u)
 {
 	static const unsigned level[4] = { 1, 4, 8, 14 };
-	return level[(u->fcr & FCR_TRIGGER_MASK) >> 6];
+	return level[(u->fcr & UART_FCR_TRIGGER_MASK) >> 6];
 }
 
 static uint8_t lsr(const struct uart16550 *u)
 {
-	return (u->rx_count ? LSR_DR : 0) | u->lsr_errors | LSR_THRE | LSR_TEMT;
+	return (u->rx_count ? UART_LSR_DR : 0) | u->lsr_errors | UART_LSR_THRE | UART_LSR_TEMT;
 }
 
 /* Modem input lines as the UART sees them (8.10 bits 4-7). */
@@ -158,39 +102,39 @@ static uint8_t msr_lines(uint8_t mcr)
 {
 	uint8_t m = 0;
 
-	if (!(mcr & MCR_LOOP))
-		return MSR_CTS | MSR_DSR | MSR_DCD;
-	if (mcr & MCR_RTS)
-		m |= MSR_CTS;
-	if (mcr & MCR_DTR)
-		m |= MSR_DSR;
-	if (mcr & MCR_OUT1)
-		m |= MSR_RI;
-	if (mcr & MCR_OUT2)
-		m |= MSR_DCD;
+	if (!(mcr & UART_MCR_LOOP))
+		return UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD;
+	if (mcr & UART_MCR_RTS)
+		m |= UART_MSR_CTS;
+	if (mcr & UART_MCR_DTR)
+		m |= UART_MSR_DSR;
+	if (mcr & UART_MCR_OUT1)
+		m |= UART_MSR_RI;
+	if (mcr & UART_MCR_OUT2)
+		m |= UART_MSR_DCD;
 	return m;
 }
 
 /* Highest-priority pending, enabled interrupt (Table IV). */
 static uint8_t iir_id(const struct uart16550 *u)
 {
-	if ((u->ier & IER_ELSI) && u->lsr_errors)
-		return IIR_ID_RLSI;
-	if ((u->ier & IER_ERBFI) && u->rx_count) {
+	if ((u->ier & UART_IER_RLSI) && u->lsr_errors)
+		return UART_IIR_RLSI;
+	if ((u->ier & UART_IER_RDI) && u->rx_count) {
 		if (fifo_enabled(u) && u->rx_count < rx_trigger_level(u))
-			return IIR_ID_TIMEOUT;
-		return IIR_ID_RDI;
+			return UART_IIR_RX_TIMEOUT;
+		return UART_IIR_RDI;
 	}
-	if ((u->ier & IER_ETBEI) && u->thr_ipending)
-		return IIR_ID_THRI;
-	if ((u->ier & IER_EDSSI) && u->msr_deltas)
-		return IIR_ID_MSI;
-	return IIR_NO_INT;
+	if ((u->ier & UART_IER_THRI) && u->thr_ipending)
+		return UART_IIR_THRI;
+	if ((u->ier & UART_IER_MSI) && u->msr_deltas)
+		return UART_IIR_MSI;
+	return UART_IIR_NO_INT;
 }
 
 static void update_irq(struct uart16550 *u)
 {
-	int level = iir_id(u) != IIR_NO_INT;
+	int level = iir_id(u) != UART_IIR_NO_INT;
 
 	if (level != u->irq_level) {
 		u->irq_level = level;
@@ -206,7 +150,7 @@ static void rx_clear(struct uart16550 *u)
 
 static void rx_space_opened(struct uart16550 *u)
 {
-	if (u->rx_wanted && u->rx_notify && !(u->mcr & MCR_LOOP) && u->rx_count < rx_capacity(u)) {
+	if (u->rx_wanted && u->rx_notify && !(u->mcr & UART_MCR_LOOP) && u->rx_count < rx_capacity(u)) {
 		u->rx_wanted = false;
 		u->rx_notify(u->rx_notify_ctx);
 	}
@@ -216,7 +160,7 @@ static void rx_space_opened(struct uart16550 *u)
 static bool rx_put(struct uart16550 *u, uint8_t b)
 {
 	if (u->rx_count >= rx_capacity(u)) {
-		u->lsr_errors |= LSR_OE;
+		u->lsr_errors |= UART_LSR_OE;
 		return false;
 	}
 	u->rx_fifo[(u->rx_head + u->rx_count) % UART16550_FIFO_SIZE] = b;
@@ -242,7 +186,7 @@ static void thr_write(struct uart16550 *u, uint8_t b)
 	/* Writing THR clears the THRE interrupt (Table IV)... */
 	u->thr_ipending = false;
 	update_irq(u);
-	if (u->mcr & MCR_LOOP) {
+	if (u->mcr & UART_MCR_LOOP) {
 		rx_put(u, b);
 	} else {
 		int r = u->tx ? u->tx(u->tx_ctx, &b, 1) : 0;
@@ -262,13 +206,13 @@ static void ier_write(struct uart16550 *u, uint8_t v)
 	u->ier = v & IER_MASK;
 	/* Enabling ETBEI with THR empty raises THRE at once; Linux's
 	 * serial8250_THRE_test and start_tx rely on this edge. */
-	if (changed & IER_ETBEI)
-		u->thr_ipending = u->ier & IER_ETBEI;
+	if (changed & UART_IER_THRI)
+		u->thr_ipending = u->ier & UART_IER_THRI;
 }
 
 static void fcr_write(struct uart16550 *u, uint8_t v)
 {
-	bool enable = v & FCR_FIFO_ENABLE;
+	bool enable = v & UART_FCR_ENABLE_FIFO;
 
 	/* Changing FCR0 resets both FIFOs (8.6). */
 	if (enable != fifo_enabled(u))
@@ -276,8 +220,8 @@ static void fcr_write(struct uart16550 *u, uint8_t v)
 	if (!enable) {
 		u->fcr = 0; /* other bits are written only with FCR0 set */
 	} else {
-		u->fcr = v & (FCR_FIFO_ENABLE | FCR_TRIGGER_MASK);
-		if (v & FCR_RCVR_RESET)
+		u->fcr = v & (UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK);
+		if (v & UART_FCR_CLEAR_RCVR)
 			rx_clear(u);
 		/* XMIT reset: the transmit FIFO is always empty here. */
 	}
@@ -290,31 +234,31 @@ static void mcr_write(struct uart16550 *u, uint8_t v)
 
 	u->mcr = v & MCR_MASK;
 	new = msr_lines(u->mcr);
-	if ((old ^ new) & MSR_CTS)
-		u->msr_deltas |= MSR_DCTS;
-	if ((old ^ new) & MSR_DSR)
-		u->msr_deltas |= MSR_DDSR;
-	if ((old & MSR_RI) && !(new & MSR_RI))
-		u->msr_deltas |= MSR_TERI;
-	if ((old ^ new) & MSR_DCD)
-		u->msr_deltas |= MSR_DDCD;
+	if ((old ^ new) & UART_MSR_CTS)
+		u->msr_deltas |= UART_MSR_DCTS;
+	if ((old ^ new) & UART_MSR_DSR)
+		u->msr_deltas |= UART_MSR_DDSR;
+	if ((old & UART_MSR_RI) && !(new & UART_MSR_RI))
+		u->msr_deltas |= UART_MSR_TERI;
+	if ((old ^ new) & UART_MSR_DCD)
+		u->msr_deltas |= UART_MSR_DDCD;
 	rx_space_opened(u); /* leaving loopback reconnects the input */
 }
 
 static uint8_t reg_read(struct uart16550 *u, unsigned off)
 {
-	bool dlab = u->lcr & LCR_DLAB;
+	bool dlab = u->lcr & UART_LCR_DLAB;
 	uint8_t v, id;
 
 	switch (off) {
-	case UART_RBR:
+	case UART_RX:
 		return dlab ? u->dll : rx_pop(u);
 	case UART_IER:
 		return dlab ? u->dlm : u->ier;
 	case UART_IIR:
 		id = iir_id(u);
 		/* Reading IIR when THRE is the source clears it (Table IV). */
-		if (id == IIR_ID_THRI)
+		if (id == UART_IIR_THRI)
 			u->thr_ipending = false;
 		return id | (fifo_enabled(u) ? IIR_FIFO_ENABLED : 0);
 	case UART_LCR:
@@ -337,10 +281,10 @@ static uint8_t reg_read(struct uart16550 *u, unsigned off)
 
 static void reg_write(struct uart16550 *u, unsigned off, uint8_t v)
 {
-	bool dlab = u->lcr & LCR_DLAB;
+	bool dlab = u->lcr & UART_LCR_DLAB;
 
 	switch (off) {
-	case UART_THR:
+	case UART_TX:
 		if (dlab)
 			u->dll = v;
 		else
@@ -446,7 +390,7 @@ size_t uart16550_rx_space(struct uart16550 *u)
 	size_t n;
 
 	pthread_mutex_lock(&u->lock);
-	n = (u->mcr & MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
+	n = (u->mcr & UART_MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
 	pthread_mutex_unlock(&u->lock);
 	return n;
 }
@@ -457,7 +401,7 @@ size_t uart16550_rx_push(struct uart16550 *u, const uint8_t *buf, size_t len)
 
 	pthread_mutex_lock(&u->lock);
 	/* In loopback the serial input is disconnected (8.9): hold the input. */
-	if (!(u->mcr & MCR_LOOP))
+	if (!(u->mcr & UART_MCR_LOOP))
 		while (n < len && u->rx_count < rx_capacity(u))
 			rx_put(u, buf[n++]);
 	if (n < len)

@@ -168,18 +168,18 @@ static struct vnet_queue *queue_of(struct vq *q)
 /* 2.1.2: the device signals an error it cannot recover from. */
 static void needs_reset(struct vnet *s)
 {
-	if (s->status & VIRTIO_STATUS_NEEDS_RESET)
+	if (s->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	s->st.needs_reset++;
-	s->status |= VIRTIO_STATUS_NEEDS_RESET;
-	if (s->status & VIRTIO_STATUS_DRIVER_OK)
+	s->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (s->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		notify_config(s);
 }
 
 static bool running(const struct vnet *s)
 {
-	return (s->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) ==
-		       VIRTIO_STATUS_DRIVER_OK && s->bus_master;
+	return (s->status & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET)) ==
+		       VIRTIO_CONFIG_S_DRIVER_OK && s->bus_master;
 }
 
 /* ---- reset and status ---- */
@@ -202,7 +202,7 @@ static void set_offload(struct vnet *s)
 
 static void device_reset(struct vnet *s)
 {
-	bool had_features = s->status & VIRTIO_STATUS_FEATURES_OK;
+	bool had_features = s->status & VIRTIO_CONFIG_S_FEATURES_OK;
 
 	s->driver_features = 0;
 	s->dfselect = s->gfselect = 0;
@@ -243,37 +243,37 @@ static void status_write(struct vnet *s, uint8_t v)
 		return;
 	}
 	/* The driver only adds bits (3.1.1); NEEDS_RESET is the device's. */
-	if (add & VIRTIO_STATUS_FEATURES_OK) {
-		if (!(s->status & VIRTIO_STATUS_DRIVER) ||
+	if (add & VIRTIO_CONFIG_S_FEATURES_OK) {
+		if (!(s->status & VIRTIO_CONFIG_S_DRIVER) ||
 		    !features_ok(s->driver_features, s->host_features)) {
-			add &= ~VIRTIO_STATUS_FEATURES_OK;
+			add &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 		} else {
-			s->status |= VIRTIO_STATUS_FEATURES_OK;
+			s->status |= VIRTIO_CONFIG_S_FEATURES_OK;
 			set_offload(s);
 		}
 	}
-	if ((add & VIRTIO_STATUS_DRIVER_OK) && !(s->status & VIRTIO_STATUS_FEATURES_OK)) {
+	if ((add & VIRTIO_CONFIG_S_DRIVER_OK) && !(s->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		/* DRIVER_OK before the features were accepted: a driver bug. */
 		needs_reset(s);
-		add &= ~VIRTIO_STATUS_DRIVER_OK;
+		add &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 	}
-	s->status |= add & ~VIRTIO_STATUS_NEEDS_RESET;
-	if ((add & VIRTIO_STATUS_DRIVER_OK) && s->cfg.backend.rx_notify)
+	s->status |= add & ~VIRTIO_CONFIG_S_NEEDS_RESET;
+	if ((add & VIRTIO_CONFIG_S_DRIVER_OK) && s->cfg.backend.rx_notify)
 		s->cfg.backend.rx_notify(s->cfg.backend.ctx);
 }
 
 /* queue_enable = 1 (4.1.4.3.2): the ring must be valid now. */
 static void queue_enable(struct vnet *s, struct vnet_queue *q)
 {
-	if (q->enabled || !(s->status & VIRTIO_STATUS_FEATURES_OK) ||
-	    (s->status & VIRTIO_STATUS_DRIVER_OK)) {
+	if (q->enabled || !(s->status & VIRTIO_CONFIG_S_FEATURES_OK) ||
+	    (s->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		if (!q->enabled)
 			needs_reset(s);
 		return;
 	}
 	if (q->size > VNET_QUEUE_SIZE ||
 	    vq_enable(&q->vq, s->cfg.mem, q->size, q->desc, q->avail, q->used,
-		      has(s, VIRTIO_F_EVENT_IDX)) < 0) {
+		      has(s, VIRTIO_RING_F_EVENT_IDX)) < 0) {
 		needs_reset(s);
 		return;
 	}
@@ -295,25 +295,25 @@ static void common_image(struct vnet *s, uint8_t img[VNET_COMMON_LEN])
 	uint16_t nq = VNET_NUM_QUEUES;
 
 	memset(img, 0, VNET_COMMON_LEN);
-	memcpy(img + VNET_CC_DFSELECT, &s->dfselect, 4);
-	memcpy(img + VNET_CC_DF, &df, 4);
-	memcpy(img + VNET_CC_GFSELECT, &s->gfselect, 4);
-	memcpy(img + VNET_CC_GF, &gf, 4);
-	memcpy(img + VNET_CC_MSIX, &s->config_vec, 2);
-	memcpy(img + VNET_CC_NUMQ, &nq, 2);
-	img[VNET_CC_STATUS] = s->status;
-	img[VNET_CC_CFGGEN] = 0; /* the configuration never changes */
-	memcpy(img + VNET_CC_Q_SELECT, &s->qselect, 2);
+	memcpy(img + VIRTIO_PCI_COMMON_DFSELECT, &s->dfselect, 4);
+	memcpy(img + VIRTIO_PCI_COMMON_DF, &df, 4);
+	memcpy(img + VIRTIO_PCI_COMMON_GFSELECT, &s->gfselect, 4);
+	memcpy(img + VIRTIO_PCI_COMMON_GF, &gf, 4);
+	memcpy(img + VIRTIO_PCI_COMMON_MSIX, &s->config_vec, 2);
+	memcpy(img + VIRTIO_PCI_COMMON_NUMQ, &nq, 2);
+	img[VIRTIO_PCI_COMMON_STATUS] = s->status;
+	img[VIRTIO_PCI_COMMON_CFGGENERATION] = 0; /* the configuration never changes */
+	memcpy(img + VIRTIO_PCI_COMMON_Q_SELECT, &s->qselect, 2);
 	if (!q)
 		return; /* size 0: no such queue */
 	uint16_t en = q->enabled, noff = (uint16_t)s->qselect;
-	memcpy(img + VNET_CC_Q_SIZE, &q->size, 2);
-	memcpy(img + VNET_CC_Q_MSIX, &q->vec, 2);
-	memcpy(img + VNET_CC_Q_ENABLE, &en, 2);
-	memcpy(img + VNET_CC_Q_NOFF, &noff, 2);
-	memcpy(img + VNET_CC_Q_DESC, &q->desc, 8);
-	memcpy(img + VNET_CC_Q_AVAIL, &q->avail, 8);
-	memcpy(img + VNET_CC_Q_USED, &q->used, 8);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_SIZE, &q->size, 2);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_MSIX, &q->vec, 2);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_ENABLE, &en, 2);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_NOFF, &noff, 2);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_DESCLO, &q->desc, 8);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_AVAILLO, &q->avail, 8);
+	memcpy(img + VIRTIO_PCI_COMMON_Q_USEDLO, &q->used, 8);
 }
 
 static void set_addr_part(uint64_t *a, uint64_t off, unsigned size, uint64_t v)
@@ -338,50 +338,50 @@ static void common_write(struct vnet *s, uint64_t off, unsigned size, uint64_t v
 	bool q_frozen = !q || q->enabled;
 
 	switch (off) {
-	case VNET_CC_DFSELECT:
+	case VIRTIO_PCI_COMMON_DFSELECT:
 		if (size == 4)
 			s->dfselect = (uint32_t)v;
 		return;
-	case VNET_CC_GFSELECT:
+	case VIRTIO_PCI_COMMON_GFSELECT:
 		if (size == 4)
 			s->gfselect = (uint32_t)v;
 		return;
-	case VNET_CC_GF:
-		if (size == 4 && s->gfselect < 2 && !(s->status & VIRTIO_STATUS_FEATURES_OK)) {
+	case VIRTIO_PCI_COMMON_GF:
+		if (size == 4 && s->gfselect < 2 && !(s->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 			unsigned sh = 32 * s->gfselect;
 			s->driver_features = (s->driver_features & ~(0xffffffffull << sh)) |
 					     (v & 0xffffffffull) << sh;
 		}
 		return;
-	case VNET_CC_STATUS:
+	case VIRTIO_PCI_COMMON_STATUS:
 		if (size == 1)
 			status_write(s, (uint8_t)v);
 		return;
-	case VNET_CC_Q_SELECT:
+	case VIRTIO_PCI_COMMON_Q_SELECT:
 		if (size == 2)
 			s->qselect = (uint16_t)v;
 		return;
-	case VNET_CC_Q_SIZE:
+	case VIRTIO_PCI_COMMON_Q_SIZE:
 		/* Checked at enable: a size that is not a power of two is an error. */
 		if (size == 2 && !q_frozen)
 			q->size = (uint16_t)v;
 		return;
-	case VNET_CC_Q_ENABLE:
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		if (size == 2 && q && v == 1)
 			queue_enable(s, q);
 		return;
-	case VNET_CC_MSIX:
+	case VIRTIO_PCI_COMMON_MSIX:
 		if (size == 2)
 			s->config_vec = vector_or_none(s, v);
 		return;
-	case VNET_CC_Q_MSIX:
+	case VIRTIO_PCI_COMMON_Q_MSIX:
 		if (size == 2 && q)
 			q->vec = vector_or_none(s, v);
 		return;
 	}
-	if (!q_frozen && off >= VNET_CC_Q_DESC && off < VNET_CC_Q_USED + 8) {
-		uint64_t *a = off < VNET_CC_Q_AVAIL ? &q->desc : off < VNET_CC_Q_USED ? &q->avail : &q->used;
-		set_addr_part(a, (off - VNET_CC_Q_DESC) % 8, size, v);
+	if (!q_frozen && off >= VIRTIO_PCI_COMMON_Q_DESCLO && off < VIRTIO_PCI_COMMON_Q_USEDLO + 8) {
+		uint64_t *a = off < VIRTIO_PCI_COMMON_Q_AVAILLO ? &q->desc : off < VIRTIO_PCI_COMMON_Q_USEDLO ? &q->avail : &q->used;
+		set_addr_part(a, (off - VIRTIO_PCI_COMMON_Q_DESCLO) % 8, size, v);
 	}
 }
 
@@ -854,7 +854,7 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 	pthread_mutex_init(&s->lock, NULL);
 	s->host_features = HOST_FEATURES;
 	if (cfg->opts & VNET_OPT_IRQFD)
-		s->host_features |= 1ull << VIRTIO_F_EVENT_IDX;
+		s->host_features |= 1ull << VIRTIO_RING_F_EVENT_IDX;
 	device_reset(s);
 
 	d = &s->pci;

@@ -13,6 +13,14 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+/* Feature bits (5.1.3, 6), device status (2.1), the common configuration's
+ * offsets (4.1.4.3, VIRTIO_PCI_COMMON_*) and the ring flags: the kernel's
+ * uapi headers. */
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
 #include "devices/dev.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
@@ -25,47 +33,9 @@
 #define VNET_GSO_MAX 65550    /* with TSO: 64 KiB plus headers */
 #define VNET_BAR_SIZE 0x8000
 
-/* Feature bits (5.1.3, 6). */
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-
-/* Device status (2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
-
 /* BAR 0 layout: where each capability's structure lives. */
 #define VNET_COMMON_OFF 0x0000
 #define VNET_COMMON_LEN 0x38
-/* Common configuration (4.1.4.3) offsets in BAR 0. */
-#define VNET_CC_DFSELECT 0x00
-#define VNET_CC_DF 0x04
-#define VNET_CC_GFSELECT 0x08
-#define VNET_CC_GF 0x0c
-#define VNET_CC_MSIX 0x10
-#define VNET_CC_NUMQ 0x12
-#define VNET_CC_STATUS 0x14
-#define VNET_CC_CFGGEN 0x15
-#define VNET_CC_Q_SELECT 0x16
-#define VNET_CC_Q_SIZE 0x18
-#define VNET_CC_Q_MSIX 0x1a
-#define VNET_CC_Q_ENABLE 0x1c
-#define VNET_CC_Q_NOFF 0x1e
-#define VNET_CC_Q_DESC 0x20
-#define VNET_CC_Q_AVAIL 0x28
-#define VNET_CC_Q_USED 0x30
 #define VNET_ISR_OFF 0x1000
 #define VNET_DEVCFG_OFF 0x2000
 #define VNET_DEVCFG_LEN 12

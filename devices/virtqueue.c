@@ -119,12 +119,12 @@ int vq_pop(struct vq *q, struct vq_elem *e)
 		uint8_t *p;
 
 		memcpy(&d, q->desc + 16u * i, sizeof(d)); /* once: the guest may change it */
-		if (++count > q->size || (d.flags & VQ_DESC_F_INDIRECT) || d.len == 0)
+		if (++count > q->size || (d.flags & VRING_DESC_F_INDIRECT) || d.len == 0)
 			return -EBADMSG;
 		p = gmem_ptr(q->mem, d.addr, d.len);
 		if (!p)
 			return -EBADMSG;
-		if (d.flags & VQ_DESC_F_WRITE) {
+		if (d.flags & VRING_DESC_F_WRITE) {
 			if (e->n_in == VQ_SEGS_MAX)
 				return -EBADMSG;
 			e->in[e->n_in++] = (struct vq_seg){ p, d.len };
@@ -135,7 +135,7 @@ int vq_pop(struct vq *q, struct vq_elem *e)
 			e->out[e->n_out++] = (struct vq_seg){ p, d.len };
 			e->out_len += d.len;
 		}
-		if (!(d.flags & VQ_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 1;
 		if (d.next >= q->size)
 			return -EBADMSG;
@@ -178,7 +178,7 @@ bool vq_should_notify(struct vq *q)
 	 * suppression state (the driver does the mirror image). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!q->event_idx)
-		return !(ld16(q->avail + AVAIL_FLAGS) & VQ_AVAIL_F_NO_INTERRUPT);
+		return !(ld16(q->avail + AVAIL_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT);
 	old = q->signalled_used;
 	valid = q->signalled_valid;
 	q->signalled_used = q->used_idx;
@@ -195,7 +195,7 @@ void vq_set_notify(struct vq *q, bool on)
 		if (on)
 			st16(q->used + USED_RING + 8u * q->size, q->last_avail); /* avail_event */
 	} else {
-		st16(q->used + USED_FLAGS, on ? 0 : VQ_USED_F_NO_NOTIFY);
+		st16(q->used + USED_FLAGS, on ? 0 : VRING_USED_F_NO_NOTIFY);
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

@@ -6,6 +6,7 @@
  * value read from them is read once and checked before use.
  */
 #pragma once
+#include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,17 +16,13 @@
 #define VQ_SIZE_MAX 32768       /* 2.7: Queue Size <= 32768 */
 #define VQ_SEGS_MAX 64          /* descriptors per chain we accept */
 
-/* Descriptor flags (2.7.5) and ring flags (2.7.6, 2.7.8). */
-#define VQ_DESC_F_NEXT 1
-#define VQ_DESC_F_WRITE 2
-#define VQ_DESC_F_INDIRECT 4
-#define VQ_AVAIL_F_NO_INTERRUPT 1
-#define VQ_USED_F_NO_NOTIFY 1
+/* Descriptor flags (2.7.5) and ring flags (2.7.6, 2.7.8): VRING_* of
+ * <linux/virtio_ring.h>. */
 
 struct vq {
 	const struct gmem *mem;
 	uint16_t size;       /* entries; 0: not enabled */
-	bool event_idx;      /* VIRTIO_F_EVENT_IDX negotiated */
+	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	uint16_t last_avail; /* next avail ring slot to consume */
 	uint16_t used_idx;   /* our copy of used->idx (published by vq_flush) */
 	uint16_t signalled_used; /* used_idx when the driver was last notified */
@@ -80,10 +77,10 @@ void vq_push(struct vq *q, uint16_t head, uint32_t len);
 void vq_flush(struct vq *q);
 /* After vq_flush: should the driver be interrupted (2.7.7.2, 2.7.10)? With
  * EVENT_IDX, only when used_event was crossed since the last notification;
- * otherwise unless the driver set VQ_AVAIL_F_NO_INTERRUPT. */
+ * otherwise unless the driver set VRING_AVAIL_F_NO_INTERRUPT. */
 bool vq_should_notify(struct vq *q);
 /* Asks the driver for notifications (on) or not (off) (2.7.7.1, 2.7.10):
- * avail_event = last_avail with EVENT_IDX, else VQ_USED_F_NO_NOTIFY. After
+ * avail_event = last_avail with EVENT_IDX, else VRING_USED_F_NO_NOTIFY. After
  * turning them on, recheck vq_avail_count: the driver may have added a chain
  * before it saw the change. */
 void vq_set_notify(struct vq *q, bool on);

@@ -173,52 +173,52 @@ static void destroy(struct fixture *f)
 
 static uint64_t device_features(struct fixture *f)
 {
-	wr(f, VNET_CC_DFSELECT, 4, 0);
-	uint64_t lo = rd(f, VNET_CC_DF, 4);
-	wr(f, VNET_CC_DFSELECT, 4, 1);
-	return lo | rd(f, VNET_CC_DF, 4) << 32;
+	wr(f, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	uint64_t lo = rd(f, VIRTIO_PCI_COMMON_DF, 4);
+	wr(f, VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
+	return lo | rd(f, VIRTIO_PCI_COMMON_DF, 4) << 32;
 }
 
 static void set_features(struct fixture *f, uint64_t feat)
 {
-	wr(f, VNET_CC_GFSELECT, 4, 0);
-	wr(f, VNET_CC_GF, 4, (uint32_t)feat);
-	wr(f, VNET_CC_GFSELECT, 4, 1);
-	wr(f, VNET_CC_GF, 4, feat >> 32);
+	wr(f, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	wr(f, VIRTIO_PCI_COMMON_GF, 4, (uint32_t)feat);
+	wr(f, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	wr(f, VIRTIO_PCI_COMMON_GF, 4, feat >> 32);
 }
 
 static void setup_queue(struct fixture *f, unsigned q, unsigned size, uint64_t desc, uint64_t avail,
 			uint64_t used)
 {
-	wr(f, VNET_CC_Q_SELECT, 2, q);
-	assert_int_equal(rd(f, VNET_CC_Q_SIZE, 2), VNET_QUEUE_SIZE);
-	wr(f, VNET_CC_Q_SIZE, 2, size);
-	wr(f, VNET_CC_Q_DESC, 4, (uint32_t)desc); /* vp_iowrite64_twopart */
-	wr(f, VNET_CC_Q_DESC + 4, 4, desc >> 32);
-	wr(f, VNET_CC_Q_AVAIL, 4, (uint32_t)avail);
-	wr(f, VNET_CC_Q_AVAIL + 4, 4, 0);
-	wr(f, VNET_CC_Q_USED, 4, (uint32_t)used);
-	wr(f, VNET_CC_Q_USED + 4, 4, 0);
-	assert_int_equal(rd(f, VNET_CC_Q_NOFF, 2), q);
-	wr(f, VNET_CC_Q_ENABLE, 2, 1);
+	wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), VNET_QUEUE_SIZE);
+	wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
+	wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc); /* vp_iowrite64_twopart */
+	wr(f, VIRTIO_PCI_COMMON_Q_DESCLO + 4, 4, desc >> 32);
+	wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
+	wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO + 4, 4, 0);
+	wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)used);
+	wr(f, VIRTIO_PCI_COMMON_Q_USEDLO + 4, 4, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_NOFF, 2), q);
+	wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
 }
 
 /* The virtio_pci_modern / virtio_net probe sequence up to DRIVER_OK. */
 static void bring_up(struct fixture *f, uint64_t feat)
 {
-	wr(f, VNET_CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0);
-	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	assert_int_equal(device_features(f) & feat, feat);
 	set_features(f, feat);
-	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1),
-			 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1),
+			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
 	setup_queue(f, VNET_RXQ, QN, RX_DESC, RX_AVAIL, RX_USED);
 	setup_queue(f, VNET_TXQ, QN, TX_DESC, TX_AVAIL, TX_USED);
-	wr(f, VNET_CC_STATUS, 1, 0xf & ~0u);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0xf);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xf & ~0u);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0xf);
 }
 
 static void put_desc(struct fixture *f, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
@@ -290,8 +290,8 @@ static void test_pci_config(void **state)
 	for (unsigned i = 0; i < 6; i++)
 		assert_int_equal(rd(f, VNET_DEVCFG_OFF + i, 1), MAC[i]);
 	assert_int_equal(rd(f, VNET_DEVCFG_OFF + 6, 2), 1);
-	assert_int_equal(rd(f, VNET_CC_NUMQ, 2), 2);
-	assert_int_equal(rd(f, VNET_CC_MSIX, 2), 0xffff);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_NUMQ, 2), 2);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_MSIX, 2), 0xffff);
 	destroy(f);
 }
 
@@ -328,19 +328,19 @@ static void test_pci_cfg_window(void **state)
 	cfg_write(d, cap + 12, 4, 1);
 	assert_int_equal(d->cfg_read(d, cap + 16, 4, pci_cfg_get(d, cap + 16, 4)) & 0xff, MAC[1]);
 	/* A 2-byte write: queue_select. */
-	cfg_write(d, cap + 8, 4, VNET_CC_Q_SELECT);
+	cfg_write(d, cap + 8, 4, VIRTIO_PCI_COMMON_Q_SELECT);
 	cfg_write(d, cap + 12, 4, 2);
 	cfg_write(d, cap + 16, 2, 1);
-	assert_int_equal(rd(f, VNET_CC_Q_SELECT, 2), 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_SELECT, 2), 1);
 	/* Misaligned, past the BAR, or another BAR: nothing happens. */
-	cfg_write(d, cap + 8, 4, VNET_CC_Q_SELECT + 1);
+	cfg_write(d, cap + 8, 4, VIRTIO_PCI_COMMON_Q_SELECT + 1);
 	cfg_write(d, cap + 16, 2, 0);
 	cfg_write(d, cap + 8, 4, VNET_BAR_SIZE);
 	cfg_write(d, cap + 16, 2, 0);
 	cfg_write(d, cap + 4, 1, 1);
-	cfg_write(d, cap + 8, 4, VNET_CC_Q_SELECT);
+	cfg_write(d, cap + 8, 4, VIRTIO_PCI_COMMON_Q_SELECT);
 	cfg_write(d, cap + 16, 2, 0);
-	assert_int_equal(rd(f, VNET_CC_Q_SELECT, 2), 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_SELECT, 2), 1);
 	destroy(f);
 }
 
@@ -349,7 +349,7 @@ static void rx_one(struct fixture *f, unsigned i)
 {
 	static const uint8_t frame[60] = { 1 };
 
-	put_desc(f, RX_DESC, i, RXBUF + 256 * i, 256, VQ_DESC_F_WRITE, 0);
+	put_desc(f, RX_DESC, i, RXBUF + 256 * i, 256, VRING_DESC_F_WRITE, 0);
 	offer(f, RX_AVAIL, (uint16_t)i);
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
 }
@@ -364,8 +364,8 @@ static void test_msix(void **state)
 	unsigned cap;
 	(void)state;
 	assert_int_equal(find_cap(vnet_pci_dev(g->s), 0x11, -1), 0);
-	wr(g, VNET_CC_MSIX, 2, 0);
-	assert_int_equal(rd(g, VNET_CC_MSIX, 2), 0xffff); /* no MSI-X: NO_VECTOR */
+	wr(g, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	assert_int_equal(rd(g, VIRTIO_PCI_COMMON_MSIX, 2), 0xffff); /* no MSI-X: NO_VECTOR */
 	destroy(g);
 
 	next_msix = true;
@@ -379,13 +379,13 @@ static void test_msix(void **state)
 	assert_int_equal(pci_cfg_get(d, cap + 8, 4), VNET_MSIX_PBA_OFF);
 	bring_up(f, BASE_FEATURES);
 	/* vp_modern_queue_vector: vectors below the table size stick. */
-	wr(f, VNET_CC_MSIX, 2, 0);
-	assert_int_equal(rd(f, VNET_CC_MSIX, 2), 0);
-	wr(f, VNET_CC_Q_SELECT, 2, VNET_RXQ);
-	wr(f, VNET_CC_Q_MSIX, 2, VNET_MSIX_VECTORS);
-	assert_int_equal(rd(f, VNET_CC_Q_MSIX, 2), 0xffff);
-	wr(f, VNET_CC_Q_MSIX, 2, 1);
-	assert_int_equal(rd(f, VNET_CC_Q_MSIX, 2), 1);
+	wr(f, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_MSIX, 2), 0);
+	wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 2, VNET_RXQ);
+	wr(f, VIRTIO_PCI_COMMON_Q_MSIX, 2, VNET_MSIX_VECTORS);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_MSIX, 2), 0xffff);
+	wr(f, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_MSIX, 2), 1);
 	/* Entry 1: address, data; still masked (reset state). */
 	wr(f, VNET_MSIX_TABLE_OFF + 16, 8, 0xfee00000ull);
 	wr(f, VNET_MSIX_TABLE_OFF + 24, 4, 0x41);
@@ -446,8 +446,8 @@ static void test_msix(void **state)
 	rx_one(f, 4);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
 	/* Reset: the vectors go back to NO_VECTOR, nothing stays pending. */
-	wr(f, VNET_CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, VNET_CC_MSIX, 2), 0xffff);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_MSIX, 2), 0xffff);
 	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
 	f->msi_sends = 0;
 	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 0);
@@ -466,40 +466,40 @@ static void test_feature_negotiation(void **state)
 				     1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
 				     1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
 				     1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6 |
-				     1ull << VIRTIO_F_EVENT_IDX);
-	wr(f, VNET_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+				     1ull << VIRTIO_RING_F_EVENT_IDX);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	/* No VERSION_1: refused (legacy is not offered). */
 	set_features(f, 1ull << VIRTIO_NET_F_MAC);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0x3);
 	/* A bit we never offered. */
 	set_features(f, BASE_FEATURES | 1ull << 22);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0x3);
 	/* GUEST_TSO4 without GUEST_CSUM (5.1.3.1). */
 	set_features(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_TSO4);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0x3);
 	assert_int_equal(f->offload_calls, 0);
 	/* Accepted: offloads go to the tap. */
 	set_features(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_GUEST_TSO4);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0xb);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0xb);
 	assert_int_equal(f->offload, VNET_OFFLOAD_CSUM | VNET_OFFLOAD_TSO4);
 	/* Frozen after FEATURES_OK. */
 	set_features(f, BASE_FEATURES);
 	assert_int_equal(vnet_features(f->s),
 			 BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_GUEST_TSO4);
 	/* Reset clears it all and the tap's offloads. */
-	wr(f, VNET_CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0);
 	assert_int_equal(vnet_features(f->s), 0);
 	assert_int_equal(f->offload, 0);
 	destroy(f);
 
 	/* Without the irqfd switch, EVENT_IDX is not offered. */
 	f = make(0);
-	assert_int_equal(device_features(f) >> VIRTIO_F_EVENT_IDX & 1, 0);
+	assert_int_equal(device_features(f) >> VIRTIO_RING_F_EVENT_IDX & 1, 0);
 	destroy(f);
 }
 
@@ -508,54 +508,54 @@ static void test_status_machine(void **state)
 	struct fixture *f = make(VNET_OPT_ALL);
 	(void)state;
 	/* DRIVER_OK before FEATURES_OK: NEEDS_RESET. */
-	wr(f, VNET_CC_STATUS, 1, 0x3);
-	wr(f, VNET_CC_STATUS, 1, 0x7);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0x3 | VIRTIO_STATUS_NEEDS_RESET);
-	wr(f, VNET_CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x7);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0x3 | VIRTIO_CONFIG_S_NEEDS_RESET);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0);
 	/* FEATURES_OK without DRIVER is refused. */
 	set_features(f, BASE_FEATURES);
-	wr(f, VNET_CC_STATUS, 1, 0x9);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x9);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK, 0);
 	/* A queue size that is not a power of two: NEEDS_RESET at enable. */
-	wr(f, VNET_CC_STATUS, 1, 0);
-	wr(f, VNET_CC_STATUS, 1, 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	wr(f, VNET_CC_Q_SELECT, 2, 0);
-	wr(f, VNET_CC_Q_SIZE, 2, 100);
-	wr(f, VNET_CC_Q_DESC, 8, RX_DESC);
-	wr(f, VNET_CC_Q_AVAIL, 8, RX_AVAIL);
-	wr(f, VNET_CC_Q_USED, 8, RX_USED);
-	wr(f, VNET_CC_Q_ENABLE, 2, 1);
-	assert_int_equal(rd(f, VNET_CC_Q_ENABLE, 2), 0);
-	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 2, 100);
+	wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, 8, RX_DESC);
+	wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, RX_AVAIL);
+	wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, 8, RX_USED);
+	wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_true(rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	/* Larger than the maximum, and rings outside RAM. */
-	wr(f, VNET_CC_STATUS, 1, 0);
-	wr(f, VNET_CC_STATUS, 1, 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	wr(f, VNET_CC_Q_SIZE, 2, 512);
-	wr(f, VNET_CC_Q_DESC, 8, RX_DESC);
-	wr(f, VNET_CC_Q_AVAIL, 8, RX_AVAIL);
-	wr(f, VNET_CC_Q_USED, 8, RX_USED);
-	wr(f, VNET_CC_Q_ENABLE, 2, 1);
-	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
-	wr(f, VNET_CC_STATUS, 1, 0);
-	wr(f, VNET_CC_STATUS, 1, 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 2, 512);
+	wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, 8, RX_DESC);
+	wr(f, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, RX_AVAIL);
+	wr(f, VIRTIO_PCI_COMMON_Q_USEDLO, 8, RX_USED);
+	wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_true(rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
-	wr(f, VNET_CC_Q_SIZE, 2, 8);
-	wr(f, VNET_CC_Q_DESC, 8, RAM - 16);
-	wr(f, VNET_CC_Q_ENABLE, 2, 1);
-	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+	wr(f, VIRTIO_PCI_COMMON_Q_SIZE, 2, 8);
+	wr(f, VIRTIO_PCI_COMMON_Q_DESCLO, 8, RAM - 16);
+	wr(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_true(rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	/* Reset brings the defaults back. */
-	wr(f, VNET_CC_STATUS, 1, 0);
-	assert_int_equal(rd(f, VNET_CC_Q_SIZE, 2), VNET_QUEUE_SIZE);
-	assert_int_equal(rd(f, VNET_CC_Q_DESC, 4), 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), VNET_QUEUE_SIZE);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_DESCLO, 4), 0);
 	/* Queue select past the last queue: size 0. */
-	wr(f, VNET_CC_Q_SELECT, 2, 2);
-	assert_int_equal(rd(f, VNET_CC_Q_SIZE, 2), 0);
+	wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 2, 2);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
 	destroy(f);
 }
 
@@ -565,12 +565,12 @@ static void test_tx(void **state)
 	struct vnet_stats st;
 	uint8_t hdr[VNET_HDR_LEN] = { 1, 0, 0, 0, 0, 0, 14, 0, 16, 0, 0, 0 }; /* NEEDS_CSUM */
 	(void)state;
-	bring_up(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_F_EVENT_IDX);
+	bring_up(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_RING_F_EVENT_IDX);
 	/* Header in one descriptor, frame in the next (virtio_net's xmit_skb). */
 	memcpy(f->ram + TXBUF, hdr, sizeof(hdr));
 	for (unsigned i = 0; i < 60; i++)
 		f->ram[TXBUF + 64 + i] = (uint8_t)i;
-	put_desc(f, TX_DESC, 0, TXBUF, VNET_HDR_LEN, VQ_DESC_F_NEXT, 1);
+	put_desc(f, TX_DESC, 0, TXBUF, VNET_HDR_LEN, VRING_DESC_F_NEXT, 1);
 	put_desc(f, TX_DESC, 1, TXBUF + 64, 60, 0, 0);
 	offer(f, TX_AVAIL, 0);
 	wr(f, VNET_NOTIFY_OFF + VNET_NOTIFY_MULT * VNET_TXQ, 2, VNET_TXQ);
@@ -634,7 +634,7 @@ static void test_rx_mrg(void **state)
 	/* No buffer yet: the frame waits. */
 	assert_int_equal(vnet_rx(f->s, hdr, frame, sizeof(frame)), -EAGAIN);
 	for (unsigned i = 0; i < 4; i++) {
-		put_desc(f, RX_DESC, i, RXBUF + 256 * i, 64, VQ_DESC_F_WRITE, 0);
+		put_desc(f, RX_DESC, i, RXBUF + 256 * i, 64, VRING_DESC_F_WRITE, 0);
 		offer(f, RX_AVAIL, (uint16_t)i);
 	}
 	/* 12 + 150 = 162 bytes: 64 + 64 + 34 in three buffers. */
@@ -677,10 +677,10 @@ static void test_rx_no_mrg(void **state)
 	(void)state;
 	bring_up(f, BASE_FEATURES);
 	/* A chain of two writable descriptors holds header + frame. */
-	put_desc(f, RX_DESC, 0, RXBUF, 10, VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 1);
-	put_desc(f, RX_DESC, 1, RXBUF + 100, 200, VQ_DESC_F_WRITE, 0);
+	put_desc(f, RX_DESC, 0, RXBUF, 10, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	put_desc(f, RX_DESC, 1, RXBUF + 100, 200, VRING_DESC_F_WRITE, 0);
 	offer(f, RX_AVAIL, 0);
-	put_desc(f, RX_DESC, 2, RXBUF + 512, 50, VQ_DESC_F_WRITE, 0);
+	put_desc(f, RX_DESC, 2, RXBUF + 512, 50, VRING_DESC_F_WRITE, 0);
 	offer(f, RX_AVAIL, 2);
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
 	assert_int_equal(g32(f, RX_USED + 8), 112);
@@ -693,7 +693,7 @@ static void test_rx_no_mrg(void **state)
 	assert_int_equal(g16(f, RX_USED + 2), 2);
 	assert_int_equal(g32(f, RX_USED + 16), 0);
 	/* Before DRIVER_OK, or after reset, frames are dropped as no buffer. */
-	wr(f, VNET_CC_STATUS, 1, 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
 	vnet_get_stats(f->s, &st);
 	assert_int_equal(st.drops[VNET_DROP_NO_RX_BUFFER], 1);
@@ -709,15 +709,15 @@ static void test_broken_ring_needs_reset(void **state)
 	bring_up(f, BASE_FEATURES);
 	s16(f, RX_AVAIL + 2, QN + 5); /* avail index runs ahead of the ring */
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
-	assert_true(rd(f, VNET_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 2); /* configuration change */
 	vnet_get_stats(f->s, &st);
 	assert_int_equal(st.needs_reset, 1);
 	/* Stopped until reset: nothing more is taken. */
 	assert_int_equal(vnet_tx_run(f->s, 1), 0);
-	wr(f, VNET_CC_STATUS, 1, 0);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	bring_up(f, BASE_FEATURES);
-	assert_int_equal(rd(f, VNET_CC_STATUS, 1), 0xf);
+	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0xf);
 	destroy(f);
 }
 
@@ -727,7 +727,7 @@ static void test_no_bus_master(void **state)
 	uint8_t frame[60] = { 0 };
 	(void)state;
 	bring_up(f, BASE_FEATURES);
-	put_desc(f, RX_DESC, 0, RXBUF, 200, VQ_DESC_F_WRITE, 0);
+	put_desc(f, RX_DESC, 0, RXBUF, 200, VRING_DESC_F_WRITE, 0);
 	offer(f, RX_AVAIL, 0);
 	pci_cfg_set16(vnet_pci_dev(f->s), PCI_COMMAND, PCI_COMMAND_MEMORY);
 	vnet_pci_sync(f->s);
@@ -743,12 +743,12 @@ static void test_tx_budget(void **state)
 	struct fixture *f = make(VNET_OPT_ALL);
 	const uint64_t desc = 0x30000, avail = 0x31000, used = 0x32000;
 	(void)state;
-	wr(f, VNET_CC_STATUS, 1, 0x3);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0x3);
 	set_features(f, BASE_FEATURES);
-	wr(f, VNET_CC_STATUS, 1, 0xb);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
 	setup_queue(f, VNET_RXQ, QN, RX_DESC, RX_AVAIL, RX_USED);
 	setup_queue(f, VNET_TXQ, 256, desc, avail, used);
-	wr(f, VNET_CC_STATUS, 1, 0xf);
+	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xf);
 	for (unsigned i = 0; i < 256; i++) {
 		put_desc(f, desc, i, TXBUF, VNET_HDR_LEN + 60, 0, 0);
 		s16(f, avail + 4 + 2 * i, (uint16_t)i);
@@ -833,7 +833,7 @@ static void test_tx_irq_coalesced(void **state)
  * whole deferred range, so an event inside it is not missed. */
 static void test_tx_irq_coalesced_event_idx(void **state)
 {
-	struct fixture *f = make_coal(VNET_OPT_ALL, false, BASE_FEATURES | 1ull << VIRTIO_F_EVENT_IDX);
+	struct fixture *f = make_coal(VNET_OPT_ALL, false, BASE_FEATURES | 1ull << VIRTIO_RING_F_EVENT_IDX);
 	const uint64_t used_event = TX_AVAIL + 4 + 2 * QN;
 	unsigned slot = 0;
 	(void)state;

@@ -101,9 +101,9 @@ static void test_pop_push(void **state)
 	(void)state;
 	assert_int_equal(vq_enable(&q, &mem, 8, DESC, AVAIL, USED, false), 0);
 	assert_int_equal(vq_pop(&q, &e), 0);
-	put_desc(3, BUF, 12, VQ_DESC_F_NEXT, 5);
-	put_desc(5, BUF + 100, 60, VQ_DESC_F_NEXT, 1);
-	put_desc(1, BUF + 200, 100, VQ_DESC_F_WRITE, 0);
+	put_desc(3, BUF, 12, VRING_DESC_F_NEXT, 5);
+	put_desc(5, BUF + 100, 60, VRING_DESC_F_NEXT, 1);
+	put_desc(1, BUF + 200, 100, VRING_DESC_F_WRITE, 0);
 	offer(8, 3);
 	assert_int_equal(vq_avail_count(&q), 1);
 	assert_int_equal(vq_pop(&q, &e), 1);
@@ -131,8 +131,8 @@ static void test_unpop(void **state)
 	struct vq_elem e;
 	(void)state;
 	assert_int_equal(vq_enable(&q, &mem, 4, DESC, AVAIL, USED, false), 0);
-	put_desc(0, BUF, 10, VQ_DESC_F_WRITE, 0);
-	put_desc(1, BUF + 16, 10, VQ_DESC_F_WRITE, 0);
+	put_desc(0, BUF, 10, VRING_DESC_F_WRITE, 0);
+	put_desc(1, BUF + 16, 10, VRING_DESC_F_WRITE, 0);
 	offer(4, 0);
 	offer(4, 1);
 	assert_int_equal(vq_pop(&q, &e), 1);
@@ -185,8 +185,8 @@ static void test_hostile_descriptors(void **state)
 	offer(128, 0);
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
 	/* A loop: 1 -> 2 -> 1. */
-	put_desc(1, BUF, 10, VQ_DESC_F_NEXT, 2);
-	put_desc(2, BUF, 10, VQ_DESC_F_NEXT, 1);
+	put_desc(1, BUF, 10, VRING_DESC_F_NEXT, 2);
+	put_desc(2, BUF, 10, VRING_DESC_F_NEXT, 1);
 	offer(128, 1);
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
 	/* Zero length. */
@@ -195,19 +195,19 @@ static void test_hostile_descriptors(void **state)
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
 	/* Over-long: VQ_SEGS_MAX + 1 readable descriptors. */
 	for (unsigned i = 0; i <= VQ_SEGS_MAX; i++)
-		put_desc(10 + i, BUF, 1, i < VQ_SEGS_MAX ? VQ_DESC_F_NEXT : 0, (uint16_t)(11 + i));
+		put_desc(10 + i, BUF, 1, i < VQ_SEGS_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(11 + i));
 	offer(128, 10);
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
 	/* Next out of range. */
-	put_desc(4, BUF, 10, VQ_DESC_F_NEXT, 500);
+	put_desc(4, BUF, 10, VRING_DESC_F_NEXT, 500);
 	offer(128, 4);
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
 	/* Indirect (not negotiated). */
-	put_desc(5, BUF, 16, VQ_DESC_F_INDIRECT, 0);
+	put_desc(5, BUF, 16, VRING_DESC_F_INDIRECT, 0);
 	offer(128, 5);
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
 	/* Readable after writable. */
-	put_desc(6, BUF, 10, VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 7);
+	put_desc(6, BUF, 10, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 7);
 	put_desc(7, BUF, 10, 0, 0);
 	offer(128, 6);
 	assert_int_equal(vq_pop(&q, &e), -EBADMSG);
@@ -256,10 +256,10 @@ static void test_notify_suppression(void **state)
 	vq_push(&q, 0, 0);
 	vq_flush(&q);
 	assert_true(vq_should_notify(&q));
-	set16(AVAIL, VQ_AVAIL_F_NO_INTERRUPT);
+	set16(AVAIL, VRING_AVAIL_F_NO_INTERRUPT);
 	assert_false(vq_should_notify(&q));
 	vq_set_notify(&q, false);
-	assert_int_equal(get16(USED), VQ_USED_F_NO_NOTIFY);
+	assert_int_equal(get16(USED), VRING_USED_F_NO_NOTIFY);
 	vq_set_notify(&q, true);
 	assert_int_equal(get16(USED), 0);
 
