@@ -40,32 +40,17 @@ static void on_signal(int sig)
 	stop_events = 1;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f);
+
+static int die_usage(const char *fmt, const char *arg);
+
+/* --output VALUE, wherever it is given: table (the default) or json. */
+static int set_output(const char *value)
 {
-	fprintf(f,
-		"usage: vmctl [--socket PATH] [--output table|json] COMMAND [ARGS]\n"
-		"commands:\n"
-		"  list                              VMs and their states\n"
-		"  info NAME                         definition, state, pid, log\n"
-		"  status NAME                       state; exit 0 running, 3 not running, 4 unknown\n"
-		"  stats NAME [--watch [--interval S]]  the monitor's counters (--watch: a line\n"
-		"                                    every S seconds with rates)\n"
-		"  create NAME --kernel FILE [--cmdline STR] [--memory MIB] [--vcpus N]\n"
-		"         [--initrd FILE] [--autostart] [--restart no|on-failure|always]\n"
-		"         [--nic model=pcnet|virtio-net,switch=NAME[,mac=MAC]]...\n"
-		"  create --file VM.json             a definition as JSON (vmmd/PROTOCOL.md)\n"
-		"  define ...                        the same as create (virsh's name)\n"
-		"  start NAME                        start and wait until it runs\n"
-		"  stop NAME [--force] [--timeout S] ask the guest, force after S seconds\n"
-		"  restart NAME [--force] [--timeout S]\n"
-		"  delete NAME                       remove a stopped VM's definition\n"
-		"  switch list|stats [NAME]          the switches, their ports (and counters)\n"
-		"  console NAME                      attach to the serial console (Ctrl-] detaches)\n"
-		"  events                            print VM state changes as they happen\n"
-		"  version                           vmctl's and vmmd's versions\n"
-		"socket: --socket, else $VMMD_SOCKET, else %s\n"
-		"exit status: 0 ok, 1 error, 2 usage, 3 not running, 4 no such VM\n",
-		VMMD_DEFAULT_SOCKET);
+	if (strcmp(value, "json") && strcmp(value, "table"))
+		return die_usage("--output: '%s' is not json or table", value);
+	json_out = !strcmp(value, "json");
+	return 0;
 }
 
 static int die_usage(const char *fmt, const char *arg)
@@ -577,7 +562,10 @@ static int cmd_stop(int argc, char **argv, const char *method)
 				return die_usage("--timeout: '%s' is not a number of seconds in 1..86400",
 						 optarg);
 			break;
-		case 'o': json_out = !strcmp(optarg, "json"); break;
+		case 'o':
+			if (set_output(optarg))
+				return EXIT_USAGE;
+			break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -648,7 +636,10 @@ static int cmd_create(int argc, char **argv)
 		case 'a': autostart = true; break;
 		case 'r': restart = optarg; break;
 		case 'f': file = optarg; break;
-		case 'o': json_out = !strcmp(optarg, "json"); break;
+		case 'o':
+			if (set_output(optarg))
+				return EXIT_USAGE;
+			break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -898,6 +889,168 @@ static int cmd_events(void)
 	return stop_events ? EXIT_OK : EXIT_ERR;
 }
 
+/* ---- the command table ---- */
+
+/* One command line, as the table's handlers see it. */
+struct invocation {
+	int argc;
+	char **argv;        /* from the command's own name on */
+	const char *name;   /* the VM (or switch) named, or NULL */
+	const char *sub;    /* switch: list or stats */
+	bool watch;         /* stats --watch */
+	double interval;    /* stats --interval */
+	struct json_object *version; /* the daemon's daemon.version reply */
+};
+
+enum args {
+	ARGS_NONE,   /* [--output F] */
+	ARGS_VM,     /* NAME [--output F] and the command's own flags */
+	ARGS_SWITCH, /* list|stats [NAME] [--output F] */
+	ARGS_GETOPT, /* the handler parses its flags (called once with parse_only first) */
+};
+
+static int run_version(struct invocation *in)
+{
+	struct json_object *res;
+
+	json_object_object_get_ex(in->version, "result", &res);
+	if (json_out) {
+		print_json(res);
+		return EXIT_OK;
+	}
+	printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, VMM_PROTOCOL_VERSION);
+	printf("vmmd  %s (protocol %lld), pid %lld, socket %s\n", json_get_str(res, "version"),
+	       (long long)json_get_i64(res, "protocol", NULL), (long long)json_get_i64(res, "pid", NULL),
+	       sock_path);
+	return EXIT_OK;
+}
+static int run_list(struct invocation *in) { (void)in; return cmd_list(); }
+static int run_info(struct invocation *in) { return cmd_info(in->name, false); }
+static int run_status(struct invocation *in) { return cmd_info(in->name, true); }
+static int run_stats(struct invocation *in)
+{
+	return in->watch ? cmd_stats_watch(in->name, in->interval) : cmd_stats(in->name);
+}
+static int run_create(struct invocation *in) { return cmd_create(in->argc, in->argv); }
+static int run_start(struct invocation *in) { return cmd_simple("vm.start", name_params(in->name)); }
+static int run_stop(struct invocation *in) { return cmd_stop(in->argc, in->argv, "vm.stop"); }
+static int run_restart(struct invocation *in) { return cmd_stop(in->argc, in->argv, "vm.restart"); }
+static int run_delete(struct invocation *in) { return cmd_simple("vm.delete", name_params(in->name)); }
+static int run_switch(struct invocation *in) { return cmd_switch(in->sub, in->name); }
+static int run_console(struct invocation *in) { return cmd_console(in->name); }
+static int run_events(struct invocation *in) { (void)in; return cmd_events(); }
+
+/* stats' own flags: 1 when argv[*i] was one (and consumed), 0 when not. */
+static int stats_flag(struct invocation *in, char **argv, int argc, int *i)
+{
+	char *end;
+
+	if (!strcmp(argv[*i], "--watch")) {
+		in->watch = true;
+		return 1;
+	}
+	if (strcmp(argv[*i], "--interval") || *i + 1 >= argc)
+		return 0;
+	in->interval = strtod(argv[++*i], &end);
+	if (*end || !(in->interval >= 0.1 && in->interval <= 3600))
+		return die_usage("--interval: '%s' is not a number of seconds in 0.1..3600",
+				 argv[*i]), -1;
+	in->watch = true;
+	return 1;
+}
+
+static const struct command {
+	const char *name;
+	const char *args, *help; /* for --help */
+	enum args kind;
+	bool writes;             /* false: the read-only socket serves it */
+	int (*run)(struct invocation *in);
+	int (*flag)(struct invocation *in, char **argv, int argc, int *i);
+} commands[] = {
+	{ "list", "", "VMs and their states", ARGS_NONE, false, run_list, NULL },
+	{ "info", "NAME", "definition, state, pid, log", ARGS_VM, false, run_info, NULL },
+	{ "status", "NAME", "state; exit 0 running, 3 not running, 4 unknown", ARGS_VM, false,
+	  run_status, NULL },
+	{ "stats", "NAME [--watch [--interval S]]",
+	  "the monitor's counters (--watch: rates every S s)", ARGS_VM, false,
+	  run_stats, stats_flag },
+	{ "create",
+	  "NAME --kernel FILE [--cmdline STR] [--memory MIB] [--vcpus N]\n"
+	  "         [--initrd FILE] [--autostart] [--restart no|on-failure|always]\n"
+	  "         [--nic model=pcnet|virtio-net,switch=NAME[,mac=MAC]]...\n"
+	  "  create --file VM.json",
+	  "define a VM (--file: as JSON, vmmd/PROTOCOL.md); `define` is the same", ARGS_GETOPT, true, run_create, NULL },
+	{ "start", "NAME", "start and wait until it runs", ARGS_VM, true, run_start, NULL },
+	{ "stop", "NAME [--force] [--timeout S]", "ask the guest, force after S seconds",
+	  ARGS_GETOPT, true, run_stop, NULL },
+	{ "restart", "NAME [--force] [--timeout S]", "stop, then start", ARGS_GETOPT, true,
+	  run_restart, NULL },
+	{ "delete", "NAME", "remove a stopped VM's definition", ARGS_VM, true, run_delete, NULL },
+	{ "switch", "list|stats [NAME]", "the switches, their ports (and counters)", ARGS_SWITCH,
+	  false, run_switch, NULL },
+	{ "console", "NAME", "attach to the serial console (Ctrl-] detaches)", ARGS_VM, false,
+	  run_console, NULL },
+	{ "events", "", "print VM state changes as they happen", ARGS_NONE, false, run_events,
+	  NULL },
+	{ "version", "", "vmctl's and vmmd's versions", ARGS_NONE, false, run_version, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vmctl [--socket PATH] [--output table|json] COMMAND [ARGS]\ncommands:\n");
+	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct command *c = &commands[i];
+		size_t len = strlen(c->name) + (*c->args ? 1 + strlen(c->args) : 0);
+
+		fprintf(f, "  %s%s%s", c->name, *c->args ? " " : "", c->args);
+		if (len <= 32 && !strchr(c->args, '\n'))
+			fprintf(f, "%*s  %s\n", (int)(32 - len), "", c->help);
+		else
+			fprintf(f, "\n  %-32s  %s\n", "", c->help);
+	}
+	fprintf(f, "socket: --socket, else $VMMD_SOCKET, else %s\n"
+		   "exit status: 0 ok, 1 error, 2 usage, 3 not running, 4 no such VM\n",
+		VMMD_DEFAULT_SOCKET);
+}
+
+/* The arguments after the command's name, for every kind but ARGS_GETOPT:
+ * names by position, --output anywhere, the command's own flags. */
+static int scan_args(const struct command *c, struct invocation *in)
+{
+	int names = 0, first = 1, r;
+
+	if (c->kind == ARGS_SWITCH) {
+		if (in->argc < 2 || (strcmp(in->argv[1], "list") && strcmp(in->argv[1], "stats")))
+			return die_usage("%s", "switch needs list or stats");
+		in->sub = in->argv[1];
+		first = 2;
+	}
+	for (int i = first; i < in->argc; i++) {
+		const char *a = in->argv[i];
+
+		if (!strcmp(a, "--output") && i + 1 < in->argc) {
+			if (set_output(in->argv[++i]))
+				return EXIT_USAGE;
+		} else if (!strncmp(a, "--output=", 9)) {
+			if (set_output(a + 9))
+				return EXIT_USAGE;
+		} else if (c->flag && (r = c->flag(in, in->argv, in->argc, &i)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+		} else if (a[0] == '-' && c->kind != ARGS_NONE) {
+			return die_usage("unknown option '%s'", a);
+		} else if (c->kind == ARGS_NONE || (c->kind == ARGS_SWITCH && names)) {
+			return die_usage("unexpected argument '%s'", a);
+		} else {
+			names++;
+			in->name = a;
+		}
+	}
+	if (c->kind == ARGS_VM && names != 1)
+		return die_usage("%s needs exactly one VM name", c->name);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
@@ -905,10 +1058,9 @@ int main(int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' },
 					      { "version", no_argument, NULL, 'V' },
 					      { NULL, 0, NULL, 0 } };
-	struct json_object *version = NULL;
-	const char *cmd;
-	bool readonly, watch = false;
-	double interval = 1.0;
+	struct invocation in = { .interval = 1.0 };
+	const struct command *c = NULL;
+	const char *name;
 	int opt, r;
 
 	sock_path = getenv("VMMD_SOCKET") && *getenv("VMMD_SOCKET") ? getenv("VMMD_SOCKET") :
@@ -917,9 +1069,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's': sock_path = optarg; break;
 		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
-				return die_usage("--output: '%s' is not json or table", optarg);
-			json_out = !strcmp(optarg, "json");
+			if (set_output(optarg))
+				return EXIT_USAGE;
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, VMM_PROTOCOL_VERSION); return 0;
@@ -930,128 +1081,34 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[optind];
-	if (!strcmp(cmd, "define")) /* virsh's name for it: persist, do not start */
-		cmd = "create";
-	argc -= optind;
-	argv += optind;
+	name = argv[optind];
+	if (!strcmp(name, "define")) /* virsh's name for it: persist, do not start */
+		name = "create";
+	for (unsigned i = 0; i < ARRAY_SIZE(commands) && !c; i++)
+		if (!strcmp(name, commands[i].name))
+			c = &commands[i];
+	if (!c)
+		return die_usage("unknown command '%s'", name);
+	in.argc = argc - optind;
+	in.argv = argv + optind;
 	signal(SIGPIPE, SIG_IGN);
 
-	static const char *const known[] = { "list", "info", "status", "stats", "create", "start",
-					     "stop", "restart", "delete", "events", "version",
-					     "switch", "console" };
-	bool ok = false;
-	for (unsigned i = 0; i < ARRAY_SIZE(known); i++)
-		ok |= !strcmp(cmd, known[i]);
-	if (!ok)
-		return die_usage("unknown command '%s'", cmd);
-	/* read commands taking one name, and an optional --output after it */
-	if (!strcmp(cmd, "switch")) {
-		int names = 0;
-		const char *sw = NULL;
-		if (argc < 2 || (strcmp(argv[1], "list") && strcmp(argv[1], "stats")))
-			return die_usage("%s", "switch needs list or stats");
-		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--output") && i + 1 < argc)
-				json_out = !strcmp(argv[++i], "json");
-			else if (!strncmp(argv[i], "--output=", 9))
-				json_out = !strcmp(argv[i] + 9, "json");
-			else if (argv[i][0] == '-')
-				return die_usage("unknown option '%s'", argv[i]);
-			else if (++names > 1)
-				return die_usage("unexpected argument '%s'", argv[i]);
-			else
-				sw = argv[i];
-		}
-		argv[2] = (char *)sw; /* argv[argc] exists: argc >= 2 */
-	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "status") || !strcmp(cmd, "stats") ||
-	    !strcmp(cmd, "start") || !strcmp(cmd, "delete") || !strcmp(cmd, "console")) {
-		int names = 0;
-		for (int i = 1; i < argc; i++) {
-			if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--watch")) {
-				watch = true;
-			} else if (!strcmp(cmd, "stats") && !strcmp(argv[i], "--interval") && i + 1 < argc) {
-				char *end;
-				interval = strtod(argv[++i], &end);
-				if (*end || !(interval >= 0.1 && interval <= 3600))
-					return die_usage("--interval: '%s' is not a number of seconds in 0.1..3600",
-							 argv[i]);
-				watch = true;
-			} else if (!strcmp(argv[i], "--output") && i + 1 < argc) {
-				json_out = !strcmp(argv[++i], "json");
-			} else if (!strncmp(argv[i], "--output=", 9)) {
-				json_out = !strcmp(argv[i] + 9, "json");
-			} else if (argv[i][0] == '-') {
-				return die_usage("unknown option '%s'", argv[i]);
-			} else {
-				names++;
-				argv[1] = argv[i];
-			}
-		}
-		if (names != 1)
-			return die_usage("%s needs exactly one VM name", cmd);
-	} else if (!strcmp(cmd, "list") || !strcmp(cmd, "events") || !strcmp(cmd, "version")) {
-		for (int i = 1; i < argc; i++) {
-			if (!strcmp(argv[i], "--output") && i + 1 < argc)
-				json_out = !strcmp(argv[++i], "json");
-			else if (!strncmp(argv[i], "--output=", 9))
-				json_out = !strcmp(argv[i] + 9, "json");
-			else
-				return die_usage("unexpected argument '%s'", argv[i]);
-		}
-	}
-
-	if (!strcmp(cmd, "create") || !strcmp(cmd, "stop") || !strcmp(cmd, "restart")) {
+	/* Every flag is checked before the daemon is asked anything. */
+	if (c->kind == ARGS_GETOPT) {
 		parse_only = true;
-		r = !strcmp(cmd, "create") ? cmd_create(argc, argv) : cmd_stop(argc, argv, "");
+		r = c->run(&in);
 		parse_only = false;
-		if (r)
-			return r;
-	}
-	readonly = !strcmp(cmd, "list") || !strcmp(cmd, "info") || !strcmp(cmd, "status") ||
-		   !strcmp(cmd, "stats") || !strcmp(cmd, "events") || !strcmp(cmd, "version") ||
-		   !strcmp(cmd, "switch") || !strcmp(cmd, "console");
-	if ((r = connect_daemon(readonly)) != 0)
-		return r;
-	if ((r = check_version(&version)) != 0)
-		return r;
-
-	if (!strcmp(cmd, "version")) {
-		struct json_object *res;
-		json_object_object_get_ex(version, "result", &res);
-		if (json_out) {
-			print_json(res);
-		} else {
-			printf("vmctl %s (protocol %d)\n", VMCTL_VERSION, VMM_PROTOCOL_VERSION);
-			printf("vmmd  %s (protocol %lld), pid %lld, socket %s\n", json_get_str(res, "version"),
-			       (long long)json_get_i64(res, "protocol", NULL), (long long)json_get_i64(res, "pid", NULL),
-			       sock_path);
-		}
-		r = EXIT_OK;
-	} else if (!strcmp(cmd, "list")) {
-		r = cmd_list();
-	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "status")) {
-		r = cmd_info(argv[1], !strcmp(cmd, "status"));
-	} else if (!strcmp(cmd, "stats")) {
-		r = watch ? cmd_stats_watch(argv[1], interval) : cmd_stats(argv[1]);
-	} else if (!strcmp(cmd, "start")) {
-		r = cmd_simple("vm.start", name_params(argv[1]));
-	} else if (!strcmp(cmd, "delete")) {
-		r = cmd_simple("vm.delete", name_params(argv[1]));
-	} else if (!strcmp(cmd, "stop")) {
-		r = cmd_stop(argc, argv, "vm.stop");
-	} else if (!strcmp(cmd, "restart")) {
-		r = cmd_stop(argc, argv, "vm.restart");
-	} else if (!strcmp(cmd, "create")) {
-		r = cmd_create(argc, argv);
-	} else if (!strcmp(cmd, "switch")) {
-		r = cmd_switch(argv[1], argv[2]);
-	} else if (!strcmp(cmd, "console")) {
-		r = cmd_console(argv[1]);
 	} else {
-		r = cmd_events();
+		r = scan_args(c, &in);
 	}
-	json_object_put(version);
+	if (r)
+		return r;
+	if ((r = connect_daemon(!c->writes)) != 0)
+		return r;
+	if ((r = check_version(&in.version)) != 0)
+		return r;
+	r = c->run(&in);
+	json_object_put(in.version);
 	close(fd);
 	free(rbuf);
 	return r;
