@@ -52,12 +52,14 @@ int nb_fail(int r, const char *fmt, ...)
 	return r;
 }
 
+static int debug_libbpf; /* libbpf's print hook is global: nb_open sets it */
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	size_t n;
 
-	if (level == LIBBPF_DEBUG && !getenv("NB_DEBUG_LIBBPF"))
+	if (level == LIBBPF_DEBUG && !debug_libbpf)
 		return 0;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
@@ -115,10 +117,12 @@ static int ensure_bpffs(const char *root)
 
 static int adopt_ports(struct nb *nb);
 
-int nb_open(const char *runtime, struct nb **out)
+int nb_open(const char *runtime, const struct nb_options *opts, struct nb **out)
 {
-	const char *root = getenv("NB_BPFFS") ?: NB_BPFFS_DEFAULT;
-	const char *attach = getenv("NB_ATTACH"), *uplink = getenv("NB_UPLINK");
+	static const struct nb_options defaults;
+	const struct nb_options *o = opts ?: &defaults;
+	const char *root = o->bpffs && *o->bpffs ? o->bpffs : NB_BPFFS_DEFAULT;
+	const char *attach = o->attach, *uplink = o->uplink;
 	struct bpf_map *map;
 	struct nb *nb;
 	int r = 0;
@@ -128,6 +132,7 @@ int nb_open(const char *runtime, struct nb **out)
 	if (nb_valid_name(runtime, NB_SWITCH_NAME_MAX + 1) < 0)
 		return nb_fail(-EINVAL, "runtime \"%s\": invalid name (1..32 of [A-Za-z0-9_.-])",
 			       runtime ?: "");
+	debug_libbpf = o->debug_libbpf;
 	libbpf_set_print(libbpf_print);
 	r = ensure_bpffs(root);
 	if (r < 0)
@@ -160,7 +165,7 @@ int nb_open(const char *runtime, struct nb **out)
 	}
 	if (r < 0) {
 		free(nb);
-		return nb_fail(r, "runtime %s: NB_ATTACH=%s NB_UPLINK=%s (want tcx|clsact|xdp, "
+		return nb_fail(r, "runtime %s: attach mode '%s', uplink mode '%s' (want tcx|clsact|xdp, "
 				  "tc|auto|xdp)", runtime, attach ?: "", uplink ?: "");
 	}
 	if (mkdir(nb->pin_dir, 0700) < 0 && errno != EEXIST) {
@@ -578,7 +583,7 @@ static int port_plug(struct nb *nb, const struct port_spec *ps)
 		if (rx == 0) {
 			mode |= NB_ATTACH_XDP_DRV;
 		} else if (nb->uplink_xdp == 2) {
-			r = nb_fail(rx, "uplink %s: attach native xdp (NB_UPLINK=xdp)", ps->name);
+			r = nb_fail(rx, "uplink %s: attach native xdp (uplink mode xdp)", ps->name);
 			nb_detach(nb, ps->ifindex, NB_DIR_INGRESS, mode);
 		} else {
 			log_info("netbridge %s: uplink %s: no native XDP (%s), tc only", nb->runtime,

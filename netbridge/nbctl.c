@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "netbridge/netbridge.h"
+#include "netbridge/netbridge_env.h"
 #include "common/util.h"
 
 #define REPORTED (-100000) /* run() printed the message itself */
@@ -191,7 +192,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return usage();
-	r = nb_open(runtime, &nb);
+	struct nb_options opts = nb_options_from_env();
+	r = nb_open(runtime, &opts, &nb);
 	if (r < 0)
 		return fail(r, "open runtime");
 	if (!strcmp(argv[0], "destroy-all")) {

@@ -21,14 +21,22 @@ struct nb;
 
 #define NB_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
 
-/* Opens (creating on first use) the runtime: mounts bpffs on /sys/fs/bpf if
- * needed ($NB_BPFFS overrides the mount point), loads the programs and
- * reuses the maps pinned under <bpffs>/<runtime>/. runtime: [A-Za-z0-9_-],
- * 1..32 chars. $NB_ATTACH=tcx|clsact|xdp fixes the VM ports' attach mode
- * (no probing, no fallback); $NB_UPLINK=tc|auto|xdp: uplinks without /
- * with the native XDP fast path where the driver has it (default) / with it
- * or fail. */
-int nb_open(const char *runtime, struct nb **out);
+/* How nb_open() attaches and pins; all zero (or a NULL pointer) is the
+ * default. The library reads no environment: programs fill this in, e.g.
+ * with nb_options_from_env() (netbridge_env.h). */
+struct nb_options {
+	const char *bpffs;  /* bpffs mount point; NULL: /sys/fs/bpf */
+	const char *attach; /* VM ports: "tcx", "clsact" or "xdp" fixes the mode (no
+			     * probing, no fallback); NULL or "": probe in that order */
+	const char *uplink; /* "tc": never the native XDP fast path; "xdp": it or
+			     * fail; NULL, "" or "auto": where the driver has it */
+	int debug_libbpf;   /* libbpf's debug messages into the log */
+};
+
+/* Opens (creating on first use) the runtime: mounts bpffs if needed, loads
+ * the programs and reuses the maps pinned under <bpffs>/<runtime>/.
+ * runtime: [A-Za-z0-9_-], 1..32 chars. opts may be NULL. */
+int nb_open(const char *runtime, const struct nb_options *opts, struct nb **out);
 /* Releases this process's handles; the datapath and pins stay. NULL ok. */
 void nb_close(struct nb *nb);
 /* Removes every switch of the runtime (taps, host veths, uplink hooks, pins)

@@ -21,6 +21,6 @@ check common 'common/[a-z0-9_]+\.h'
 check devices '(common|devices)/[a-z0-9_]+\.h'
 check monitor '(common|devices|monitor)/[a-z0-9_]+\.h'
 check netbridge '(common|netbridge)/[a-z0-9_]+\.h|netbridge\.skel\.h'
-check vmmd '(common|vmmd)/[a-z0-9_]+\.h|netbridge/netbridge\.h'
+check vmmd '(common|vmmd)/[a-z0-9_]+\.h|netbridge/netbridge(_env)?\.h'
 check vmctl 'common/[a-z0-9_]+\.h'
 exit $bad

@@ -15,6 +15,7 @@
 #include "common/json_get.h"
 #include "common/log.h"
 #include "netbridge/netbridge.h"
+#include "netbridge/netbridge_env.h"
 #include "common/util.h"
 #include "vmmd/vmmd.h"
 
@@ -104,7 +105,9 @@ int net_open(struct vmmd *d)
 		 d->conf.netbridge_runtime ? d->conf.netbridge_runtime : "vmmd");
 	if (!d->conf.nr_switches)
 		return 0;
-	r = nb_open(d->nb_runtime, &d->nb);
+	/* the switch's attach knobs: the environment, as for nbctl */
+	struct nb_options opts = nb_options_from_env();
+	r = nb_open(d->nb_runtime, &opts, &d->nb);
 	if (r < 0) {
 		snprintf(d->nb_error, sizeof(d->nb_error), "netbridge runtime %s: %s", d->nb_runtime,
 			 nb_last_error());

@@ -29,10 +29,10 @@ expect_err 'port dummyv0: is an uplink' nbctl port del dummyv0
 # Attach-mode knobs: unknown values refused; an uplink whose driver has no
 # native XDP (a Linux bridge device here) falls back to tc alone, unless
 # NB_UPLINK=xdp demands XDP.
-expect_err 'NB_ATTACH=bogus.*want tcx\|clsact\|xdp' env NB_ATTACH=bogus "$NBCTL" -r "$RT" mode
-expect_err 'NB_UPLINK=fast' env NB_UPLINK=fast "$NBCTL" -r "$RT" mode
+expect_err "attach mode 'bogus'.*want tcx\\|clsact\\|xdp" env NB_ATTACH=bogus "$NBCTL" -r "$RT" mode
+expect_err "uplink mode 'fast'" env NB_UPLINK=fast "$NBCTL" -r "$RT" mode
 in_ns "$NS" ip link add nbbr0 type bridge || fail "bridge"
-expect_err 'uplink nbbr0: attach native xdp \(NB_UPLINK=xdp\)' in_ns "$NS" env NB_UPLINK=xdp "$NBCTL" -r "$RT" uplink sw0 nbbr0
+expect_err 'uplink nbbr0: attach native xdp \(uplink mode xdp\)' in_ns "$NS" env NB_UPLINK=xdp "$NBCTL" -r "$RT" uplink sw0 nbbr0
 [ -z "$(in_ns "$NS" tc filter show dev nbbr0 ingress)" ] || fail "refused uplink left a filter"
 nbctl uplink sw0 nbbr0 || fail "uplink on a bridge device"
 nbctl ports sw0 | grep -q '^nbbr0 type=uplink .*attach=tcx$' || fail "bridge uplink: $(nbctl ports sw0)"

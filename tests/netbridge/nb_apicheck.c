@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "netbridge/netbridge.h"
+#include "netbridge/netbridge_env.h"
 
 #define VNET_HDR_LEN 10
 
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 {
 	const uint8_t a[6] = { 2, 0, 0, 0, 0, 0xa }, b[6] = { 2, 0, 0, 0, 0, 0xb };
 	const uint8_t c[6] = { 2, 0, 0, 0, 0, 0xc }, d[6] = { 2, 0, 0, 0, 0, 0xd };
+	const struct nb_options opts = nb_options_from_env();
 	int fc[2] = { -1, -1 };
 	struct nb_port_stats sa, sb;
 	struct nb_port_info ports[4];
@@ -80,7 +82,7 @@ int main(int argc, char **argv)
 
 	if (argc != 2)
 		return 2;
-	r = nb_open(argv[1], &nb);
+	r = nb_open(argv[1], &opts, &nb);
 	check(r == 0, "nb_open", r);
 	r = nb_switch_create(nb, "apisw");
 	check(r == 0, "nb_switch_create", r);
@@ -99,7 +101,7 @@ int main(int argc, char **argv)
 
 	/* control plane restart: the monitor's fds and the datapath stay */
 	nb_close(nb);
-	r = nb_open(argv[1], &nb);
+	r = nb_open(argv[1], &opts, &nb);
 	check(r == 0, "nb_open again", r);
 	r = nb_port_stats(nb, "vmm-api-0", &sa);
 	check(r == 0 && sa.tx_frames == sent && sent == 1, "stats A after restart", r);
