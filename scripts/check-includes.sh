@@ -22,5 +22,5 @@ check devices '(common|devices)/[a-z0-9_]+\.h'
 check monitor '(common|devices|monitor)/[a-z0-9_]+\.h'
 check netbridge '(common|netbridge)/[a-z0-9_]+\.h|netbridge\.skel\.h'
 check vmmd '(common|vmmd)/[a-z0-9_]+\.h|netbridge/netbridge(_env)?\.h'
-check vmctl 'common/[a-z0-9_]+\.h'
+check vmctl '(common|vmctl)/[a-z0-9_]+\.h'
 exit $bad
