@@ -44,19 +44,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/pci_regs.h>
+
 #include "common/log.h"
 #include "devices/virtqueue.h"
 
-#define PCI_CAP_ID_VNDR 0x09
-#define VIRTIO_PCI_CAP_COMMON_CFG 1
-#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
-#define VIRTIO_PCI_CAP_ISR_CFG 3
-#define VIRTIO_PCI_CAP_DEVICE_CFG 4
-#define VIRTIO_PCI_CAP_PCI_CFG 5
-#define VIRTIO_MSI_NO_VECTOR 0xffff
-#define VIRTIO_NET_S_LINK_UP 1
+/* VIRTIO_PCI_CAP_*, VIRTIO_MSI_NO_VECTOR, VIRTIO_PCI_ISR_CONFIG and
+ * VIRTIO_NET_S_LINK_UP: virtio_net.h's uapi headers; PCI_CAP_ID_VNDR:
+ * <linux/pci_regs.h>. ISR bit 0 (a used buffer) has no uapi name. */
 #define ISR_QUEUE 1
-#define ISR_CONFIG 2
+#define ISR_CONFIG VIRTIO_PCI_ISR_CONFIG
 #define RX_CHAINS_MAX 64 /* receive chains per frame with MRG_RXBUF */
 #define HDR_NUM_BUFFERS 10
 #define TX_BUDGET 256   /* frames per vnet_tx_run before the I/O thread moves on */
