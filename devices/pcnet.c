@@ -176,7 +176,7 @@ static void soft_reset(struct pcnet *s)
 	s->csr[CSR_MISSED] = 0;
 	s->bcr[BCR_SWS] = 0; /* back to 16-bit software style 0 */
 	s->rx_idx = s->tx_idx = 0;
-	s->tint_pending = 0; /* an armed timer finds nothing to signal */
+	txirq_forget(&s->tint); /* an armed timer finds nothing to signal */
 	pcnet_update_irq(s);
 }
 
@@ -269,7 +269,7 @@ static void csr0_write(struct pcnet *s, uint16_t v)
 	if (v & CSR0_STOP) {
 		s->csr[0] = CSR0_STOP;
 		s->csr[4] &= ~CSR4_W1C;
-		s->tint_pending = 0; /* no TINT from a stopped chip's timer */
+		txirq_forget(&s->tint); /* no TINT from a stopped chip's timer */
 		return;
 	}
 	s->csr[0] &= ~(v & CSR0_W1C);
@@ -506,6 +506,9 @@ struct pcnet *pcnet_new(const struct pcnet_config *cfg)
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->zone_lock, NULL);
+	/* TINT coalescing is part of send combining */
+	txirq_init(&s->tint, cfg->opts & PCNET_OPT_SEND_COMBINE ? cfg->tx_irq_frames : 0,
+		   cfg->tx_irq_ns, cfg->backend.arm_timer, cfg->backend.ctx);
 	memcpy(s->aprom, cfg->mac, 6);
 	s->aprom[14] = s->aprom[15] = 0x57; /* 'W': what pcnet-compatible PROMs hold */
 	for (unsigned i = 0; i < 12; i++)
@@ -550,6 +553,7 @@ void pcnet_get_stats(struct pcnet *s, struct pcnet_stats *out)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->st;
+	out->tint_deferred = s->tint.deferred;
 	pthread_mutex_unlock(&s->lock);
 	out->rap_coalesced = __atomic_load_n(&s->rap_drained, __ATOMIC_RELAXED);
 	out->rdp_coalesced = __atomic_load_n(&s->rdp_drained, __ATOMIC_RELAXED);

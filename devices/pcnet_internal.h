@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/txirq.h"
 #include "devices/pcnet.h"
 
 /* I/O map (datasheet "I/O Resources": word and double-word I/O modes). */
@@ -111,8 +112,7 @@ struct pcnet {
 	bool irq_level;
 	bool bus_master;
 	uint32_t rx_idx, tx_idx;   /* next descriptor */
-	unsigned tint_pending;     /* frames completed, TINT not yet set (coalescing) */
-	bool tint_armed;           /* the coalescing timer is armed */
+	struct txirq tint;         /* TINT coalescing (devices/txirq.h) */
 	uint64_t last_run_ns;      /* clock at the previous pcnet_tx_run (rate test) */
 	uint64_t rap_drained;      /* written by the monitor's coalesced drain */
 	uint64_t rdp_drained;

@@ -94,7 +94,7 @@ static int tx_one(struct pcnet *s)
 		pcnet_desc_write(s, &c);
 	}
 	s->tx_idx = (idx + last + 1) % n;
-	s->tint_pending++; /* TINT: set by pcnet_tx_run, maybe coalesced */
+	s->tint.pending++; /* TINT: set by pcnet_tx_run, maybe coalesced */
 	s->csr[4] |= CSR4_TXSTRT;
 	if (bad) {
 		s->st.drops[PCNET_DROP_BAD_DESC]++;
@@ -119,24 +119,9 @@ static int tx_one(struct pcnet *s)
 }
 
 /* TX completion interrupt: with coalescing (send combining, N > 1 and a
- * timer), at most one TINT per N frames or T after the first frame not yet
- * signalled, and at once after a quiet gap of T or more. */
-static bool tint_coalesce(const struct pcnet *s)
-{
-	return (s->cfg.opts & PCNET_OPT_SEND_COMBINE) && s->cfg.tx_irq_frames > 1 &&
-	       s->cfg.tx_irq_ns && s->cfg.backend.arm_timer;
-}
-
-static void tint_flush(struct pcnet *s)
-{
-	if (s->tint_pending)
-		s->csr[0] |= CSR0_TINT;
-	s->tint_pending = 0;
-	if (s->tint_armed) {
-		s->tint_armed = false;
-		s->cfg.backend.arm_timer(s->cfg.backend.ctx, 0);
-	}
-}
+ * timer; set up in pcnet_new), at most one TINT per N frames or T after the
+ * first frame not yet signalled, and at once after a quiet gap of T or more
+ * (devices/txirq.h). */
 
 /* The TINT delay bound: T; while TDMD is deferred, runs come one per poll
  * tick, so T shorter than a few ticks would still mean one interrupt per
@@ -150,26 +135,8 @@ static uint64_t tint_bound_ns(const struct pcnet *s)
 
 static void tint_after_run(struct pcnet *s, bool error, bool busy)
 {
-	unsigned n = s->cfg.tx_irq_frames, half = ring_len(s, true) / 2;
-
-	if (!s->tint_pending)
-		return;
-	if (!tint_coalesce(s)) {
+	if (txirq_after_run(&s->tint, 0, ring_len(s, true), error || !busy, tint_bound_ns(s)))
 		s->csr[0] |= CSR0_TINT;
-		s->tint_pending = 0;
-		return;
-	}
-	if (n > half)
-		n = half ? half : 1;
-	if (error || !busy || s->tint_pending >= n) {
-		tint_flush(s);
-		return;
-	}
-	s->st.tint_deferred++;
-	if (!s->tint_armed) {
-		s->tint_armed = true;
-		s->cfg.backend.arm_timer(s->cfg.backend.ctx, tint_bound_ns(s));
-	}
 }
 
 bool pcnet_defer_enabled(const struct pcnet *s)
@@ -298,13 +265,13 @@ bool pcnet_tx_deferring(struct pcnet *s)
 
 void pcnet_tx_timer(struct pcnet *s)
 {
+	bool pending;
+
 	pthread_mutex_lock(&s->lock);
-	if (s->tint_armed) {
-		s->tint_armed = false;
-		if (s->tint_pending) {
+	if (txirq_expired(&s->tint, &pending)) {
+		if (pending) {
 			s->st.tint_timer++;
 			s->csr[0] |= CSR0_TINT;
-			s->tint_pending = 0;
 		}
 		pcnet_update_irq(s);
 	}

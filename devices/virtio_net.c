@@ -47,6 +47,7 @@
 #include <linux/pci_regs.h>
 
 #include "common/log.h"
+#include "devices/txirq.h"
 #include "devices/virtqueue.h"
 
 /* VIRTIO_PCI_CAP_*, VIRTIO_MSI_NO_VECTOR, VIRTIO_PCI_ISR_CONFIG and
@@ -103,8 +104,7 @@ struct vnet {
 	uint64_t bar0;     /* decoded BAR 0 (0 none): where the ioeventfds sit */
 	uint64_t notify_at; /* BAR 0 base of the registered ioeventfds, 0 none */
 	struct vnet_stats st;
-	unsigned tx_pending; /* TX chains used, interrupt not yet considered */
-	bool tx_armed;       /* the coalescing timer is armed */
+	struct txirq tx_irq; /* used-ring interrupt coalescing (devices/txirq.h) */
 	uint64_t last_run_ns;
 	struct vq_elem txe;
 	struct vq_elem rxe[RX_CHAINS_MAX];
@@ -212,7 +212,7 @@ static void device_reset(struct vnet *s)
 	s->config_vec = VIRTIO_MSI_NO_VECTOR;
 	msix_clear_pending(&s->msix); /* the table and Enable are PCI state: kept */
 	s->isr = 0;
-	s->tx_pending = 0; /* an armed timer finds nothing to signal */
+	txirq_forget(&s->tx_irq); /* an armed timer finds nothing to signal */
 	update_irq(s);
 	if (had_features)
 		set_offload(s);
@@ -504,59 +504,27 @@ static void used_flush_notify(struct vnet *s, struct vq *q)
 		notify_queue(s, queue_of(q));
 }
 
-static void tx_irq_disarm(struct vnet *s)
-{
-	s->tx_pending = 0;
-	if (s->tx_armed) {
-		s->tx_armed = false;
-		s->cfg.backend.arm_timer(s->cfg.backend.ctx, 0);
-	}
-}
-
 /* After a combined drain published `sent` chains: interrupt now (N reached,
  * a quiet gap before this notify, or no coalescing), else leave it to the
  * timer. vq_should_notify covers every chain since the last check, so
  * EVENT_IDX sees the whole range. */
 static void tx_irq_after_run(struct vnet *s, struct vq *q, unsigned sent, bool busy)
 {
-	unsigned n = s->cfg.tx_irq_frames, half = q->size / 2;
-
-	if (!sent)
-		return;
-	if (s->cfg.tx_irq_frames <= 1 || !s->cfg.tx_irq_ns || !s->cfg.backend.arm_timer) {
-		if (vq_should_notify(q))
-			notify_queue(s, queue_of(q));
-		return;
-	}
-	if (n > half)
-		n = half ? half : 1;
-	s->tx_pending += sent;
-	if (!busy || s->tx_pending >= n) {
-		tx_irq_disarm(s);
-		if (vq_should_notify(q))
-			notify_queue(s, queue_of(q));
-		return;
-	}
-	s->st.irq_deferred++;
-	if (!s->tx_armed) {
-		s->tx_armed = true;
-		s->cfg.backend.arm_timer(s->cfg.backend.ctx, s->cfg.tx_irq_ns);
-	}
+	if (sent && txirq_after_run(&s->tx_irq, sent, q->size, !busy, s->cfg.tx_irq_ns) &&
+	    vq_should_notify(q))
+		notify_queue(s, queue_of(q));
 }
 
 void vnet_tx_timer(struct vnet *s)
 {
 	struct vq *q = &s->q[VNET_TXQ].vq;
+	bool pending;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->tx_armed) {
-		s->tx_armed = false;
-		if (s->tx_pending && running(s) && vq_ready(q)) {
-			s->st.irq_timer++;
-			if (vq_should_notify(q))
-				notify_queue(s, queue_of(q));
-		}
-		s->tx_pending = 0;
+	if (txirq_expired(&s->tx_irq, &pending) && pending && running(s) && vq_ready(q)) {
+		s->st.irq_timer++;
+		if (vq_should_notify(q))
+			notify_queue(s, queue_of(q));
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -849,6 +817,8 @@ struct vnet *vnet_new(const struct vnet_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->lock, NULL);
+	txirq_init(&s->tx_irq, cfg->tx_irq_frames, cfg->tx_irq_ns, cfg->backend.arm_timer,
+		   cfg->backend.ctx);
 	s->host_features = HOST_FEATURES;
 	if (cfg->opts & VNET_OPT_IRQFD)
 		s->host_features |= 1ull << VIRTIO_RING_F_EVENT_IDX;
@@ -914,6 +884,7 @@ void vnet_get_stats(struct vnet *s, struct vnet_stats *out)
 	pthread_mutex_lock(&s->lock);
 	*out = s->st;
 	out->irqs += s->msix.sent;
+	out->irq_deferred = s->tx_irq.deferred;
 	pthread_mutex_unlock(&s->lock);
 }
 

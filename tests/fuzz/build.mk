@@ -24,12 +24,12 @@ $(B)/fuzz/obj/%.o: %.c
 FUZZ_BASE_OBJS := $(addprefix $(B)/fuzz/obj/,devices/iobus.o common/log.o common/util.o)
 # The devices each target exercises (only these: a device being written
 # elsewhere in devices/ must not break the others' fuzzing).
-FUZZ_DEVS_pcnet := devices/pcnet.o devices/pcnet_tx.o devices/pcnet_rx.o devices/pci.o
+FUZZ_DEVS_pcnet := devices/pcnet.o devices/pcnet_tx.o devices/pcnet_rx.o devices/pci.o devices/txirq.o
 FUZZ_DEVS_uart16550 := devices/uart16550.o
 FUZZ_DEVS_i8042 := devices/i8042.o
 FUZZ_DEVS_pci := devices/pci.o
 FUZZ_DEVS_ports := devices/debug_exit.o devices/pm_poweroff.o
-FUZZ_DEVS_virtio_net := devices/virtio_net.o devices/virtqueue.o devices/msix.o devices/pci.o
+FUZZ_DEVS_virtio_net := devices/virtio_net.o devices/virtqueue.o devices/msix.o devices/pci.o devices/txirq.o
 FUZZ_TARGETS := pcnet uart16550 i8042 pci ports
 # virtio-net where its sources are (a tree from before it has none).
 FUZZ_TARGETS += $(if $(and $(wildcard devices/virtio_net.c),$(wildcard devices/virtqueue.c)),virtio_net)
