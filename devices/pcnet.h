@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "devices/dev.h"
+#include "devices/netdev.h"
 #include "devices/pci.h"
 
 #define PCNET_VENDOR_ID 0x1022 /* AMD */
@@ -69,32 +70,6 @@ struct pcnet_stats {
 	uint64_t defer_polls;   /* deferral timer ticks (pcnet_tx_poll) */
 };
 
-struct pcnet_backend {
-	/* A transmit demand on a vCPU thread, with the device lock held: only
-	 * wake the I/O thread (write an eventfd); it calls pcnet_tx_run. */
-	void (*kick)(void *ctx);
-	/* Sends one frame (I/O thread, device lock held). 0 or -errno (dropped). */
-	int (*tx)(void *ctx, const uint8_t *frame, size_t len);
-	/* Optional, on a vCPU thread with the device lock held, at every CSR0
-	 * write while the receiver is on: the driver may have given receive
-	 * descriptors back (it does so before it acknowledges), so a frame
-	 * waiting for one can be retried now rather than at the next poll. Only
-	 * wake the I/O thread. */
-	void (*rx_notify)(void *ctx);
-	/* Optional (TX interrupt coalescing, I/O thread, device lock held):
-	 * arm a one-shot timer that calls pcnet_tx_timer after ns; 0 disarms.
-	 * Without it every run that completes frames sets TINT at once. */
-	void (*arm_timer)(void *ctx, uint64_t ns);
-	/* Optional monotonic clock (ns) for the exit-rate test; NULL: the rate
-	 * always counts as high (tests). */
-	uint64_t (*now_ns)(void *ctx);
-	/* Optional (TDMD deferral, I/O or vCPU thread, device lock NOT held):
-	 * start (ns > 0) a periodic timer whose every tick drains the coalesced
-	 * ring into the devices and then calls pcnet_tx_poll; 0 stops it.
-	 * Without it there is no deferral. */
-	void (*arm_poll)(void *ctx, uint64_t ns);
-	void *ctx;
-};
 
 /* TX completion interrupt coalescing (part of PCNET_OPT_SEND_COMBINE):
  * while transmit demands come less than tx_irq_ns apart, TINT is set once
@@ -126,7 +101,7 @@ struct pcnet_config {
 	uint8_t mac[6];
 	const struct gmem *mem;
 	struct irq_line irq;   /* INTA, level */
-	struct pcnet_backend backend;
+	struct netdev_backend backend; /* tx: one frame with a zero virtio_net_hdr in iov[0] */
 	struct io_accel accel; /* used for the RAP with PCNET_OPT_COALESCE_RAP */
 	unsigned opts;         /* PCNET_OPT_* */
 	unsigned tx_irq_frames; /* N (see PCNET_TX_IRQ_FRAMES); 0 or 1 (or T 0): no coalescing */

@@ -109,7 +109,10 @@ static int tx_one(struct pcnet *s)
 		memset(s->txbuf + len, 0, PCNET_FRAME_MIN - len);
 		len = PCNET_FRAME_MIN;
 	}
-	if (s->cfg.backend.tx && s->cfg.backend.tx(s->cfg.backend.ctx, s->txbuf, len) < 0) {
+	static const uint8_t no_offload[NETDEV_HDR_LEN];
+	const struct iovec iov[2] = { { (void *)no_offload, sizeof(no_offload) }, { s->txbuf, len } };
+
+	if (s->cfg.backend.tx && s->cfg.backend.tx(s->cfg.backend.ctx, iov, 2) < 0) {
 		s->st.drops[PCNET_DROP_BACKEND]++;
 		return 1;
 	}

@@ -188,11 +188,11 @@ static void set_offload(struct vnet *s)
 	if (!s->cfg.backend.set_offload)
 		return;
 	if (has(s, VIRTIO_NET_F_GUEST_CSUM)) {
-		o |= VNET_OFFLOAD_CSUM;
+		o |= NETDEV_OFFLOAD_CSUM;
 		if (has(s, VIRTIO_NET_F_GUEST_TSO4))
-			o |= VNET_OFFLOAD_TSO4;
+			o |= NETDEV_OFFLOAD_TSO4;
 		if (has(s, VIRTIO_NET_F_GUEST_TSO6))
-			o |= VNET_OFFLOAD_TSO6;
+			o |= NETDEV_OFFLOAD_TSO6;
 	}
 	s->cfg.backend.set_offload(s->cfg.backend.ctx, o);
 }
@@ -920,3 +920,71 @@ const char *vnet_access_name(enum vnet_access a)
 					     "devcfg_read", "msix", "other" };
 	return (unsigned)a < VNET_ACC_COUNT ? names[a] : "?";
 }
+
+/* ---- the network-device layer (netdev.h) ---- */
+
+static void *model_create(const struct netdev_config *c)
+{
+	struct vnet_config vc = {
+		.mem = c->mem, .irq = c->irq, .msi = c->msi, .backend = c->backend,
+		.accel = c->accel, .notify_fd = { [VNET_RXQ] = c->notify_rx_fd, [VNET_TXQ] = c->notify_tx_fd },
+		.opts = (c->opts & NETDEV_OPT_COALESCE ? VNET_OPT_IOEVENTFD : 0) |
+			(c->opts & NETDEV_OPT_COMBINE ? VNET_OPT_SEND_COMBINE : 0) |
+			(c->opts & NETDEV_OPT_IRQFD ? VNET_OPT_IRQFD : 0),
+		.tx_irq_frames = c->tx_irq_frames, .tx_irq_ns = c->tx_irq_ns, .name = c->name,
+	};
+
+	memcpy(vc.mac, c->mac, 6);
+	return vnet_new(&vc);
+}
+
+static void model_free(void *dev) { vnet_free(dev); }
+static struct pci_dev *model_pci_dev(void *dev) { return vnet_pci_dev(dev); }
+static void model_pci_sync(void *dev) { vnet_pci_sync(dev); }
+static unsigned model_tx_run(void *dev, uint64_t kicks) { return vnet_tx_run(dev, kicks); }
+static void model_tx_timer(void *dev) { vnet_tx_timer(dev); }
+
+static int model_rx(void *dev, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	return vnet_rx(dev, hdr, frame, len);
+}
+
+static void model_rx_drop(void *dev, size_t len)
+{
+	(void)len;
+	vnet_rx_drop(dev);
+}
+
+_Static_assert(VNET_BATCH_BUCKETS == NETDEV_BATCH_BUCKETS, "TX batch histograms differ");
+_Static_assert(VNET_HDR_LEN == NETDEV_HDR_LEN, "virtio_net_hdr lengths differ");
+
+/* Exits by register group; doorbells count TX notifies whether they exited
+ * or came by ioeventfd. */
+static void model_stats(void *dev, struct netdev_stats *o)
+{
+	struct vnet_stats st;
+
+	vnet_get_stats(dev, &st);
+	*o = (struct netdev_stats){
+		.tx_frames = st.tx_frames, .tx_bytes = st.tx_bytes,
+		.rx_frames = st.rx_frames, .rx_bytes = st.rx_bytes,
+		.irqs = st.irqs, .kicks = st.kicks, .tx_runs = st.tx_runs,
+		.tx_irq_deferred = st.irq_deferred, .tx_irq_timer = st.irq_timer,
+	};
+	memcpy(o->tx_batch, st.tx_batch, sizeof(o->tx_batch));
+	for (unsigned i = 0; i < VNET_DROP_COUNT; i++)
+		netdev_count(o->drops, &o->nr_drops, vnet_drop_name(i), st.drops[i]);
+	for (unsigned i = 0; i < VNET_ACC_COUNT; i++) {
+		netdev_count(o->exits, &o->nr_exits, vnet_access_name(i), st.access[i]);
+		o->exits_total += st.access[i];
+	}
+	netdev_count(o->extra, &o->nr_extra, "needs_reset", st.needs_reset);
+}
+
+const struct netdev_model vnet_model = {
+	.name = "virtio-net", .msi_vectors = VNET_MSIX_VECTORS, .coalesced_writes = false,
+	.create = model_create, .free = model_free, .pci_dev = model_pci_dev,
+	.pci_sync = model_pci_sync, .rx = model_rx, .rx_drop = model_rx_drop,
+	.tx_run = model_tx_run, .tx_timer = model_tx_timer, .tx_poll = NULL,
+	.stats = model_stats,
+};

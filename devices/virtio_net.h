@@ -22,6 +22,7 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/dev.h"
+#include "devices/netdev.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
 
@@ -82,30 +83,6 @@ struct vnet_stats {
 	uint64_t needs_reset; /* times the device entered NEEDS_RESET */
 };
 
-/* Guest features that the tap must honour on received frames (TUNSETOFFLOAD). */
-#define VNET_OFFLOAD_CSUM 0x1
-#define VNET_OFFLOAD_TSO4 0x2
-#define VNET_OFFLOAD_TSO6 0x4
-
-struct vnet_backend {
-	/* A TX notify that exited (vCPU thread, device lock held): only wake the
-	 * I/O thread, which calls vnet_tx_run. */
-	void (*kick)(void *ctx);
-	/* An RX notify that exited: the driver added receive buffers. Only wake
-	 * the I/O thread (a held frame may go now). Optional. */
-	void (*rx_notify)(void *ctx);
-	/* Sends one frame: iov starts with the 12-byte virtio_net_hdr (I/O
-	 * thread, device lock held). 0 or -errno (dropped). */
-	int (*tx)(void *ctx, const struct iovec *iov, unsigned n);
-	/* At FEATURES_OK and reset: the offloads the driver accepts. Optional. */
-	void (*set_offload)(void *ctx, unsigned offload);
-	/* Optional (TX interrupt coalescing, I/O thread, device lock held):
-	 * arm a one-shot timer that calls vnet_tx_timer after ns; 0 disarms. */
-	void (*arm_timer)(void *ctx, uint64_t ns);
-	/* Optional monotonic clock (ns) for the rate test; NULL: always high. */
-	uint64_t (*now_ns)(void *ctx);
-	void *ctx;
-};
 
 /* TX used-ring interrupt coalescing (part of VNET_OPT_SEND_COMBINE): while
  * TX notifies come less than tx_irq_ns apart, the used-ring interrupt is
@@ -121,7 +98,7 @@ struct vnet_config {
 	const struct gmem *mem;
 	struct irq_line irq; /* INTA, level */
 	struct msi_sink msi; /* MSI-X messages; send NULL: no MSI-X capability */
-	struct vnet_backend backend;
+	struct netdev_backend backend;
 	struct io_accel accel; /* ioeventfd for the notify doorbells */
 	int notify_fd[VNET_NUM_QUEUES]; /* eventfds KVM signals on a queue notify, or -1 */
 	unsigned opts;    /* VNET_OPT_* */

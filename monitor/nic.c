@@ -23,8 +23,6 @@
 #include "monitor/ioloop.h"
 #include "common/log.h"
 #include "devices/pci.h"
-#include "devices/pcnet.h"
-#include "devices/virtio_net.h"
 #include "devices/virtqueue.h"
 #include "common/util.h"
 #include "monitor/vm.h"
@@ -39,8 +37,8 @@ struct nic {
 	struct nic_config cfg;
 	struct vm *vm;
 	struct ioloop *loop;
-	struct pcnet *pcnet;
-	struct vnet *vnet; /* one of the two models */
+	const struct netdev_model *m;
+	void *dev; /* the model's device */
 	int tap_fd;
 	char ifname[IFNAMSIZ];
 	unsigned hdr_len; /* 12, or 0 for an inherited fd without IFF_VNET_HDR */
@@ -58,14 +56,14 @@ struct nic {
 
 	/* virtio-net MSI-X (irqfd switch): an irqfd per vector on its own MSI
 	 * route, or -1 (then KVM_SIGNAL_MSI). Device lock held on use. */
-	int msi_fd[VNET_MSIX_VECTORS];
-	unsigned msi_gsi[VNET_MSIX_VECTORS];
-	bool msi_routed[VNET_MSIX_VECTORS];
+	int msi_fd[NETDEV_MSI_MAX];
+	unsigned msi_gsi[NETDEV_MSI_MAX];
+	bool msi_routed[NETDEV_MSI_MAX];
 
 	bool rx_paused;   /* I/O thread; read by vCPUs (atomic) */
 	bool tap_watched; /* the tap fd is on the I/O loop */
 	size_t held_len;
-	uint8_t held_hdr[VNET_HDR_LEN];
+	uint8_t held_hdr[NETDEV_HDR_LEN];
 	uint64_t held_since;
 	uint8_t rxbuf[RX_BUF_LEN];
 };
@@ -75,7 +73,7 @@ struct nic {
 static int tap_open(struct nic *n)
 {
 	struct ifreq ifr = { 0 };
-	int fd, hdr = VNET_HDR_LEN, r;
+	int fd, hdr = NETDEV_HDR_LEN, r;
 
 	if (n->cfg.fd >= 0) {
 		fd = n->cfg.fd;
@@ -85,7 +83,7 @@ static int tap_open(struct nic *n)
 			log_err("%s: fd %d: %s is not a tap", n->name, fd, ifr.ifr_name);
 			return -EINVAL;
 		}
-		n->hdr_len = (ifr.ifr_flags & IFF_VNET_HDR) ? VNET_HDR_LEN : 0;
+		n->hdr_len = (ifr.ifr_flags & IFF_VNET_HDR) ? NETDEV_HDR_LEN : 0;
 		if (n->hdr_len && ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
 			return log_errno(-errno, "%s: fd %d: TUNSETVNETHDRSZ", n->name, fd);
 	} else {
@@ -107,7 +105,7 @@ static int tap_open(struct nic *n)
 			return log_errno(r, "%s: tap %s: TUNSETIFF (is it a tap with the multi_queue "
 					 "flag, or owned by another user?)", n->name, n->cfg.tap);
 		}
-		n->hdr_len = VNET_HDR_LEN;
+		n->hdr_len = NETDEV_HDR_LEN;
 		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 			r = -errno;
 			close(fd);
@@ -125,27 +123,13 @@ static int tap_open(struct nic *n)
 	return 0;
 }
 
-/* pcnet backend tx (I/O thread, device lock held). */
-static int tap_tx(void *ctx, const uint8_t *frame, size_t len)
-{
-	static const uint8_t zero_hdr[VNET_HDR_LEN];
-	struct nic *n = ctx;
-	struct iovec iov[2] = { { (void *)zero_hdr, n->hdr_len }, { (void *)frame, len } };
-	ssize_t w;
-
-	do
-		w = writev(n->tap_fd, n->hdr_len ? iov : iov + 1, n->hdr_len ? 2 : 1);
-	while (w < 0 && errno == EINTR);
-	return w < 0 ? -errno : 0;
-}
-
-/* virtio-net backend tx: iov starts with the 12-byte header, which a tap
- * without IFF_VNET_HDR does not take. */
+/* backend tx: iov starts with the 12-byte header, which a tap without
+ * IFF_VNET_HDR does not take. */
 static int tap_txv(void *ctx, const struct iovec *iov, unsigned cnt)
 {
 	struct nic *n = ctx;
 	struct iovec v[VQ_SEGS_MAX];
-	size_t skip = n->hdr_len ? 0 : VNET_HDR_LEN;
+	size_t skip = n->hdr_len ? 0 : NETDEV_HDR_LEN;
 	unsigned k = 0;
 	ssize_t w;
 
@@ -163,13 +147,13 @@ static int tap_txv(void *ctx, const struct iovec *iov, unsigned cnt)
 	return w < 0 ? -errno : 0;
 }
 
-/* virtio-net: the tap may hand the guest checksum-less and GSO frames only
- * when the driver said it takes them (TUNSETOFFLOAD). */
+/* The tap may hand the guest checksum-less and GSO frames only when the
+ * driver said it takes them (TUNSETOFFLOAD). */
 static void tap_set_offload(void *ctx, unsigned o)
 {
 	struct nic *n = ctx;
-	unsigned f = (o & VNET_OFFLOAD_CSUM ? TUN_F_CSUM : 0) | (o & VNET_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0) |
-		     (o & VNET_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0);
+	unsigned f = (o & NETDEV_OFFLOAD_CSUM ? TUN_F_CSUM : 0) | (o & NETDEV_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0) |
+		     (o & NETDEV_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0);
 
 	if (!n->hdr_len)
 		return;
@@ -180,20 +164,18 @@ static void tap_set_offload(void *ctx, unsigned o)
 
 static int model_rx(struct nic *n, const uint8_t *hdr, size_t len)
 {
-	if (n->vnet)
-		return vnet_rx(n->vnet, n->hdr_len ? hdr : NULL, n->rxbuf, len);
-	return pcnet_rx(n->pcnet, n->rxbuf, len);
+	return n->m->rx(n->dev, n->hdr_len ? hdr : NULL, n->rxbuf, len);
 }
 
 /* ---- interrupts ---- */
 
-/* PCnet register writes may wait in KVM's coalesced ring (RAP; RDP while
- * TDMD is deferred): the I/O thread delivers them before it acts on the
- * device (a STOP must stop receive DMA, an acknowledge lower INTA). Two
- * loads when the ring is empty. */
-static void pcnet_catch_up(struct nic *n)
+/* A model's register writes may wait in KVM's coalesced ring (PCnet: RAP;
+ * RDP while TDMD is deferred): the I/O thread delivers them before it acts
+ * on the device (a STOP must stop receive DMA, an acknowledge lower INTA).
+ * Two loads when the ring is empty. */
+static void catch_up(struct nic *n)
 {
-	if (n->pcnet)
+	if (n->m->coalesced_writes)
 		vm_coalesced_drain(n->vm);
 }
 
@@ -243,7 +225,7 @@ static void on_resample(void *ctx, int fd, uint32_t events)
 		return;
 	/* A deferred CSR0 write (an acknowledge, INEA off) may still be in the
 	 * coalesced ring: deliver it before deciding to re-assert. */
-	pcnet_catch_up(n);
+	catch_up(n);
 	pthread_mutex_lock(&n->irq_lock);
 	n->irq_asserted = false;
 	if (n->irq_level) {
@@ -262,7 +244,7 @@ static int nic_msi_send(void *ctx, unsigned vec, const struct msi_msg *m)
 	uint64_t one = 1;
 	int r;
 
-	if (vec < VNET_MSIX_VECTORS && n->msi_fd[vec] >= 0 && n->msi_routed[vec])
+	if (vec < n->m->msi_vectors && n->msi_fd[vec] >= 0 && n->msi_routed[vec])
 		r = write(n->msi_fd[vec], &one, sizeof(one)) < 0 ? -errno : 0;
 	else
 		r = vm_msi_signal(n->vm, m);
@@ -279,7 +261,7 @@ static void nic_msi_update(void *ctx, unsigned vec, const struct msi_msg *m, boo
 {
 	struct nic *n = ctx;
 
-	if (vec >= VNET_MSIX_VECTORS || n->msi_fd[vec] < 0)
+	if (vec >= n->m->msi_vectors || n->msi_fd[vec] < 0)
 		return;
 	n->msi_routed[vec] = usable && vm_msi_route_set(n->vm, n->msi_gsi[vec], m) == 0;
 }
@@ -288,7 +270,7 @@ static void nic_msi_update(void *ctx, unsigned vec, const struct msi_msg *m, boo
  * that, messages go by KVM_SIGNAL_MSI (still no vCPU exit). */
 static void msi_irqfds(struct nic *n)
 {
-	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++) {
+	for (unsigned v = 0; v < n->m->msi_vectors; v++) {
 		int fd, r;
 		int e = vm_msi_route_add(n->vm, &n->msi_gsi[v]);
 		if (e < 0) {
@@ -312,7 +294,7 @@ static void msi_irqfds(struct nic *n)
 
 /* ---- I/O thread ---- */
 
-static void pcnet_kick(void *ctx)
+static void nic_kick(void *ctx)
 {
 	struct nic *n = ctx;
 	uint64_t one = 1;
@@ -328,11 +310,8 @@ static void on_kick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &kicks, sizeof(kicks)) != sizeof(kicks))
 		return;
-	pcnet_catch_up(n);
-	if (n->vnet)
-		vnet_tx_run(n->vnet, kicks);
-	else
-		pcnet_tx_run(n->pcnet, kicks);
+	catch_up(n);
+	n->m->tx_run(n->dev, kicks);
 }
 
 /* TX interrupt coalescing: the model arms (ns > 0) or disarms the one-shot
@@ -361,15 +340,13 @@ static void on_txirq(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return;
-	pcnet_catch_up(n);
-	if (n->vnet)
-		vnet_tx_timer(n->vnet);
-	else
-		pcnet_tx_timer(n->pcnet);
+	catch_up(n);
+	n->m->tx_timer(n->dev);
 }
 
-/* PCnet TDMD deferral: a periodic tick while the RDP window is coalesced;
- * each delivers what waits in KVM's ring (a TDMD then kicks as on an exit). */
+/* Deferred doorbells (PCnet TDMD): a periodic tick while the window is
+ * coalesced; each delivers what waits in KVM's ring (a TDMD then kicks as
+ * on an exit). */
 static void nic_arm_poll(void *ctx, uint64_t ns)
 {
 	struct nic *n = ctx;
@@ -390,11 +367,11 @@ static void on_txkick(void *ctx, int fd, uint32_t events)
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	vm_coalesced_drain(n->vm);
-	if (n->pcnet)
-		pcnet_tx_poll(n->pcnet);
+	if (n->m->tx_poll)
+		n->m->tx_poll(n->dev);
 }
 
-static void pcnet_rx_notify(void *ctx)
+static void nic_rx_notify(void *ctx)
 {
 	struct nic *n = ctx;
 	uint64_t one = 1;
@@ -438,10 +415,10 @@ static void rx_resume(struct nic *n)
 static void on_tap(void *ctx, int fd, uint32_t events)
 {
 	struct nic *n = ctx;
-	uint8_t hdr[VNET_HDR_LEN];
+	uint8_t hdr[NETDEV_HDR_LEN];
 
 	(void)events;
-	pcnet_catch_up(n);
+	catch_up(n);
 	for (unsigned i = 0; i < RX_BUDGET && !n->rx_paused; i++) {
 		struct iovec iov[2] = { { hdr, n->hdr_len }, { n->rxbuf, sizeof(n->rxbuf) } };
 		ssize_t r = readv(fd, n->hdr_len ? iov : iov + 1, n->hdr_len ? 2 : 1);
@@ -474,7 +451,7 @@ static void on_poll(void *ctx, int fd, uint32_t events)
 
 	(void)events;
 	(void)!read(fd, &v, sizeof(v));
-	pcnet_catch_up(n);
+	catch_up(n);
 	if (!n->rx_paused) {
 		set_poll_timer(n, false);
 		return;
@@ -482,10 +459,7 @@ static void on_poll(void *ctx, int fd, uint32_t events)
 	if (model_rx(n, n->held_hdr, n->held_len) == -EAGAIN) {
 		if (now_ns() - n->held_since < RX_HOLD_MAX_NS)
 			return;
-		if (n->vnet)
-			vnet_rx_drop(n->vnet);
-		else
-			pcnet_rx_drop(n->pcnet, n->held_len);
+		n->m->rx_drop(n->dev, n->held_len);
 	}
 	rx_resume(n);
 	if (n->tap_watched)
@@ -500,23 +474,22 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	       struct pci_bus *pb, unsigned gsi, struct ioloop *loop)
 {
 	struct nic *n = calloc(1, sizeof(*n));
-	struct pcnet_config pc = { 0 };
-	struct vnet_config vc = { 0 };
-	bool virtio = c->model == NIC_MODEL_VIRTIO_NET;
+	struct netdev_config nc = { .notify_rx_fd = -1, .notify_tx_fd = -1 };
 	int r;
 
 	*out = NULL;
 	if (!n)
 		return -ENOMEM;
 	n->cfg = *c;
+	n->m = c->model;
 	n->vm = vm;
 	n->loop = loop;
 	n->gsi = gsi;
 	n->tap_fd = n->kick_fd = n->rx_wake_fd = n->irq_fd = n->resample_fd = n->poll_fd = n->txirq_fd = n->txkick_fd = -1;
-	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++)
+	for (unsigned v = 0; v < NETDEV_MSI_MAX; v++)
 		n->msi_fd[v] = -1;
 	pthread_mutex_init(&n->irq_lock, NULL);
-	snprintf(n->name, sizeof(n->name), virtio ? "virtio-net%u" : "pcnet%u", index);
+	snprintf(n->name, sizeof(n->name), "%s%u", n->m->name, index);
 	*out = n;
 
 	if ((r = tap_open(n)) < 0)
@@ -531,12 +504,12 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 		return log_errno(-errno, "vm %s: %s: eventfd/timerfd", vm->name, n->name);
 
 	if (c->has_mac)
-		memcpy(pc.mac, c->mac, 6);
+		memcpy(nc.mac, c->mac, 6);
 	else
-		memcpy(pc.mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index) }, 6);
-	memcpy(n->cfg.mac, pc.mac, 6);
-	pc.mem = &vm->mem;
-	pc.irq = (struct irq_line){ .set = nic_irqline_set, .ctx = n, .gsi = gsi };
+		memcpy(nc.mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index) }, 6);
+	memcpy(n->cfg.mac, nc.mac, 6);
+	nc.mem = &vm->mem;
+	nc.irq = (struct irq_line){ .set = nic_irqline_set, .ctx = n, .gsi = gsi };
 	if (c->opts & NIC_OPT_IRQFD) {
 		n->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		n->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -546,62 +519,37 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 		if (r < 0)
 			return log_errno(r, "vm %s: %s: KVM_IRQFD on GSI %u (turn the switch off "
 					 "with opt=-irqfd)", vm->name, n->name, gsi);
-		pc.irq.set = nic_irqfd_set;
+		nc.irq.set = nic_irqfd_set;
 	}
-	pc.backend = (struct pcnet_backend){ .kick = pcnet_kick, .tx = tap_tx,
-					     .rx_notify = pcnet_rx_notify, .arm_timer = nic_arm_timer,
-					     .now_ns = nic_now_ns, .arm_poll = nic_arm_poll,
-					     .ctx = n };
-	pc.tx_defer_ns = (uint64_t)c->txkick_us * 1000u;
+	nc.backend = (struct netdev_backend){ .kick = nic_kick, .rx_notify = nic_rx_notify,
+					      .tx = tap_txv, .set_offload = tap_set_offload,
+					      .arm_timer = nic_arm_timer, .now_ns = nic_now_ns,
+					      .arm_poll = nic_arm_poll, .ctx = n };
+	nc.accel = vm->accel;
+	/* The doorbells: KVM signals the same eventfds the exit path writes. */
+	nc.notify_rx_fd = n->rx_wake_fd;
+	nc.notify_tx_fd = n->kick_fd;
+	nc.opts = (c->opts & NIC_OPT_COALESCE ? NETDEV_OPT_COALESCE : 0) |
+		  (c->opts & NIC_OPT_COMBINE ? NETDEV_OPT_COMBINE : 0) |
+		  (c->opts & NIC_OPT_IRQFD ? NETDEV_OPT_IRQFD : 0);
+	nc.tx_defer_ns = (uint64_t)c->txkick_us * 1000u;
 	if (c->txirq_us) {
-		pc.tx_irq_frames = c->txirq_frames;
-		pc.tx_irq_ns = (uint64_t)c->txirq_us * 1000u;
+		nc.tx_irq_frames = c->txirq_frames;
+		nc.tx_irq_ns = (uint64_t)c->txirq_us * 1000u;
 	}
-	pc.accel = vm->accel;
-	pc.opts = (c->opts & NIC_OPT_COALESCE ? PCNET_OPT_COALESCE_RAP : 0) |
-		  (c->opts & NIC_OPT_COMBINE ? PCNET_OPT_SEND_COMBINE : 0) |
-		  (c->opts & NIC_OPT_IRQFD ? PCNET_OPT_IRQFD : 0);
-	pc.name = n->name;
-	if (virtio) {
-		memcpy(vc.mac, pc.mac, 6);
-		vc.mem = pc.mem;
-		vc.irq = pc.irq;
-		vc.backend = (struct vnet_backend){ .kick = pcnet_kick, .rx_notify = pcnet_rx_notify,
-						    .tx = tap_txv, .set_offload = tap_set_offload,
-						    .arm_timer = nic_arm_timer, .now_ns = nic_now_ns,
-						    .ctx = n };
-		vc.tx_irq_frames = pc.tx_irq_frames;
-		vc.tx_irq_ns = pc.tx_irq_ns;
-		vc.accel = vm->accel;
-		/* The doorbells: KVM signals the same eventfds the exit path writes. */
-		vc.notify_fd[VNET_RXQ] = n->rx_wake_fd;
-		vc.notify_fd[VNET_TXQ] = n->kick_fd;
-		vc.opts = (c->opts & NIC_OPT_COALESCE ? VNET_OPT_IOEVENTFD : 0) |
-			  (c->opts & NIC_OPT_COMBINE ? VNET_OPT_SEND_COMBINE : 0) |
-			  (c->opts & NIC_OPT_IRQFD ? VNET_OPT_IRQFD : 0);
-		vc.name = n->name;
-		if (vm_msi_supported(vm)) {
-			vc.msi = (struct msi_sink){ .send = nic_msi_send, .update = nic_msi_update,
-						    .ctx = n };
-			if (c->opts & NIC_OPT_IRQFD)
-				msi_irqfds(n);
-		}
-		n->vnet = vnet_new(&vc);
-		if (!n->vnet)
-			return -ENOMEM;
-		r = pci_bus_add(pb, vnet_pci_dev(n->vnet), gsi);
-		if (r < 0)
-			return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
-		vnet_pci_sync(n->vnet);
-	} else {
-		n->pcnet = pcnet_new(&pc);
-		if (!n->pcnet)
-			return -ENOMEM;
-		r = pci_bus_add(pb, pcnet_pci_dev(n->pcnet), gsi);
-		if (r < 0)
-			return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
-		pcnet_pci_sync(n->pcnet);
+	nc.name = n->name;
+	if (n->m->msi_vectors && vm_msi_supported(vm)) {
+		nc.msi = (struct msi_sink){ .send = nic_msi_send, .update = nic_msi_update, .ctx = n };
+		if (c->opts & NIC_OPT_IRQFD)
+			msi_irqfds(n);
 	}
+	n->dev = n->m->create(&nc);
+	if (!n->dev)
+		return -ENOMEM;
+	r = pci_bus_add(pb, n->m->pci_dev(n->dev), gsi);
+	if (r < 0)
+		return log_errno(r, "vm %s: %s: add to the PCI bus", vm->name, n->name);
+	n->m->pci_sync(n->dev);
 	if ((r = ioloop_add(loop, n->tap_fd, EPOLLIN, on_tap, n)) < 0 ||
 	    (r = ioloop_add(loop, n->kick_fd, EPOLLIN, on_kick, n)) < 0 ||
 	    (r = ioloop_add(loop, n->poll_fd, EPOLLIN, on_poll, n)) < 0 ||
@@ -613,7 +561,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 		return log_errno(r, "vm %s: %s: I/O loop", vm->name, n->name);
 	n->tap_watched = true;
 	log_debug("vm %s: %s on tap %s, GSI %u, mac %02x:%02x:%02x:%02x:%02x:%02x", vm->name, n->name,
-		  n->ifname, gsi, pc.mac[0], pc.mac[1], pc.mac[2], pc.mac[3], pc.mac[4], pc.mac[5]);
+		  n->ifname, gsi, nc.mac[0], nc.mac[1], nc.mac[2], nc.mac[3], nc.mac[4], nc.mac[5]);
 	return 0;
 }
 
@@ -630,30 +578,23 @@ void nic_free(struct nic *n)
 	}
 	if (n->irq_fd >= 0 && n->vm)
 		vm_irqfd(n->vm, n->irq_fd, n->gsi, -1, false);
-	for (unsigned v = 0; v < VNET_MSIX_VECTORS; v++) {
+	for (unsigned v = 0; v < n->m->msi_vectors; v++) {
 		if (n->msi_fd[v] < 0)
 			continue;
 		vm_irqfd(n->vm, n->msi_fd[v], n->msi_gsi[v], -1, false);
 		close(n->msi_fd[v]);
 	}
-	pcnet_free(n->pcnet);
-	vnet_free(n->vnet);
+	if (n->dev)
+		n->m->free(n->dev);
 	if (n->tap_fd >= 0 && n->cfg.fd < 0)
 		close(n->tap_fd);
-	if (n->kick_fd >= 0)
-		close(n->kick_fd);
-	if (n->poll_fd >= 0)
-		close(n->poll_fd);
-	if (n->txirq_fd >= 0)
-		close(n->txirq_fd);
-	if (n->txkick_fd >= 0)
-		close(n->txkick_fd);
-	if (n->rx_wake_fd >= 0)
-		close(n->rx_wake_fd);
-	if (n->irq_fd >= 0)
-		close(n->irq_fd);
-	if (n->resample_fd >= 0)
-		close(n->resample_fd);
+	{
+		int fds[] = { n->kick_fd, n->poll_fd, n->txirq_fd, n->txkick_fd,
+			      n->rx_wake_fd, n->irq_fd, n->resample_fd };
+		for (unsigned i = 0; i < ARRAY_SIZE(fds); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
 	pthread_mutex_destroy(&n->irq_lock);
 	free(n);
 }
@@ -692,43 +633,20 @@ static struct json_object *batches_json(const uint64_t *hist, unsigned nb)
 	return batches;
 }
 
-/* virtio-net: the same keys as PCnet's; exits by register group, and
- * "doorbells" counts TX notifies whether they exited or came by ioeventfd. */
-static void vnet_stats_add(struct nic *n, struct json_object *o)
+static struct json_object *counters_json(const struct netdev_counter *c, unsigned nr)
 {
-	struct json_object *drops, *exits;
-	struct vnet_stats st;
-	uint64_t total = 0;
+	struct json_object *o = json_object_new_object();
 
-	vnet_get_stats(n->vnet, &st);
-	json_object_object_add(o, "tx", pair("frames", st.tx_frames, "bytes", st.tx_bytes));
-	json_object_object_add(o, "rx", pair("frames", st.rx_frames, "bytes", st.rx_bytes));
-	add_u64(o, "rx_filtered", 0);
-	drops = json_object_new_object();
-	for (unsigned i = 0; i < VNET_DROP_COUNT; i++)
-		add_u64(drops, vnet_drop_name(i), st.drops[i]);
-	json_object_object_add(o, "drops", drops);
-	exits = json_object_new_object();
-	for (unsigned i = 0; i < VNET_ACC_COUNT; i++) {
-		add_u64(exits, vnet_access_name(i), st.access[i]);
-		total += st.access[i];
-	}
-	add_u64(exits, "total", total);
-	json_object_object_add(o, "exits", exits);
-	add_u64(o, "interrupts", st.irqs);
-	add_u64(o, "doorbells", st.kicks);
-	add_u64(o, "tx_runs", st.tx_runs);
-	add_u64(o, "tx_irq_deferred", st.irq_deferred);
-	add_u64(o, "tx_irq_timer", st.irq_timer);
-	add_u64(o, "needs_reset", st.needs_reset);
-	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, VNET_BATCH_BUCKETS));
+	for (unsigned i = 0; i < nr; i++)
+		add_u64(o, c[i].name, c[i].value);
+	return o;
 }
 
 struct json_object *nic_stats_json(struct nic *n)
 {
-	struct json_object *o = json_object_new_object(), *drops, *exits, *opts;
-	struct pcnet_stats st;
-	uint64_t total = 0, inj;
+	struct json_object *o = json_object_new_object(), *exits, *opts;
+	struct netdev_stats st;
+	uint64_t inj;
 	char mac[18];
 
 	pthread_mutex_lock(&n->irq_lock);
@@ -737,7 +655,7 @@ struct json_object *nic_stats_json(struct nic *n)
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->cfg.mac[0], n->cfg.mac[1],
 		 n->cfg.mac[2], n->cfg.mac[3], n->cfg.mac[4], n->cfg.mac[5]);
 	json_object_object_add(o, "name", json_object_new_string(n->name));
-	json_object_object_add(o, "model", json_object_new_string(n->vnet ? "virtio-net" : "pcnet"));
+	json_object_object_add(o, "model", json_object_new_string(n->m->name));
 	json_object_object_add(o, "tap", json_object_new_string(n->ifname));
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	opts = json_object_new_object();
@@ -746,41 +664,21 @@ struct json_object *nic_stats_json(struct nic *n)
 				       json_object_new_boolean(n->cfg.opts & bit));
 	json_object_object_add(o, "opts", opts);
 	add_u64(o, "irq_injections", inj);
-	if (n->vnet) {
-		vnet_stats_add(n, o);
-		return o;
-	}
-	pcnet_get_stats(n->pcnet, &st);
+	n->m->stats(n->dev, &st);
 	json_object_object_add(o, "tx", pair("frames", st.tx_frames, "bytes", st.tx_bytes));
 	json_object_object_add(o, "rx", pair("frames", st.rx_frames, "bytes", st.rx_bytes));
 	add_u64(o, "rx_filtered", st.rx_filtered);
-	drops = json_object_new_object();
-	for (unsigned i = 0; i < PCNET_DROP_COUNT; i++)
-		add_u64(drops, pcnet_drop_name(i), st.drops[i]);
-	json_object_object_add(o, "drops", drops);
-	/* Accesses that exited: all but the writes that came from the coalesced
-	 * RAP window (a hostile byte write there counts as "other", hence the
-	 * clamp; the total is exact). */
-	for (unsigned i = 0; i < PCNET_ACC_COUNT; i++)
-		total += st.access[i];
-	total -= MIN(st.rap_coalesced + st.rdp_coalesced, total);
-	st.access[PCNET_ACC_RAP_WRITE] -= MIN(st.rap_coalesced, st.access[PCNET_ACC_RAP_WRITE]);
-	st.access[PCNET_ACC_RDP_WRITE] -= MIN(st.rdp_coalesced, st.access[PCNET_ACC_RDP_WRITE]);
-	exits = json_object_new_object();
-	for (unsigned i = 0; i < PCNET_ACC_COUNT; i++)
-		add_u64(exits, pcnet_access_name(i), st.access[i]);
-	add_u64(exits, "total", total);
+	json_object_object_add(o, "drops", counters_json(st.drops, st.nr_drops));
+	exits = counters_json(st.exits, st.nr_exits);
+	add_u64(exits, "total", st.exits_total);
 	json_object_object_add(o, "exits", exits);
-	add_u64(o, "rap_coalesced", st.rap_coalesced);
-	add_u64(o, "rdp_coalesced", st.rdp_coalesced);
-	add_u64(o, "tx_defer_entered", st.defer_entered);
-	add_u64(o, "tx_busy_runs_max", st.busy_runs_max);
-	add_u64(o, "tx_kick_polls", st.defer_polls);
+	for (unsigned i = 0; i < st.nr_extra; i++)
+		add_u64(o, st.extra[i].name, st.extra[i].value);
 	add_u64(o, "interrupts", st.irqs);
 	add_u64(o, "doorbells", st.kicks);
 	add_u64(o, "tx_runs", st.tx_runs);
-	add_u64(o, "tx_irq_deferred", st.tint_deferred);
-	add_u64(o, "tx_irq_timer", st.tint_timer);
-	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, PCNET_BATCH_BUCKETS));
+	add_u64(o, "tx_irq_deferred", st.tx_irq_deferred);
+	add_u64(o, "tx_irq_timer", st.tx_irq_timer);
+	json_object_object_add(o, "tx_batches", batches_json(st.tx_batch, NETDEV_BATCH_BUCKETS));
 	return o;
 }

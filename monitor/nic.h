@@ -2,8 +2,8 @@
  * tap backend on the I/O thread, and the per-NIC counters served by `stats`
  * (nic.c).
  *
- * A NIC is a device model from devices/ (pcnet or virtio-net) joined to a
- * tap fd. All backend I/O runs
+ * A NIC is a device model from devices/ (any of devices/netdev.h's table,
+ * through that interface alone) joined to a tap fd. All backend I/O runs
  * on the I/O thread: a vCPU's transmit demand only writes an eventfd, frames
  * read from the tap are delivered there, and interrupts are injected from
  * there (irqfd, or KVM_IRQ_LINE when that switch is off). */
@@ -11,15 +11,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/netdev.h"
+
 #define NIC_MAX 8
 #define NIC_TAP_NAME_MAX 16 /* IFNAMSIZ */
 
-enum nic_model { NIC_MODEL_PCNET, NIC_MODEL_VIRTIO_NET };
 
 /* --nic model=pcnet|virtio-net,tap=NAME|fd=N[,mac=MAC][,opt=LIST]
  *       [,txirq_frames=N][,txirq_us=T][,txkick_us=P] */
 struct nic_config {
-	enum nic_model model;
+	const struct netdev_model *model; /* devices/netdev.h */
 	char tap[NIC_TAP_NAME_MAX]; /* "" when fd is used */
 	int fd;                     /* inherited tap fd, or -1 */
 	uint8_t mac[6];

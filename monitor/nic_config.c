@@ -102,12 +102,11 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 		}
 		*v++ = 0;
 		if (!strcmp(tok, "model")) {
-			if (!strcmp(v, "pcnet")) {
-				c->model = NIC_MODEL_PCNET;
-			} else if (!strcmp(v, "virtio-net")) {
-				c->model = NIC_MODEL_VIRTIO_NET;
-			} else {
-				*why = "model: pcnet or virtio-net";
+			c->model = netdev_model_find(v);
+			if (!c->model) {
+				static char msg[160];
+				snprintf(msg, sizeof(msg), "model: one of %s", netdev_model_names());
+				*why = msg;
 				return -EINVAL;
 			}
 			have_model = true;

@@ -144,7 +144,7 @@ static struct fixture *make(unsigned opts)
 	memcpy(c.mac, MAC, 6);
 	c.mem = &f->mem;
 	c.irq = (struct irq_line){ .set = irq_set_fn, .ctx = f, .gsi = 10 };
-	c.backend = (struct vnet_backend){ .kick = kick, .rx_notify = rx_notify, .tx = tx,
+	c.backend = (struct netdev_backend){ .kick = kick, .rx_notify = rx_notify, .tx = tx,
 					   .set_offload = set_offload, .arm_timer = arm_timer,
 					   .now_ns = next_clock ? fake_now : NULL, .ctx = f };
 	c.tx_irq_frames = next_irq_frames;
@@ -485,7 +485,7 @@ static void test_feature_negotiation(void **state)
 	set_features(f, BASE_FEATURES | 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_GUEST_TSO4);
 	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0xb);
-	assert_int_equal(f->offload, VNET_OFFLOAD_CSUM | VNET_OFFLOAD_TSO4);
+	assert_int_equal(f->offload, NETDEV_OFFLOAD_CSUM | NETDEV_OFFLOAD_TSO4);
 	/* Frozen after FEATURES_OK. */
 	set_features(f, BASE_FEATURES);
 	assert_int_equal(vnet_features(f->s),

@@ -57,9 +57,11 @@ static void kick(void *ctx)
 	x->kicks_pending++;
 }
 
-static int tx_sink(void *ctx, const uint8_t *buf, size_t len)
+static int tx_sink(void *ctx, const struct iovec *iov, unsigned n)
 {
 	struct fx *x = ctx;
+	const uint8_t *buf = iov[n - 1].iov_base;
+	size_t len = iov[n - 1].iov_len;
 	volatile uint8_t sum = 0;
 
 	FZ_CHECK(len >= 1 && len <= PCNET_FRAME_MAX);
@@ -219,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_irq_init(&x.irq, &c.irq, GSI, false);
 	c.mem = fz_ram();
 	c.opts = conf & PCNET_OPT_ALL;
-	c.backend = (struct pcnet_backend){ .kick = kick, .tx = tx_sink, .rx_notify = rx_notify, .ctx = &x };
+	c.backend = (struct netdev_backend){ .kick = kick, .tx = tx_sink, .rx_notify = rx_notify, .ctx = &x };
 	c.accel = (struct io_accel){ .coalesce_add = zone_add, .coalesce_del = zone_del, .ctx = &x };
 	x.tx_fails = conf & 0x08;
 	if (conf & 0x20) {

@@ -76,7 +76,7 @@ static void rx_notify(void *ctx)
 static void set_offload(void *ctx, unsigned offload)
 {
 	(void)ctx;
-	FZ_CHECK(!(offload & ~(VNET_OFFLOAD_CSUM | VNET_OFFLOAD_TSO4 | VNET_OFFLOAD_TSO6)));
+	FZ_CHECK(!(offload & ~(NETDEV_OFFLOAD_CSUM | NETDEV_OFFLOAD_TSO4 | NETDEV_OFFLOAD_TSO6)));
 }
 
 static int tx_sink(void *ctx, const struct iovec *iov, unsigned n)
@@ -231,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_irq_init(&x.irq, &c.irq, GSI, false);
 	c.mem = fz_ram();
 	c.opts = conf & VNET_OPT_ALL;
-	c.backend = (struct vnet_backend){ .kick = kick, .rx_notify = rx_notify, .tx = tx_sink,
+	c.backend = (struct netdev_backend){ .kick = kick, .rx_notify = rx_notify, .tx = tx_sink,
 					   .set_offload = set_offload, .ctx = &x };
 	c.accel = (struct io_accel){ .ioeventfd = efd_assign, .ctx = &x };
 	c.notify_fd[0] = conf & 0x20 ? -1 : 100;
