@@ -51,20 +51,21 @@ expect 66 'config /nonexistent.json' --config /nonexistent.json
 expect 64 "console: 'tcp:1'" --kernel "$GUEST" --console tcp:1
 
 # /dev/kvm absent (a private /dev without it) and not permitted (as nobody).
+# expect_no_kvm STATUS PATTERN ARGS...: as expect, in a /dev without kvm.
+expect_no_kvm() {
+	local want=$1 pattern=$2
+	shift 2
+	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh \
+		"$MONITOR" --stats none "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	local rc=$?
+	[ $rc -eq "$want" ] || fail "no /dev/kvm: $*: exit $rc, want $want: $(cat "$TMP/err")"
+	grep -q "$pattern" "$TMP/err" || fail "no /dev/kvm: $*: $(cat "$TMP/err")"
+	echo "ok: exit $rc without /dev/kvm: $(cat "$TMP/err")"
+}
 if unshare -m true 2>/dev/null; then
-	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh \
-		"$MONITOR" --kernel "$GUEST" --stats none >"$TMP/out" 2>"$TMP/err" </dev/null
-	rc=$?
-	[ $rc -eq 69 ] || fail "no /dev/kvm: exit $rc, want 69: $(cat "$TMP/err")"
-	grep -q '/dev/kvm: no such device' "$TMP/err" || fail "no /dev/kvm: $(cat "$TMP/err")"
-	echo "ok: exit 69: $(cat "$TMP/err")"
+	expect_no_kvm 69 '/dev/kvm: no such device' --kernel "$GUEST"
 	# The files are checked before KVM: a bad kernel is named as such there too.
-	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh \
-		"$MONITOR" --kernel "$TMP/junk" --stats none >"$TMP/out" 2>"$TMP/err" </dev/null
-	rc=$?
-	[ $rc -eq 65 ] || fail "junk kernel, no /dev/kvm: exit $rc, want 65: $(cat "$TMP/err")"
-	grep -q 'not a PVH ELF nor a Linux bzImage' "$TMP/err" || fail "junk kernel, no /dev/kvm: $(cat "$TMP/err")"
-	echo "ok: exit 65 without /dev/kvm: $(cat "$TMP/err")"
+	expect_no_kvm 65 'not a PVH ELF nor a Linux bzImage' --kernel "$TMP/junk"
 fi
 if [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/kvm 2>/dev/null)" = 600 ] && command -v setpriv >/dev/null; then
 	cp "$GUEST" "$TMP/g.elf" && chmod 755 "$TMP" && chmod 644 "$TMP/g.elf"
