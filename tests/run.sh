@@ -156,7 +156,7 @@ run_integrations "${kvm_tests[@]}" "${other_tests[@]}"
 
 if [ -n "$testhost_pid" ]; then
 	wait "$testhost_pid"
-	if read -r p f s <"$testhost_summary" 2>/dev/null; then
+	if [ -s "$testhost_summary" ] && read -r p f s <"$testhost_summary"; then
 		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 		while IFS= read -r line; do failures+=("$line (in the test host)"); done < <(tail -n +2 "$testhost_summary")
 	else
