@@ -51,6 +51,7 @@ rc=$?
 [ $rc -eq 124 ] || fail "timeout: got $rc, want 124: $(tail -n 5 "$TMP/out")"
 [ $(($(date +%s) - start)) -lt 120 ] || fail "timeout: the 40 s run took $(($(date +%s) - start)) s"
 grep -q "timed out after 40s" "$TMP/out" || fail "timeout: no message: $(tail -n 5 "$TMP/out")"
+grep -q "testhost/build: building" "$TMP/out" && fail "the kernel was built again although it was up to date: $(grep building "$TMP/out")"
 left_behind && fail "after a timeout: $(left_behind)"
 echo "ok: --timeout 40 ends the run with 124 and leaves nothing"
 
