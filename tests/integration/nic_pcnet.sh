@@ -9,8 +9,11 @@
 NIC_MODEL=pcnet NIC_NS=vmmnic$$ NIC_TAP=vmmtap0
 NIC_OPT_CHECK='n["exits"]["rap_write"] == 0 and n["rap_coalesced"] > 0'
 NIC_TX_OPTS="all none coalesce+combine"
-# Deferral turns on after 4 TX runs in a row each < 1 ms after the previous: a
-# guest that never sends that fast (nested KVM under TCG) must not have it.
-NIC_TX_CHECK_ALL='n["rap_coalesced"] > 0 and (n["tx_defer_entered"] >= 1 and n["rdp_coalesced"] > 0 and n["exits"]["total"] < n["tx"]["frames"] if n["tx_busy_runs_max"] >= 4 else n["tx_defer_entered"] == 0)'
+# Deferral turns on after 4 TX runs in a row each < 1 ms after the previous
+# (then TDMD writes stop exiting), and a guest that never sends that fast
+# (nested KVM under TCG, mostly) must not have it. Fewer exits than frames
+# when it stayed on for the whole flood (entered once); a slow guest's pauses
+# turn it off and on again, and then only the mechanism is checked.
+NIC_TX_CHECK_ALL='n["rap_coalesced"] > 0 and ((n["tx_defer_entered"] >= 1 and n["rdp_coalesced"] > 0 and (n["tx_defer_entered"] > 1 or n["exits"]["total"] < n["tx"]["frames"])) if n["tx_busy_runs_max"] >= 4 else n["tx_defer_entered"] == 0)'
 NIC_TX_CHECK_NONE='n["tx_defer_entered"] == 0 and n["rdp_coalesced"] == 0 and n["rap_coalesced"] == 0 and n["exits"]["rdp_write"] >= n["tx"]["frames"]'
 . tests/lib/nic_e2e.sh
