@@ -173,6 +173,21 @@ def main():
         gg_systems = [s for s in systems if s.kind == "qemu" or s.opt in GG_OPTS]
         runsets, failures = {}, []
         results["failures"] = failures
+        # --quick has one run a cell: a cell that fails (a stalled guest
+        # under a slow nested KVM, say) is tried once more; every failure
+        # is kept in results["failures"] and printed.
+        tries = 2 if args.quick else 1
+
+        def measure(fn, what):
+            for attempt in range(tries):
+                try:
+                    return fn()
+                except (RuntimeError, OSError, KeyError, ValueError,
+                        subprocess.SubprocessError) as e:
+                    print(f"  run {run + 1}: {e}", file=sys.stderr)
+                    failures.append(dict(what, run=run + 1, error=str(e),
+                                         retried=attempt > 0))
+            return None
         tso_systems = [s for s in systems if s.model == "virtio-net"] + hosts
         tso_why = {s.name: s.why for s in tso_systems if not s.available}
         for run in range(args.runs):
@@ -180,13 +195,11 @@ def main():
                 for size in sizes:
                     for s in [x for x in systems if x.available] + hosts:
                         key = (s.name, direction, size)
-                        try:
-                            r = (native_cell(direction, size, args, tmp) if s.kind == "native"
-                                 else vm_cell(s, direction, size, args.count, args, tmp))
-                        except RuntimeError as e:
-                            print(f"  run {run + 1}: {e}", file=sys.stderr)
-                            failures.append({"system": s.name, "direction": direction,
-                                             "size": size, "run": run + 1, "error": str(e)})
+                        r = measure(lambda: native_cell(direction, size, args, tmp)
+                                    if s.kind == "native"
+                                    else vm_cell(s, direction, size, args.count, args, tmp),
+                                    {"system": s.name, "direction": direction, "size": size})
+                        if r is None:
                             runsets.setdefault(key, [])
                             continue
                         runsets.setdefault(key, []).append(r)
@@ -195,17 +208,15 @@ def main():
             # guest -> host, 64 KiB TSO: virtio-net systems and the native writer
             for s in [x for x in tso_systems if x.name not in tso_why] if run_tso else []:
                 key = (s.name, TSO_KEY, args.tso_size)
-                try:
-                    r = (native_tso_cell(args.tso_size, args, tmp) if s.kind == "native"
-                         else vm_cell(s, "tx", args.tso_size, args.tso_count, args, tmp,
-                                      tso=True))
-                except (RuntimeError, subprocess.SubprocessError, OSError) as e:
-                    print(f"  run {run + 1}: {e}", file=sys.stderr)
-                    failures.append({"system": s.name, "direction": TSO_KEY,
-                                     "size": args.tso_size, "run": run + 1, "error": str(e)})
+                r = measure(lambda: native_tso_cell(args.tso_size, args, tmp)
+                            if s.kind == "native"
+                            else vm_cell(s, "tx", args.tso_size, args.tso_count, args, tmp,
+                                         tso=True),
+                            {"system": s.name, "direction": TSO_KEY, "size": args.tso_size})
+                if r is None:
                     runsets.setdefault(key, [])
                     if not runsets[key]:  # never worked: no TSO here, skip later runs
-                        tso_why[s.name] = str(e)[:200]
+                        tso_why[s.name] = failures[-1]["error"][:200]
                     continue
                 runsets.setdefault(key, []).append(r)
                 print(f"  run {run + 1}/{args.runs} tx TSO {args.tso_size} B {s.name:32s} "
@@ -213,13 +224,9 @@ def main():
             for size in gg_sizes if "gg" in dirs and not NB_WHY else []:
                 for s in [x for x in gg_systems if x.available]:
                     key = (s.name, "gg", size)
-                    try:
-                        r = gg_cell(s, size, args.count, args, tmp)
-                    except (RuntimeError, OSError, KeyError, ValueError,
-                            subprocess.CalledProcessError) as e:
-                        print(f"  run {run + 1}: {e}", file=sys.stderr)
-                        failures.append({"system": s.name, "direction": "gg", "size": size,
-                                         "run": run + 1, "error": str(e)})
+                    r = measure(lambda: gg_cell(s, size, args.count, args, tmp),
+                                {"system": s.name, "direction": "gg", "size": size})
+                    if r is None:
                         runsets.setdefault(key, [])
                         continue
                     runsets.setdefault(key, []).append(r)

@@ -143,6 +143,8 @@ for k in ("nproc", "kernel", "kvm_module", "date"):
         bad.append(f"machine: no {k}")
 for b in bad:
     print("missing:", b)
+for f in r.get("failures", []) if bad else []:
+    print("failed cell:", f)
 sys.exit(1 if bad else 0)
 PY
 for h in "guest -> host" "host -> guest" "guest <-> guest through netbridge" "## Ratios" "## Targets" "Start time and memory" "kvm_"; do
