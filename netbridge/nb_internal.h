@@ -2,6 +2,7 @@
 #pragma once
 #include <linux/types.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "netbridge/nb_abi.h"
 #include "netbridge/netbridge.h"
@@ -23,6 +24,31 @@ struct nb {
 
 /* Records "fmt...: strerror(-r)[ (hint)]" as the last error; returns r. */
 int nb_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "tcx", "xdpdrv+clsact"...: an nb_port.attach value for people. */
+const char *nb_attach_name(int mode);
+
+/* nb_switch.c */
+int nb_switch_find(struct nb *nb, const char *name, __u32 *id, struct nb_switch *sw);
+
+/* nb_port.c: a port as the datapath records it */
+struct nb_port_spec {
+	__u32 switch_id;
+	const char *sw_name;
+	const char *name;
+	int ifindex;
+	int kind; /* enum nb_port_kind */
+	uint8_t mac[6];
+};
+/* Puts an existing interface into the datapath. */
+int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps);
+/* Unplugs and deletes what netbridge created (taps, host veth); an uplink stays. */
+int nb_port_delete(struct nb *nb, __u32 ifindex, const struct nb_port *p);
+int nb_port_lookup(struct nb *nb, const char *name, __u32 *ifindex, struct nb_port *p);
+/* Re-attaches every recorded port to this process's programs (nb_open). */
+int nb_ports_adopt(struct nb *nb);
+/* Deletes the forwarding entries of switch_id, all (ifindex 0) or those to
+ * ifindex; returns how many. */
+int nb_fdb_flush(struct nb *nb, __u32 switch_id, __u32 ifindex);
 
 /* nb_ifc.c: interfaces */
 int nb_tap_create(const char *name, unsigned queues, int *fds);
