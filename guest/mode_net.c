@@ -13,6 +13,11 @@
  *   echo ip=A.B.C.D             answers ARP requests and ICMP echo requests
  *                               for that address until the stop request, then
  *                               powers off
+ *      ping=A.B.C.D [count=N]   meanwhile resolves that address (ARP) and
+ *      [time=T]                 sends it N echo requests (default 5), one
+ *                               every 200 ms, and prints one result line
+ *                               when all N were answered or T seconds
+ *                               (default 20, by the PIT) passed
  * nic=pcnet|virtio|auto (default auto) picks the driver; intr=auto|msix|intx
  * (default auto) how virtio-net interrupts (PCnet: INTx only).
  * Each prints "netguest: mode=M ready ..." once the NIC is up, and one
@@ -466,14 +471,138 @@ static void echo_icmp(const uint8_t *f, unsigned len)
 	icmp_replies++;
 }
 
+/* ---- the ping client of echo: ARP, then ICMP echo requests ---- */
+
+#define PING_ID 0x6e67 /* "ng": the identifier of our echo requests */
+#define PING_GAP_TICKS (TICK_HZ / 5)
+
+static struct {
+	uint8_t ip[4], mac[6];
+	bool active, mac_known, done;
+	unsigned count, sent;
+	volatile unsigned received;
+	uint64_t next_tick, deadline;
+} ping;
+
+static bool ip_eq(const uint8_t *a, const uint8_t *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static void ping_rx_arp(const uint8_t *f, unsigned len)
+{
+	if (len >= ETH_HLEN + 28 && f[20] == 0 && f[21] == 2 && ip_eq(f + 28, ping.ip)) {
+		memcpy(ping.mac, f + 22, 6);
+		ping.mac_known = true;
+	}
+}
+
+static void ping_rx_icmp(const uint8_t *f, unsigned len)
+{
+	unsigned ihl = (f[14] & 0xf) * 4u;
+
+	if (len >= ETH_HLEN + ihl + 8 && ihl >= 20 && f[23] == 1 && ip_eq(f + 26, ping.ip) &&
+	    ip_is_ours(f + 30) && f[14 + ihl] == 0 &&
+	    ((unsigned)f[14 + ihl + 4] << 8 | f[14 + ihl + 5]) == PING_ID)
+		ping.received++;
+}
+
+static void ping_arp_request(void)
+{
+	uint8_t *o = reply_buf();
+
+	if (!o)
+		return;
+	memset(o, 0, FRAME_MIN);
+	memset(o, 0xff, 6);
+	memcpy(o + 6, net_mac, 6);
+	o[12] = 0x08, o[13] = 0x06;
+	o[15] = 1, o[16] = 8, o[18] = 6, o[19] = 4, o[21] = 1; /* Ethernet/IPv4, request */
+	memcpy(o + 22, net_mac, 6);
+	memcpy(o + 28, echo_ip, 4);
+	memcpy(o + 38, ping.ip, 4);
+	nic->tx_send(FRAME_MIN);
+}
+
+static void ping_request(unsigned seq)
+{
+	uint8_t *o = reply_buf(), *ip, *icmp;
+	unsigned tot = IP_HLEN + 8 + 32;
+
+	if (!o)
+		return;
+	memcpy(o, ping.mac, 6);
+	memcpy(o + 6, net_mac, 6);
+	o[12] = 0x08, o[13] = 0x00;
+	ip = o + ETH_HLEN;
+	memset(ip, 0, tot);
+	ip[0] = 0x45, ip[8] = 64, ip[9] = 1;
+	put16(ip + 2, tot);
+	memcpy(ip + 12, echo_ip, 4);
+	memcpy(ip + 16, ping.ip, 4);
+	put16(ip + 10, csum_fold(csum_add(0, ip, IP_HLEN)));
+	icmp = ip + IP_HLEN;
+	icmp[0] = 8;
+	put16(icmp + 4, PING_ID);
+	put16(icmp + 6, seq);
+	for (unsigned i = 8; i < tot - IP_HLEN; i++)
+		icmp[i] = (uint8_t)i;
+	put16(icmp + 2, csum_fold(csum_add(0, icmp, tot - IP_HLEN)));
+	nic->tx_send(ETH_HLEN + tot < FRAME_MIN ? FRAME_MIN : ETH_HLEN + tot);
+}
+
+/* One step of the client, from the main loop with interrupts off (the
+ * handler sends replies on the same ring). */
+static void ping_step(void)
+{
+	if (!ping.active || ping.done || ticks < ping.next_tick)
+		return;
+	if (ping.received >= ping.count || ticks >= ping.deadline) {
+		ping.done = true;
+		kprintf("netguest: mode=echo ping=%u.%u.%u.%u result=%s sent=%u received=%u\n",
+			ping.ip[0], ping.ip[1], ping.ip[2], ping.ip[3],
+			ping.received >= ping.count ? "pass" : "fail", ping.sent, ping.received);
+		console_flush();
+		return;
+	}
+	if (!ping.mac_known)
+		ping_arp_request();
+	else if (ping.sent < ping.count)
+		ping_request(++ping.sent);
+	ping.next_tick = ticks + PING_GAP_TICKS;
+}
+
 static void echo_rx(const uint8_t *f, unsigned len)
 {
 	if (len < ETH_HLEN)
 		return;
-	if (f[12] == 0x08 && f[13] == 0x06)
+	if (f[12] == 0x08 && f[13] == 0x06) {
 		echo_arp(f, len);
-	else if (f[12] == 0x08 && f[13] == 0x00)
+		if (ping.active)
+			ping_rx_arp(f, len);
+	} else if (f[12] == 0x08 && f[13] == 0x00) {
 		echo_icmp(f, len);
+		if (ping.active && len >= ETH_HLEN + 20)
+			ping_rx_icmp(f, len);
+	}
+}
+
+/* ping=, count=, time=: the client's arguments; false on a bad value. */
+static bool ping_args(struct cmdline *c)
+{
+	const char *to = cmdline_get(c, "ping");
+	uint64_t count = 5, time = 20;
+	bool bad = cmdline_get_u64(c, "count", &count) < 0 || cmdline_get_u64(c, "time", &time) < 0;
+
+	memset(&ping, 0, sizeof(ping));
+	if (!to)
+		return !bad;
+	if (bad || parse_ip(to, ping.ip) < 0 || !count || count > 10000 || !time || time > 3600)
+		return false;
+	ping.active = true;
+	ping.count = (unsigned)count;
+	ping.deadline = time * TICK_HZ; /* from tick_start */
+	return true;
 }
 
 int mode_echo(struct cmdline *c)
@@ -481,6 +610,7 @@ int mode_echo(struct cmdline *c)
 	const char *ip = cmdline_get(c, "ip");
 	bool bad = !ip || parse_ip(ip, echo_ip) < 0;
 
+	bad = !ping_args(c) || bad;
 	bad = !nic_args_ok(c) || bad;
 	if (!args_ok("echo", c, bad))
 		return 1;
@@ -494,9 +624,12 @@ int mode_echo(struct cmdline *c)
 		echo_ip[1], echo_ip[2], echo_ip[3], net_mac[0], net_mac[1], net_mac[2], net_mac[3],
 		net_mac[4], net_mac[5]);
 	console_flush();
+	ping.deadline += ticks;
 	irq_disable();
-	while (!stop_requested)
+	while (!stop_requested) {
+		ping_step();
 		irq_wait();
+	}
 	irq_enable();
 	tick_stop();
 	nic->close();
