@@ -29,6 +29,9 @@ enum nb_attach_mode {
 };
 #define NB_ATTACH_MODE_MASK 0x0f
 #define NB_ATTACH_XDP_DRV 0x40
+/* or'ed into nb_port.attach: netbridge created the uplink's device (a VXLAN
+ * device) and deletes it with the port */
+#define NB_ATTACH_OWN_DEV 0x20
 /* or'ed into nb_port.attach: netbridge created the clsact qdisc and removes it */
 #define NB_ATTACH_OWN_QDISC 0x80
 

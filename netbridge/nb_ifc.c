@@ -1,11 +1,13 @@
 /* nb_ifc.c: the interfaces netbridge creates and deletes: persistent taps
- * (tun ioctls), veth pairs and link deletion (rtnetlink, by hand: a few
- * fixed messages do not justify libnl). */
+ * (tun ioctls), veth pairs, VXLAN devices with their static peers, and link
+ * deletion (rtnetlink, by hand: a few fixed messages do not justify libnl). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -122,18 +124,21 @@ struct nl_msg {
 	};
 };
 
-static struct nlmsghdr *nl_init(struct nl_msg *m, int type, int flags, int ifindex)
+/* A message of type with its family header (hdr, hdrlen bytes) */
+static void nl_init_hdr(struct nl_msg *m, int type, int flags, const void *hdr, size_t hdrlen)
 {
-	struct ifinfomsg *ifi;
-
 	memset(m, 0, sizeof(*m));
-	m->nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	m->nh.nlmsg_len = (__u32)NLMSG_LENGTH(hdrlen);
 	m->nh.nlmsg_type = (unsigned short)type;
 	m->nh.nlmsg_flags = (unsigned short)flags;
-	ifi = (struct ifinfomsg *)(m->buf + NLMSG_HDRLEN);
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	return &m->nh;
+	memcpy(m->buf + NLMSG_HDRLEN, hdr, hdrlen);
+}
+
+static void nl_init(struct nl_msg *m, int type, int flags, int ifindex)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+
+	nl_init_hdr(m, type, flags, &ifi, sizeof(ifi));
 }
 
 static size_t nl_attr(struct nl_msg *m, int type, const void *data, size_t len)
@@ -215,4 +220,138 @@ int nb_link_delete(int ifindex)
 	if (r < 0 && r != -ENODEV)
 		return nb_fail(r, "interface #%d: delete", ifindex);
 	return 0;
+}
+
+/* An IPv4 or IPv6 address in text: its family and bytes (4 or 16). */
+struct nb_addr {
+	int family;
+	unsigned char a[16];
+	size_t len;
+};
+
+static int addr_parse(const char *s, struct nb_addr *out)
+{
+	if (s && inet_pton(AF_INET, s, out->a) == 1) {
+		out->family = AF_INET, out->len = 4;
+		return 0;
+	}
+	if (s && inet_pton(AF_INET6, s, out->a) == 1) {
+		out->family = AF_INET6, out->len = 16;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int ifindex_of(const char *name)
+{
+	struct ifreq ifr = { 0 };
+
+	return ifreq_ioctl(name, SIOCGIFINDEX, &ifr) < 0 ? 0 : ifr.ifr_ifindex;
+}
+
+static bool addr_multicast(const struct nb_addr *x)
+{
+	return x->family == AF_INET ? (x->a[0] & 0xf0) == 0xe0 : x->a[0] == 0xff;
+}
+
+/* The addresses of a VXLAN definition, checked: one family, a unicast local
+ * address, unicast peers, a multicast group with its device. */
+static int vxlan_addrs(const char *name, const struct nb_vxlan *vx, struct nb_addr *local,
+		       struct nb_addr *group, struct nb_addr *peers)
+{
+	if (!vx->vni || vx->vni > 0xffffff)
+		return nb_fail(-EINVAL, "vxlan %s: VNI %u (1..16777215)", name, vx->vni);
+	if (vx->nr_remotes > NB_VXLAN_PEERS_MAX)
+		return nb_fail(-EINVAL, "vxlan %s: %zu remotes (at most %d)", name, vx->nr_remotes,
+			       NB_VXLAN_PEERS_MAX);
+	if (!vx->nr_remotes && !(vx->group && *vx->group))
+		return nb_fail(-EINVAL, "vxlan %s: no remote and no group: nowhere to flood to", name);
+	if (addr_parse(vx->local, local) < 0 || addr_multicast(local))
+		return nb_fail(-EINVAL, "vxlan %s: local address '%s': not a unicast IPv4 or IPv6 "
+				  "address", name, vx->local ?: "");
+	group->family = 0;
+	if (vx->group && *vx->group) {
+		if (addr_parse(vx->group, group) < 0 || !addr_multicast(group) ||
+		    group->family != local->family)
+			return nb_fail(-EINVAL, "vxlan %s: group '%s': not a multicast address of the "
+					  "local address's family", name, vx->group);
+		if (!vx->dev || !*vx->dev)
+			return nb_fail(-EINVAL, "vxlan %s: a multicast group needs the underlay "
+					  "device (dev)", name);
+	}
+	for (size_t i = 0; i < vx->nr_remotes; i++)
+		if (addr_parse(vx->remotes[i], &peers[i]) < 0 || addr_multicast(&peers[i]) ||
+		    peers[i].family != local->family)
+			return nb_fail(-EINVAL, "vxlan %s: remote '%s': not a unicast address of the "
+					  "local address's family", name, vx->remotes[i] ?: "");
+	return 0;
+}
+
+/* A static peer: an all-zeros entry in the device's own forwarding table,
+ * so that broadcast and unknown unicast go to it (head-end replication). */
+static int vxlan_peer_add(const char *name, int ifindex, const struct nb_addr *peer)
+{
+	static const unsigned char zeros[6];
+	struct ndmsg nd = { .ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex,
+			    .ndm_state = NUD_NOARP | NUD_PERMANENT, .ndm_flags = NTF_SELF };
+	char text[INET6_ADDRSTRLEN];
+	struct nl_msg m;
+	int r;
+
+	nl_init_hdr(&m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, &nd, sizeof(nd));
+	nl_attr(&m, NDA_LLADDR, zeros, sizeof(zeros));
+	nl_attr(&m, NDA_DST, peer->a, peer->len);
+	r = nl_transact(&m.nh);
+	if (r < 0)
+		return nb_fail(r, "vxlan %s: add remote %s", name,
+			       inet_ntop(peer->family, peer->a, text, sizeof(text)) ?: "?");
+	return 0;
+}
+
+int nb_vxlan_create(const char *name, const struct nb_vxlan *vx)
+{
+	struct nb_addr local, group, peers[NB_VXLAN_PEERS_MAX];
+	__u32 vni = vx->vni, mtu = vx->mtu ?: 1500, link = 0;
+	__u16 port = htons(vx->port ?: 4789);
+	__u8 learning = 1;
+	size_t linkinfo, data;
+	struct nl_msg m;
+	int r, ifindex;
+
+	r = vxlan_addrs(name, vx, &local, &group, peers);
+	if (r < 0)
+		return r;
+	if (vx->dev && *vx->dev && !(link = (__u32)ifindex_of(vx->dev)))
+		return nb_fail(-ENODEV, "vxlan %s: underlay device %s", name, vx->dev);
+	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	nl_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr(&m, IFLA_MTU, &mtu, sizeof(mtu));
+	linkinfo = nl_attr(&m, IFLA_LINKINFO, NULL, 0);
+	nl_attr(&m, IFLA_INFO_KIND, "vxlan", 6);
+	data = nl_attr(&m, IFLA_INFO_DATA, NULL, 0);
+	nl_attr(&m, IFLA_VXLAN_ID, &vni, sizeof(vni));
+	nl_attr(&m, local.family == AF_INET ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, local.a, local.len);
+	if (group.family)
+		nl_attr(&m, group.family == AF_INET ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, group.a,
+			group.len);
+	if (link)
+		nl_attr(&m, IFLA_VXLAN_LINK, &link, sizeof(link));
+	nl_attr(&m, IFLA_VXLAN_PORT, &port, sizeof(port));
+	nl_attr(&m, IFLA_VXLAN_LEARNING, &learning, sizeof(learning));
+	nl_nest_end(&m, data);
+	nl_nest_end(&m, linkinfo);
+	r = nl_transact(&m.nh);
+	if (r < 0)
+		return nb_fail(r, "vxlan %s: create (VNI %u)", name, vni);
+	ifindex = ifindex_of(name);
+	if (!ifindex)
+		return nb_fail(-ENODEV, "vxlan %s: find the new device", name);
+	for (size_t i = 0; i < vx->nr_remotes; i++) {
+		r = vxlan_peer_add(name, ifindex, &peers[i]);
+		if (r < 0) {
+			nb_link_delete(ifindex);
+			return r;
+		}
+	}
+	return ifindex;
 }

@@ -38,6 +38,7 @@ struct nb_port_spec {
 	int ifindex;
 	int kind; /* enum nb_port_kind */
 	uint8_t mac[6];
+	bool own_dev; /* an uplink netbridge created: deleted with the port */
 };
 /* Puts an existing interface into the datapath. */
 int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps);
@@ -57,6 +58,9 @@ int nb_link_set_up(const char *name);
 int nb_ipv6_disable(const char *name);
 int nb_veth_create(const char *name, const char *peer);
 int nb_link_mac(const char *name, uint8_t mac[6]);
+/* Creates VXLAN device name as vx says, with its static peers; returns its
+ * ifindex. Down: the caller sets it up. */
+int nb_vxlan_create(const char *name, const struct nb_vxlan *vx);
 
 /* nb_attach.c: programs on interfaces. dir: 0 ingress, 1 egress, 2 XDP */
 enum { NB_DIR_INGRESS = 0, NB_DIR_EGRESS = 1, NB_DIR_XDP = 2 };

@@ -264,7 +264,7 @@ int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps)
 		bpf_map_delete_elem(nb->fd_ports, &ifindex);
 		return r;
 	}
-	p.attach = (__u8)mode;
+	p.attach = (__u8)(mode | (ps->own_dev ? NB_ATTACH_OWN_DEV : 0));
 	bpf_map_update_elem(nb->fd_ports, &ifindex, &p, BPF_EXIST);
 	/* Reachable and flooded to only once it counts its own egress. */
 	if (ps->kind != NB_PORT_UPLINK) {
@@ -361,12 +361,13 @@ int nb_port_lookup(struct nb *nb, const char *name, __u32 *ifindex, struct nb_po
 	return 0;
 }
 
-/* Unplugs and deletes what we created (taps, host veth); an uplink stays. */
+/* Unplugs and deletes what we created (taps, host veth, a VXLAN uplink); an
+ * existing interface used as the uplink stays. */
 int nb_port_delete(struct nb *nb, __u32 ifindex, const struct nb_port *p)
 {
 	int r = port_unplug(nb, ifindex, p);
 
-	if (p->kind != NB_PORT_UPLINK) {
+	if (p->kind != NB_PORT_UPLINK || (p->attach & NB_ATTACH_OWN_DEV)) {
 		int r2 = nb_link_delete((int)ifindex);
 
 		r = r ?: r2;

@@ -85,38 +85,56 @@ int nb_switch_list(struct nb *nb, char (*names)[32], size_t max, size_t *n)
 	return 0;
 }
 
+/* Takes the switch's current uplink out (deleting it if netbridge made it). */
+static int uplink_remove(struct nb *nb, struct nb_switch *swr)
+{
+	struct nb_port p;
+	int r;
+
+	if (swr->uplink_ifindex && bpf_map_lookup_elem(nb->fd_ports, &swr->uplink_ifindex, &p) == 0) {
+		r = nb_port_delete(nb, swr->uplink_ifindex, &p);
+		if (r < 0)
+			return r;
+	}
+	swr->uplink_ifindex = 0;
+	return 0;
+}
+
+/* Plugs ps as switch id's uplink and records it in the switch table. */
+static int uplink_plug(struct nb *nb, struct nb_switch *swr, const struct nb_port_spec *ps)
+{
+	int r = nb_port_plug(nb, ps);
+
+	if (r < 0)
+		return r;
+	swr->uplink_ifindex = (__u32)ps->ifindex;
+	if (bpf_map_update_elem(nb->fd_switches, &ps->switch_id, swr, BPF_ANY) < 0)
+		return nb_fail(-errno, "switch %s: write switch table", ps->sw_name);
+	return 0;
+}
+
 int nb_set_uplink(struct nb *nb, const char *sw, const char *ifname)
 {
 	struct nb_port_spec ps = { .sw_name = sw, .name = ifname, .kind = NB_PORT_UPLINK };
 	struct nb_switch swr;
-	struct nb_port p;
 	int r = nb_switch_find(nb, sw, &ps.switch_id, &swr);
 
-	if (r < 0)
+	if (r == 0)
+		r = uplink_remove(nb, &swr);
+	if (r < 0 || !ifname || !*ifname)
 		return r;
-	if (swr.uplink_ifindex && bpf_map_lookup_elem(nb->fd_ports, &swr.uplink_ifindex, &p) == 0) {
-		r = nb_port_delete(nb, swr.uplink_ifindex, &p);
-		if (r < 0)
-			return r;
-		swr.uplink_ifindex = 0;
-	}
-	if (!ifname || !*ifname)
-		return 0;
 	ps.ifindex = (int)if_nametoindex(ifname);
 	if (!ps.ifindex)
 		return nb_fail(-ENODEV, "switch %s: uplink %s: no such interface", sw, ifname);
-	r = nb_port_plug(nb, &ps);
-	if (r < 0)
-		return r;
-	swr.uplink_ifindex = (__u32)ps.ifindex;
-	if (bpf_map_update_elem(nb->fd_switches, &ps.switch_id, &swr, BPF_ANY) < 0)
-		return nb_fail(-errno, "switch %s: write switch table", sw);
-	return 0;
+	return uplink_plug(nb, &swr, &ps);
 }
 
-/* The switch side of the host veth: "nbh" + 8 hex digits of a hash of
- * runtime/switch, unique per netns for distinct runtimes and switches. */
-static void host_side_name(const struct nb *nb, const char *sw, char out[NB_IFNAME_MAX])
+/* The name of a device netbridge makes for a switch (prefix "nbh": the
+ * switch side of the host veth, "nbx": a VXLAN uplink): prefix + 8 hex
+ * digits of a hash of runtime/switch, unique per netns for distinct runtimes
+ * and switches. */
+static void switch_dev_name(const struct nb *nb, const char *sw, const char *prefix,
+			    char out[NB_IFNAME_MAX])
 {
 	uint32_t h = 2166136261u;
 
@@ -125,7 +143,7 @@ static void host_side_name(const struct nb *nb, const char *sw, char out[NB_IFNA
 	h = (h ^ '/') * 16777619u;
 	for (const char *s = sw; *s; s++)
 		h = (h ^ (uint8_t)*s) * 16777619u;
-	snprintf(out, NB_IFNAME_MAX, "nbh%08x", h);
+	snprintf(out, NB_IFNAME_MAX, "%s%08x", prefix, h);
 }
 
 int nb_set_host_port(struct nb *nb, const char *sw, const char *host_ifname, char *port_out)
@@ -149,7 +167,7 @@ int nb_set_host_port(struct nb *nb, const char *sw, const char *host_ifname, cha
 	if (nb_valid_name(host_ifname, NB_IFNAME_MAX) < 0)
 		return nb_fail(-EINVAL, "switch %s: host port \"%s\": invalid interface name", sw,
 			       host_ifname);
-	host_side_name(nb, sw, side);
+	switch_dev_name(nb, sw, "nbh", side);
 	ps.name = side;
 	r = nb_veth_create(side, host_ifname);
 	if (r < 0)
@@ -176,6 +194,47 @@ int nb_set_host_port(struct nb *nb, const char *sw, const char *host_ifname, cha
 		return nb_fail(-errno, "switch %s: write switch table", sw);
 	if (port_out)
 		snprintf(port_out, NB_IFNAME_MAX, "%s", side);
+	return 0;
+}
+
+int nb_set_vxlan_uplink(struct nb *nb, const char *sw, const char *ifname,
+			const struct nb_vxlan *vx, char *ifname_out)
+{
+	struct nb_port_spec ps = { .sw_name = sw, .kind = NB_PORT_UPLINK, .own_dev = true };
+	char name[NB_IFNAME_MAX];
+	struct nb_switch swr;
+	int r = nb_switch_find(nb, sw, &ps.switch_id, &swr);
+
+	if (r < 0)
+		return r;
+	if (ifname && *ifname) {
+		if (nb_valid_name(ifname, NB_IFNAME_MAX) < 0)
+			return nb_fail(-EINVAL, "switch %s: vxlan \"%s\": invalid interface name", sw,
+				       ifname);
+		snprintf(name, sizeof(name), "%s", ifname);
+	} else {
+		switch_dev_name(nb, sw, "nbx", name);
+	}
+	if (if_nametoindex(name))
+		return nb_fail(-EEXIST, "switch %s: vxlan %s: interface exists", sw, name);
+	r = uplink_remove(nb, &swr);
+	if (r < 0)
+		return r;
+	ps.name = name;
+	ps.ifindex = nb_vxlan_create(name, vx);
+	if (ps.ifindex < 0)
+		return ps.ifindex;
+	r = nb_ipv6_disable(name);
+	if (r == 0)
+		r = nb_link_set_up(name);
+	if (r == 0)
+		r = uplink_plug(nb, &swr, &ps);
+	if (r < 0) {
+		nb_link_delete(ps.ifindex);
+		return r;
+	}
+	if (ifname_out)
+		snprintf(ifname_out, NB_IFNAME_MAX, "%s", name);
 	return 0;
 }
 

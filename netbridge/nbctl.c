@@ -11,6 +11,9 @@
  *                                 xdpdrv+tcx, xdpdrv+clsact (native XDP in front)
  *   uplink SWITCH IFNAME|none     attach / detach the uplink
  *   host SWITCH IFNAME|none       create / remove the host veth (IFNAME is the host end)
+ *   vxlan SWITCH vni=N local=ADDR [remote=ADDR[,ADDR...]] [group=ADDR dev=IF]
+ *         [port=P] [mtu=M] [name=IF]
+ *                                 create a VXLAN device as the uplink; prints its name
  *   stats PORT                    counters, one "key value" per line
  *   fdb SWITCH                    "MAC PORT static|learned age_ms=N"
  *   age MS                        remove learned entries older than MS
@@ -36,7 +39,9 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: nbctl [-r RUNTIME] [-v] switch add|del|list [NAME] | flood-limit SW N |\n"
 			"       port add SW TAP MAC | port del PORT | ports SW | uplink SW IF|none |\n"
-			"       host SW IF|none | stats PORT | fdb SW | age MS | mode | destroy-all\n");
+			"       host SW IF|none | vxlan SW vni=N local=A [remote=A,..] [group=G dev=IF]\n"
+			"       [port=P] [mtu=M] [name=IF] | stats PORT | fdb SW | age MS | mode |\n"
+			"       destroy-all\n");
 	return 2;
 }
 
@@ -52,6 +57,49 @@ static int fail(int r, const char *what)
 static const char *type_name(enum nb_port_type t)
 {
 	return t == NB_PORT_TYPE_VM ? "vm" : t == NB_PORT_TYPE_UPLINK ? "uplink" : "host";
+}
+
+/* vxlan SW KEY=VALUE...: the definition in vx (pointing into argv and
+ * remotes), the device name in *name. */
+static int vxlan_args(int argc, char **argv, struct nb_vxlan *vx, const char **name)
+{
+	for (int i = 2; i < argc; i++) {
+		char *v = strchr(argv[i], '='), *tok, *save = NULL;
+		uint64_t n;
+
+		if (!v)
+			return USAGE;
+		*v++ = 0;
+		if (!strcmp(argv[i], "vni") || !strcmp(argv[i], "port") || !strcmp(argv[i], "mtu")) {
+			if (parse_u64(v, UINT32_MAX, &n) < 0)
+				return USAGE;
+			if (argv[i][0] == 'v')
+				vx->vni = (uint32_t)n;
+			else if (argv[i][0] == 'm')
+				vx->mtu = (uint32_t)n;
+			else if (n > UINT16_MAX)
+				return USAGE;
+			else
+				vx->port = (uint16_t)n;
+		} else if (!strcmp(argv[i], "local")) {
+			vx->local = v;
+		} else if (!strcmp(argv[i], "group")) {
+			vx->group = v;
+		} else if (!strcmp(argv[i], "dev")) {
+			vx->dev = v;
+		} else if (!strcmp(argv[i], "name")) {
+			*name = v;
+		} else if (!strcmp(argv[i], "remote")) {
+			for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (vx->nr_remotes == NB_VXLAN_PEERS_MAX)
+					return USAGE;
+				vx->remotes[vx->nr_remotes++] = tok;
+			}
+		} else {
+			return USAGE;
+		}
+	}
+	return 0;
 }
 
 static int run(struct nb *nb, int argc, char **argv)
@@ -119,6 +167,18 @@ static int run(struct nb *nb, int argc, char **argv)
 		r = nb_set_host_port(nb, argv[1], ifname, side);
 		if (r == 0 && ifname)
 			printf("%s port=%s\n", ifname, side);
+		return r;
+	}
+	if (!strcmp(cmd, "vxlan") && argc >= 3) {
+		struct nb_vxlan vx = { 0 };
+		const char *name = NULL;
+		char dev[NB_IFNAME_MAX];
+
+		r = vxlan_args(argc, argv, &vx, &name);
+		if (r == 0)
+			r = nb_set_vxlan_uplink(nb, argv[1], name, &vx, dev);
+		if (r == 0)
+			printf("%s\n", dev);
 		return r;
 	}
 	if (!strcmp(cmd, "stats") && argc == 2) {

@@ -85,6 +85,30 @@ int nb_port_remove(struct nb *nb, const char *port);
  * for VM taps, when the driver has native XDP (see $NB_UPLINK). */
 int nb_set_uplink(struct nb *nb, const char *sw, const char *ifname);
 
+/* A VXLAN uplink: a kernel VXLAN device that netbridge creates, attaches as
+ * the switch's uplink (the same programs and counters as any uplink) and
+ * deletes with it. Broadcast and unknown unicast go to every static remote
+ * (the device's all-zeros forwarding entries: head-end replication) or to
+ * the multicast group; the device learns which remote has which MAC, the
+ * switch learns the remote MACs against the uplink port. */
+#define NB_VXLAN_PEERS_MAX 16
+struct nb_vxlan {
+	uint32_t vni;          /* 1..16777215 */
+	const char *local;     /* this host's underlay address, IPv4 or IPv6 */
+	const char *remotes[NB_VXLAN_PEERS_MAX]; /* the peers' underlay addresses */
+	size_t nr_remotes;
+	const char *group;     /* multicast group, or NULL; needs dev */
+	const char *dev;       /* underlay device, or NULL (routed by the host) */
+	uint16_t port;         /* UDP port; 0: 4789 */
+	uint32_t mtu;          /* the device's MTU; 0: 1500 (the underlay carries
+				  the 50 (IPv4) or 70 (IPv6) bytes more) */
+};
+/* Creates VXLAN device ifname (NULL or "": "nbx<8 hex digits>", named in
+ * *ifname_out if not NULL) and makes it switch sw's uplink, replacing the
+ * current one. -EEXIST if ifname exists. */
+int nb_set_vxlan_uplink(struct nb *nb, const char *sw, const char *ifname,
+			const struct nb_vxlan *vx, char *ifname_out);
+
 /* Creates the veth pair host_ifname (host end, up, for the host's
  * addresses) <-> "nbh<8 hex digits>" (switch end, named in *port_out if not
  * NULL, NB_IFNAME_MAX bytes) and adds the switch end as a port whose only
