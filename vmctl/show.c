@@ -303,9 +303,17 @@ int cmd_switch(const char *sub, const char *name)
 	if (!json_object_array_length(sws))
 		printf("no switches (netbridge runtime %s)\n", json_get_str(res, "runtime"));
 	for (size_t i = 0; i < json_object_array_length(sws); i++) {
-		struct json_object *sw = json_object_array_get_idx(sws, i), *ports;
+		struct json_object *sw = json_object_array_get_idx(sws, i), *ports, *vx;
+		char uplink[96];
+
+		if (json_object_object_get_ex(sw, "vxlan", &vx) && vx)
+			snprintf(uplink, sizeof(uplink), "vxlan (VNI %lld, local %.46s)",
+				 (long long)json_get_i64(vx, "vni", NULL), json_get_str(vx, "local") ?: "?");
+		else
+			snprintf(uplink, sizeof(uplink), "%.40s",
+				 json_get_str(sw, "uplink") ? json_get_str(sw, "uplink") : "-");
 		printf("switch %s: uplink %s, host port %s, attach %s%s\n", json_get_str(sw, "name"),
-		       json_get_str(sw, "uplink") ? json_get_str(sw, "uplink") : "-",
+		       uplink,
 		       json_get_str(sw, "host_port") ? json_get_str(sw, "host_port") : "-", json_get_str(res, "attach"),
 		       json_get_i64(sw, "configured", NULL) ? "" : " (not in the config)");
 		if (!json_object_object_get_ex(sw, "ports", &ports))

@@ -260,7 +260,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmmd d = { .lock_fd = -1 };
-	bool config_required = false, debug = false;
+	bool config_required = false, debug = false, teardown;
 	char lock_path[PATH_MAX + 16];
 	uint64_t wd_usec = 0;
 	int opt, r;
@@ -350,8 +350,10 @@ int main(int argc, char **argv)
 	ev_run(d.loop, 0);
 
 	server_stop_accepting(&d);
+	/* every VM stopped: nothing is left to use vmmd's own network devices */
+	teardown = d.conf.stop_vms_on_exit && !vm_nr_active(&d);
 	vm_free_all(&d);
-	net_close(&d);
+	net_close(&d, teardown);
 	server_close_all(&d);
 	vmmd_conf_free(&d.conf);
 	close(d.lock_fd);

@@ -29,6 +29,35 @@ static const struct vmmd_switch_conf *switch_conf(struct vmmd *d, const char *na
 	return NULL;
 }
 
+static bool have_uplink_port(const struct nb_port_info *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].type == NB_PORT_TYPE_UPLINK)
+			return true;
+	return false;
+}
+
+/* The switch's VXLAN uplink as the config defines it. */
+static int vxlan_setup(struct vmmd *d, const struct vmmd_switch_conf *sc)
+{
+	const struct vmmd_vxlan_conf *x = &sc->vxlan;
+	struct nb_vxlan vx = { .vni = x->vni, .local = x->local, .nr_remotes = x->nr_remotes,
+			       .group = x->group, .dev = x->dev, .port = x->port, .mtu = x->mtu };
+	char dev[NB_IFNAME_MAX];
+	int r;
+
+	for (unsigned i = 0; i < x->nr_remotes; i++)
+		vx.remotes[i] = x->remotes[i];
+	r = nb_set_vxlan_uplink(d->nb, sc->name, x->name, &vx, dev);
+	if (r < 0) {
+		log_err("switch %s: vxlan uplink: %s", sc->name, nb_last_error());
+		return r;
+	}
+	log_info("switch %s: vxlan uplink %s (VNI %u, %u remote(s)%s%s)", sc->name, dev, x->vni,
+		 x->nr_remotes, x->group[0] ? ", group " : "", x->group);
+	return 0;
+}
+
 /* Adopts what exists: a host port or uplink of a switch that survives a
  * restart is kept as it is (re-creating the host veth would drop the host's
  * addresses on it). */
@@ -56,6 +85,11 @@ static int switch_setup(struct vmmd *d, const struct vmmd_switch_conf *sc)
 		return r;
 	} else {
 		log_info("switch %s: created", sc->name);
+	}
+	if (sc->vxlan.vni && !have_uplink_port(ports, MIN(n, (size_t)NET_PORTS_MAX))) {
+		r = vxlan_setup(d, sc);
+		if (r < 0)
+			return r;
 	}
 	if (!have_uplink && sc->uplink[0]) {
 		r = nb_set_uplink(d->nb, sc->name, sc->uplink);
@@ -126,10 +160,22 @@ int net_open(struct vmmd *d)
 	return 0;
 }
 
-void net_close(struct vmmd *d)
+void net_close(struct vmmd *d, bool teardown)
 {
 	if (d->nb)
 		ev_timer_stop(d->loop, &d->fdb_age_w);
+	/* The VXLAN devices are vmmd's own: they go when no VM is left to use
+	 * them. Taps and the host port stay, as ever (the next vmmd adopts them). */
+	for (unsigned i = 0; d->nb && teardown && i < d->conf.nr_switches; i++) {
+		const struct vmmd_switch_conf *sc = &d->conf.switches[i];
+
+		if (!sc->vxlan.vni)
+			continue;
+		if (nb_set_uplink(d->nb, sc->name, NULL) < 0)
+			log_warn("switch %s: removing the vxlan uplink: %s", sc->name, nb_last_error());
+		else
+			log_info("switch %s: vxlan uplink removed", sc->name);
+	}
 	nb_close(d->nb); /* the datapath, taps and counters stay */
 	d->nb = NULL;
 }
@@ -289,6 +335,21 @@ static struct vmmd_vm *port_owner(struct vmmd *d, const char *port, unsigned *id
 	return NULL;
 }
 
+static struct json_object *vxlan_json(const struct vmmd_vxlan_conf *x)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(o, "vni", json_object_new_int64(x->vni));
+	json_object_object_add(o, "local", json_object_new_string(x->local));
+	for (unsigned i = 0; i < x->nr_remotes; i++)
+		json_object_array_add(a, json_object_new_string(x->remotes[i]));
+	json_object_object_add(o, "remote", a);
+	json_object_object_add(o, "group", x->group[0] ? json_object_new_string(x->group) : NULL);
+	json_object_object_add(o, "port", json_object_new_int(x->port ?: 4789));
+	json_object_object_add(o, "mtu", json_object_new_int64(x->mtu ?: 1500));
+	return o;
+}
+
 static struct json_object *switch_json(struct vmmd *d, const char *name, bool stats)
 {
 	const struct vmmd_switch_conf *sc = switch_conf(d, name);
@@ -300,6 +361,7 @@ static struct json_object *switch_json(struct vmmd *d, const char *name, bool st
 	json_object_object_add(o, "configured", json_object_new_boolean(sc != NULL));
 	json_object_object_add(o, "uplink", sc && sc->uplink[0] ?
 					    json_object_new_string(sc->uplink) : NULL);
+	json_object_object_add(o, "vxlan", sc && sc->vxlan.vni ? vxlan_json(&sc->vxlan) : NULL);
 	json_object_object_add(o, "host_port", sc && sc->host_port[0] ?
 					       json_object_new_string(sc->host_port) : NULL);
 	if (nb_port_list(d->nb, name, ports, NET_PORTS_MAX, &n) < 0)

@@ -64,40 +64,6 @@ const char *vmdef_restart_name(enum vmdef_restart r);
 int vmdef_mac_parse(const char *s, uint8_t mac[6]);
 void vmdef_mac_format(const uint8_t mac[6], char out[18]);
 
-/* A switch of the config: created through netbridge when vmmd starts. */
-#define VMMD_SWITCHES_MAX 16
-#define VMMD_IFNAME_MAX 15
-struct vmmd_switch_conf {
-	char name[VMDEF_SWITCH_NAME_MAX + 1];
-	char uplink[VMMD_IFNAME_MAX + 1];    /* "": none */
-	char host_port[VMMD_IFNAME_MAX + 1]; /* "": none */
-};
-
-/* The daemon's configuration (etc/vmmd.json). */
-struct vmmd_conf {
-	char *netbridge_runtime; /* NULL: "vmmd" */
-	unsigned nr_switches;
-	struct vmmd_switch_conf switches[VMMD_SWITCHES_MAX];
-	char *monitor;      /* NULL: next to the vmmd binary */
-	char *state_dir;    /* default /var/lib/vmmd */
-	char *runtime_dir;  /* default /run/vmmd */
-	char *socket_group; /* NULL: leave the group alone */
-	bool readonly_socket;
-	bool stop_vms_on_exit;
-	uint32_t stop_timeout_s;
-	uint32_t idle_exit_s; /* socket-activated: exit after this long idle (0: never) */
-	int log_level;      /* LOG_P_* */
-};
-
-#define VMMD_DEFAULT_STATE_DIR "/var/lib/vmmd"
-#define VMMD_DEFAULT_STOP_TIMEOUT_S 30u
-
-void vmmd_conf_init(struct vmmd_conf *c);
-void vmmd_conf_free(struct vmmd_conf *c);
-/* Loads a config file over the defaults in c. 0 or -errno; on a bad file
- * -EINVAL with a message in err. */
-int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errlen);
-
 /* The runtime record STATE/run/<name>.json of a running monitor: what a
  * restarted vmmd needs to find it again. */
 struct vmmd_runrec {

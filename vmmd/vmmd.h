@@ -12,6 +12,7 @@
 
 #include "common/contract.h"
 #include "common/jsonl.h"
+#include "vmmd/conf.h"
 #include "vmmd/vmdef.h"
 
 #define VMMD_VERSION "0.1.0"
@@ -160,7 +161,9 @@ void vm_free_all(struct vmmd *d);
 /* Opens the netbridge runtime and creates or adopts the config's switches
  * (failures are logged and kept in nb_error: VMs with NICs then cannot start). */
 int net_open(struct vmmd *d);
-void net_close(struct vmmd *d);
+/* teardown: no VM is left running, so vmmd's own devices (VXLAN uplinks)
+ * go too; the taps, host ports and counters always stay for the next vmmd. */
+void net_close(struct vmmd *d, bool teardown);
 void net_port_name(const struct vmmd_vm *vm, unsigned i, char out[16]);
 /* Adds a port per NIC; fds[i] gets its tap fd (O_CLOEXEC). 0, or -errno with
  * err filled and nothing left behind. */

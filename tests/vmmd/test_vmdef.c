@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "vmmd/conf.h"
 #include "vmmd/vmdef.h"
 
 static char tmpdir[64];
@@ -365,6 +366,24 @@ static void test_conf_switches(void **state)
 		{ "{\"switches\":[{\"name\":\"a b\"}]}", "switches[0].name" },
 		{ "{\"switches\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "switches[1].name: 'a' is repeated" },
 		{ "{\"netbridge_runtime\":\"a/b\"}", "netbridge_runtime" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":1}]}", "switches[0].vxlan: must be an object" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"local\":\"198.51.100.1\","
+		  "\"remote\":[\"198.51.100.2\"]}}]}", "switches[0].vxlan: vni and local are required" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"vni\":16777216}}]}",
+		  "switches[0].vxlan.vni: must be an integer in 1..16777215" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"vni\":1,\"local\":\"host1\"}}]}",
+		  "switches[0].vxlan.local: must be an IPv4 or IPv6 address" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"vni\":1,\"local\":\"198.51.100.1\"}}]}",
+		  "switches[0].vxlan: needs a remote or a group" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"vni\":1,\"local\":\"198.51.100.1\","
+		  "\"remote\":[\"198.51.100.2\",\"x\"]}}]}", "switches[0].vxlan.remote[1]: must be" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"vni\":1,\"local\":\"198.51.100.1\","
+		  "\"group\":\"239.1.1.1\"}}]}", "switches[0].vxlan.group: needs dev" },
+		{ "{\"switches\":[{\"name\":\"a\",\"vxlan\":{\"vni\":1,\"local\":\"198.51.100.1\","
+		  "\"remote\":[\"198.51.100.2\"],\"ttl\":3}}]}", "switches[0].vxlan.ttl: unknown key" },
+		{ "{\"switches\":[{\"name\":\"a\",\"uplink\":\"eth0\",\"vxlan\":{\"vni\":1,"
+		  "\"local\":\"198.51.100.1\",\"remote\":[\"198.51.100.2\"]}}]}",
+		  "switches[0]: uplink and vxlan exclude each other" },
 	};
 	struct vmmd_conf c;
 	char err[256];
@@ -382,6 +401,20 @@ static void test_conf_switches(void **state)
 	assert_string_equal(c.switches[1].name, "sw.1");
 	assert_string_equal(c.switches[1].uplink, "eth0");
 	assert_string_equal(c.switches[1].host_port, "");
+	assert_int_equal(c.switches[1].vxlan.vni, 0);
+	vmmd_conf_free(&c);
+	assert_int_equal(conf_text(&c, "{\"switches\":[{\"name\":\"sw0\",\"vxlan\":{\"vni\":42,"
+				       "\"local\":\"fd00::1\",\"remote\":[\"fd00::2\",\"fd00::3\"],"
+				       "\"port\":8472,\"mtu\":1450,\"name\":\"vx42\",\"group\":null}}]}",
+				   err, sizeof(err)), 0);
+	assert_int_equal(c.switches[0].vxlan.vni, 42);
+	assert_string_equal(c.switches[0].vxlan.local, "fd00::1");
+	assert_int_equal(c.switches[0].vxlan.nr_remotes, 2);
+	assert_string_equal(c.switches[0].vxlan.remotes[1], "fd00::3");
+	assert_int_equal(c.switches[0].vxlan.port, 8472);
+	assert_int_equal(c.switches[0].vxlan.mtu, 1450);
+	assert_string_equal(c.switches[0].vxlan.name, "vx42");
+	assert_string_equal(c.switches[0].vxlan.group, "");
 	vmmd_conf_free(&c);
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
