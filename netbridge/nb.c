@@ -75,7 +75,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 const char *nb_drop_name(enum nb_drop d)
 {
 	static const char *const names[] = { "spoofed", "no_route", "redirect_failed",
-					     "flood_limit" };
+					     "flood_limit", "rate_tx", "rate_rx" };
 
 	return (unsigned)d < ARRAY_SIZE(names) ? names[d] : "?";
 }
@@ -184,6 +184,8 @@ static int load_skeleton(struct nb *nb)
 	nb->fd_switches = bpf_map__fd(nb->skel->maps.nb_switches);
 	nb->fd_fdb = bpf_map__fd(nb->skel->maps.nb_fdb);
 	nb->fd_stats = bpf_map__fd(nb->skel->maps.nb_stats);
+	nb->fd_limits = bpf_map__fd(nb->skel->maps.nb_limits);
+	nb->fd_limit_stats = bpf_map__fd(nb->skel->maps.nb_limit_stats);
 	nb->fd_xdp_tx = bpf_map__fd(nb->skel->maps.nb_xdp_tx);
 	snprintf(path, sizeof(path), "%s/nb_xdp_tx", nb->pin_dir);
 	if (bpf_obj_pin(nb->fd_xdp_tx, path) < 0 && errno != EEXIST)
@@ -236,7 +238,7 @@ int nb_open(const char *runtime, const struct nb_options *opts, struct nb **out)
 	snprintf(nb->runtime, sizeof(nb->runtime), "%s", runtime);
 	snprintf(nb->pin_dir, sizeof(nb->pin_dir), "%s/%s", root, runtime);
 	nb->fd_ports = nb->fd_slots = nb->fd_switches = nb->fd_fdb = nb->fd_stats = -1;
-	nb->fd_xdp_tx = -1;
+	nb->fd_xdp_tx = nb->fd_limits = nb->fd_limit_stats = -1;
 	r = parse_modes(nb, o->attach, o->uplink);
 	if (r < 0) {
 		free(nb);
@@ -278,7 +280,7 @@ void nb_close(struct nb *nb)
 int nb_destroy_all(struct nb *nb)
 {
 	static const char *const maps[] = { "nb_ports", "nb_slots", "nb_switches", "nb_fdb",
-					    "nb_stats", "nb_xdp_tx" };
+					    "nb_stats", "nb_xdp_tx", "nb_limits", "nb_limit_stats" };
 	char names[NB_MAX_SWITCHES][32];
 	char path[300];
 	size_t n = 0;

@@ -103,3 +103,36 @@ struct nb_counters {
 	__u64 flood_window_ns;
 	__u64 flood_in_window;
 };
+
+/* nb_limits (ARRAY, NB_MAX_SWITCHES * NB_MAX_PORTS, the stats index): a
+ * port's rate limits, per direction from the guest's point of view
+ * (NB_LIMIT_TX: frames the port sends into the switch, policed at its
+ * ingress; NB_LIMIT_RX: frames delivered to it, paced at its egress). Each
+ * direction is a departure clock (the EDT scheme of Cilium's bandwidth
+ * manager): a frame costs max(bytes * 8 / bits_per_s, 1 / pkts_per_s) of
+ * clock; the clock never lags now; a frame whose departure would be more
+ * than burst_ns ahead of now is dropped. RX with NB_LIMIT_PACED (an fq
+ * qdisc on the port's device): the frame's skb->tstamp is its departure
+ * time and fq holds it until then; otherwise it passes at once (policing).
+ * A rate of 0 is no limit in that dimension; all 0: no limit. */
+enum { NB_LIMIT_TX = 0, NB_LIMIT_RX = 1 };
+#define NB_LIMIT_PACED 1
+struct nb_limit_dir {
+	__u64 bits_per_s;
+	__u64 pkts_per_s;
+	__u64 burst_bytes; /* as set (the control plane's record) */
+	__u64 burst_pkts;
+	__u64 burst_ns;    /* the bursts as clock: the smaller where both are set */
+	__u64 next_ns; /* the departure clock (datapath state) */
+	__u32 flags;   /* NB_LIMIT_PACED */
+	__u32 pad;
+};
+struct nb_limit {
+	struct nb_limit_dir dir[2];
+};
+/* nb_limit_stats (PERCPU_ARRAY, same index): frames the limits held back
+ * (given a later departure) and dropped, per direction. */
+struct nb_limit_counters {
+	__u64 delayed[2];
+	__u64 dropped[2];
+};

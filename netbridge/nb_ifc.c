@@ -8,6 +8,7 @@
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -219,6 +220,28 @@ int nb_link_delete(int ifindex)
 	r = nl_transact(&m.nh);
 	if (r < 0 && r != -ENODEV)
 		return nb_fail(r, "interface #%d: delete", ifindex);
+	return 0;
+}
+
+int nb_qdisc_fq(const char *name, int ifindex)
+{
+	struct tcmsg tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
+			    .tcm_parent = TC_H_ROOT };
+	/* room for every frame a burst may hold back, per flow and in all */
+	__u32 limit = 10000, flow_limit = 10000;
+	struct nl_msg m;
+	size_t opts;
+	int r;
+
+	nl_init_hdr(&m, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, &tc, sizeof(tc));
+	nl_attr(&m, TCA_KIND, "fq", 3);
+	opts = nl_attr(&m, TCA_OPTIONS, NULL, 0);
+	nl_attr(&m, TCA_FQ_PLIMIT, &limit, sizeof(limit));
+	nl_attr(&m, TCA_FQ_FLOW_PLIMIT, &flow_limit, sizeof(flow_limit));
+	nl_nest_end(&m, opts);
+	r = nl_transact(&m.nh);
+	if (r < 0)
+		return nb_fail(r, "port %s: fq qdisc", name);
 	return 0;
 }
 

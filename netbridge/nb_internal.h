@@ -15,9 +15,11 @@ struct nb {
 	struct nb_bpf *skel;
 	int fd_ports, fd_slots, fd_switches, fd_fdb, fd_stats;
 	int fd_xdp_tx;
+	int fd_limits, fd_limit_stats;
 	int ncpus;
 	int mode;                 /* enum nb_attach_mode of new VM/host ports */
 	int tc_mode;              /* tcx or clsact: the uplink's tc program */
+	bool fq_missing_said;     /* no sch_fq: logged once */
 	int uplink_xdp;           /* NB_UPLINK: 0 tc only, 1 auto (native XDP if it
 				     attaches), 2 native XDP required */
 };
@@ -45,6 +47,11 @@ int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps);
 /* Unplugs and deletes what netbridge created (taps, host veth); an uplink stays. */
 int nb_port_delete(struct nb *nb, __u32 ifindex, const struct nb_port *p);
 int nb_port_lookup(struct nb *nb, const char *name, __u32 *ifindex, struct nb_port *p);
+/* nb_limit.c: a new port's limits (none) and counters, with the receive
+ * limit paced when its device has fq. */
+void nb_limit_reset(struct nb *nb, __u32 idx, bool paced);
+void nb_limit_stats(struct nb *nb, __u32 idx, struct nb_port_stats *out);
+
 /* Re-attaches every recorded port to this process's programs (nb_open). */
 int nb_ports_adopt(struct nb *nb);
 /* Deletes the forwarding entries of switch_id, all (ifindex 0) or those to
@@ -58,6 +65,9 @@ int nb_link_set_up(const char *name);
 int nb_ipv6_disable(const char *name);
 int nb_veth_create(const char *name, const char *peer);
 int nb_link_mac(const char *name, uint8_t mac[6]);
+/* Makes fq (which honours the departure times of the receive limits) the
+ * root qdisc of a device netbridge owns. -ENOENT/-EOPNOTSUPP: no sch_fq. */
+int nb_qdisc_fq(const char *name, int ifindex);
 /* Creates VXLAN device name as vx says, with its static peers; returns its
  * ifindex. Down: the caller sets it up. */
 int nb_vxlan_create(const char *name, const struct nb_vxlan *vx);

@@ -17,7 +17,9 @@
 #include "common/util.h"
 
 
-static void zero_stats(struct nb *nb, __u32 idx)
+/* A fresh slot: its counters zeroed, no limit (a receive limit paced if
+ * paced). */
+static void zero_stats(struct nb *nb, __u32 idx, bool paced)
 {
 	size_t len = (size_t)nb->ncpus * sizeof(struct nb_counters);
 	void *zeros = calloc(1, len);
@@ -26,6 +28,7 @@ static void zero_stats(struct nb *nb, __u32 idx)
 		bpf_map_update_elem(nb->fd_stats, &idx, zeros, BPF_ANY);
 		free(zeros);
 	}
+	nb_limit_reset(nb, idx, paced);
 }
 
 static void fdb_key(__u32 switch_id, const uint8_t mac[6], struct nb_fdb_key *k)
@@ -82,7 +85,7 @@ static int port_unplug(struct nb *nb, __u32 ifindex, const struct nb_port *p)
 	}
 	bpf_map_delete_elem(nb->fd_xdp_tx, &ifindex);
 	bpf_map_delete_elem(nb->fd_ports, &ifindex);
-	zero_stats(nb, idx);
+	zero_stats(nb, idx, false);
 	if (bpf_map_lookup_elem(nb->fd_switches, &p->switch_id, &sw) == 0) {
 		if (sw.uplink_ifindex == ifindex)
 			sw.uplink_ifindex = 0;
@@ -187,6 +190,21 @@ int nb_ports_adopt(struct nb *nb)
 	return 0;
 }
 
+/* fq on a VM tap or host port, for its receive limit's pacing; without
+ * sch_fq in this kernel, receive limits only police (said once). */
+static bool port_fq(struct nb *nb, const struct nb_port_spec *ps)
+{
+	int r = nb_qdisc_fq(ps->name, ps->ifindex);
+
+	if (r == 0)
+		return true;
+	if (!nb->fq_missing_said)
+		log_info("netbridge %s: %s; receive limits drop instead of pacing", nb->runtime,
+			 nb_last_error());
+	nb->fq_missing_said = true;
+	return false;
+}
+
 /* Puts an existing interface into the datapath. */
 int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps)
 {
@@ -222,7 +240,7 @@ int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps)
 	p.switch_id = ps->switch_id;
 	p.kind = (__u8)ps->kind;
 	memcpy(p.mac, ps->mac, 6);
-	zero_stats(nb, idx);
+	zero_stats(nb, idx, ps->kind != NB_PORT_UPLINK && port_fq(nb, ps));
 	/* Record first: the programs find it from their first frame on. */
 	if (bpf_map_update_elem(nb->fd_ports, &ifindex, &p, BPF_NOEXIST) < 0)
 		return nb_fail(-errno, "port %s: write port table", ps->name);

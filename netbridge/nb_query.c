@@ -37,10 +37,11 @@ int nb_port_stats(struct nb *nb, const char *port, struct nb_port_stats *out)
 		out->rx_bytes += percpu[c].rx_bytes;
 		out->tx_frames += percpu[c].tx_frames;
 		out->tx_bytes += percpu[c].tx_bytes;
-		for (int d = 0; d < NB_DROP_STAT_COUNT; d++)
+		for (int d = 0; d < NB_DROP_MAX; d++)
 			out->drops[d] += percpu[c].drops[d];
 	}
 	free(percpu);
+	nb_limit_stats(nb, idx, out);
 	return 0;
 }
 

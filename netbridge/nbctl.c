@@ -14,6 +14,9 @@
  *   vxlan SWITCH vni=N local=ADDR [remote=ADDR[,ADDR...]] [group=ADDR dev=IF]
  *         [port=P] [mtu=M] [name=IF]
  *                                 create a VXLAN device as the uplink; prints its name
+ *   limit PORT [none | KEY=N...]   show / set a port's rate limits; KEY: tx_bits,
+ *                                 tx_pkts, tx_burst, tx_burst_pkts, rx_... (per
+ *                                 second; bursts in bytes and frames)
  *   stats PORT                    counters, one "key value" per line
  *   fdb SWITCH                    "MAC PORT static|learned age_ms=N"
  *   age MS                        remove learned entries older than MS
@@ -40,7 +43,8 @@ static int usage(void)
 	fprintf(stderr, "usage: nbctl [-r RUNTIME] [-v] switch add|del|list [NAME] | flood-limit SW N |\n"
 			"       port add SW TAP MAC | port del PORT | ports SW | uplink SW IF|none |\n"
 			"       host SW IF|none | vxlan SW vni=N local=A [remote=A,..] [group=G dev=IF]\n"
-			"       [port=P] [mtu=M] [name=IF] | stats PORT | fdb SW | age MS | mode |\n"
+			"       [port=P] [mtu=M] [name=IF] | limit PORT [none|KEY=N...] | stats PORT |\n"
+			"       fdb SW | age MS | mode |\n"
 			"       destroy-all\n");
 	return 2;
 }
@@ -100,6 +104,40 @@ static int vxlan_args(int argc, char **argv, struct nb_vxlan *vx, const char **n
 		}
 	}
 	return 0;
+}
+
+/* limit PORT KEY=N...: tx_bits, tx_pkts, tx_burst, tx_burst_pkts, rx_... */
+static int limit_args(int argc, char **argv, struct nb_port_limit *l)
+{
+	static const char *const keys[] = { "bits", "pkts", "burst", "burst_pkts" };
+
+	memset(l, 0, sizeof(*l));
+	if (argc == 3 && !strcmp(argv[2], "none"))
+		return 0;
+	for (int i = 2; i < argc; i++) {
+		char *v = strchr(argv[i], '=');
+		struct nb_rate *r = !strncmp(argv[i], "tx_", 3) ? &l->tx :
+				    !strncmp(argv[i], "rx_", 3) ? &l->rx : NULL;
+		uint64_t *field[] = { r ? &r->bits_per_s : NULL, r ? &r->pkts_per_s : NULL,
+				      r ? &r->burst_bytes : NULL, r ? &r->burst_pkts : NULL };
+		size_t k;
+
+		if (!v || !r)
+			return USAGE;
+		*v++ = 0;
+		for (k = 0; k < ARRAY_SIZE(keys) && strcmp(argv[i] + 3, keys[k]); k++)
+			;
+		if (k == ARRAY_SIZE(keys) || parse_u64(v, UINT64_MAX, field[k]) < 0)
+			return USAGE;
+	}
+	return 0;
+}
+
+static void limit_print(const char *dir, const struct nb_rate *r)
+{
+	printf("%s_bits %llu\n%s_pkts %llu\n%s_burst %llu\n%s_burst_pkts %llu\n", dir,
+	       (unsigned long long)r->bits_per_s, dir, (unsigned long long)r->pkts_per_s, dir,
+	       (unsigned long long)r->burst_bytes, dir, (unsigned long long)r->burst_pkts);
 }
 
 static int run(struct nb *nb, int argc, char **argv)
@@ -181,6 +219,22 @@ static int run(struct nb *nb, int argc, char **argv)
 			printf("%s\n", dev);
 		return r;
 	}
+	if (!strcmp(cmd, "limit") && argc >= 2) {
+		struct nb_port_limit l;
+		bool paced;
+
+		if (argc > 2) {
+			r = limit_args(argc, argv, &l);
+			return r ?: nb_port_set_limit(nb, argv[1], &l);
+		}
+		r = nb_port_get_limit(nb, argv[1], &l, &paced);
+		if (r == 0) {
+			limit_print("tx", &l.tx);
+			limit_print("rx", &l.rx);
+			printf("rx_paced %d\n", paced);
+		}
+		return r;
+	}
 	if (!strcmp(cmd, "stats") && argc == 2) {
 		struct nb_port_stats s;
 
@@ -193,6 +247,7 @@ static int run(struct nb *nb, int argc, char **argv)
 		for (int d = 0; d < NB_DROP_STAT_COUNT; d++)
 			printf("drop_%s %llu\n", nb_drop_name((enum nb_drop)d),
 			       (unsigned long long)s.drops[d]);
+		printf("rx_delayed %llu\n", (unsigned long long)s.rx_delayed);
 		return 0;
 	}
 	if (!strcmp(cmd, "fdb") && argc == 2) {

@@ -14,6 +14,7 @@
  * CAP_NET_ADMIN and CAP_BPF)"; the caller logs it once. Not thread safe: one
  * thread per struct nb. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,8 @@ enum nb_drop {
 	NB_DROP_STAT_NO_ROUTE,       /* stale entry, hairpin, runt */
 	NB_DROP_STAT_REDIRECT_FAILED,/* clone/redirect refused by the target */
 	NB_DROP_STAT_FLOOD_LIMIT,    /* over the switch's flood limit */
+	NB_DROP_STAT_RATE_TX,        /* over the port's send limit */
+	NB_DROP_STAT_RATE_RX,        /* over the port's receive limit */
 	NB_DROP_STAT_COUNT
 };
 
@@ -131,9 +134,34 @@ struct nb_port_stats {
 	uint64_t rx_frames, rx_bytes;
 	uint64_t tx_frames, tx_bytes;
 	uint64_t drops[NB_DROP_STAT_COUNT];
+	uint64_t rx_delayed; /* frames the receive limit held back (paced) */
 };
 int nb_port_stats(struct nb *nb, const char *port, struct nb_port_stats *out);
 const char *nb_drop_name(enum nb_drop d);
+
+/* Rate limits of a port, per direction from the guest's point of view:
+ * tx, what the VM sends into the switch (policed where it enters: frames
+ * over the limit are dropped), rx, what the switch delivers to it (paced
+ * where the kernel has the fq qdisc: frames are held back until their
+ * departure time and dropped only past the burst; policed otherwise). A
+ * frame costs max(bytes * 8 / bits_per_s, 1 / pkts_per_s) seconds of the
+ * direction's clock; a burst lets the clock run that far ahead of now. */
+struct nb_rate {
+	uint64_t bits_per_s;  /* 0: no bit rate limit */
+	uint64_t pkts_per_s;  /* 0: no packet rate limit */
+	uint64_t burst_bytes; /* 0: NB_BURST_DEFAULT_MS of bits_per_s, at least 2 full frames */
+	uint64_t burst_pkts;  /* 0: NB_BURST_DEFAULT_MS of pkts_per_s, at least 2 */
+};
+#define NB_BURST_DEFAULT_MS 10
+struct nb_port_limit {
+	struct nb_rate tx, rx;
+};
+/* Sets (all zero: removes) the limits of a VM or host port, at once, on a
+ * running datapath. */
+int nb_port_set_limit(struct nb *nb, const char *port, const struct nb_port_limit *l);
+/* The limits as set (bursts as given, 0 for defaults); *paced (if not
+ * NULL): whether the receive limit holds frames back (fq) or only drops. */
+int nb_port_get_limit(struct nb *nb, const char *port, struct nb_port_limit *out, bool *paced);
 
 enum nb_port_type { NB_PORT_TYPE_VM = 1, NB_PORT_TYPE_UPLINK = 2, NB_PORT_TYPE_HOST = 3 };
 struct nb_port_info {

@@ -185,6 +185,13 @@ static void print_nics(struct json_object *res)
 			printf("    %-7s (no counters from the monitor)\n", "device");
 		print_drops("switch", sp);
 		print_drops("device", dev);
+		if (json_object_object_get_ex(n, "limit", &v) && v) {
+			char lim[160];
+
+			limit_format(v, lim, sizeof(lim));
+			printf("    %s; %lld frames held back\n", lim,
+			       (long long)json_get_i64(sp, "rx_delayed", NULL));
+		}
 		if (dev)
 			printf("    device: %lld exits (%s per frame), %lld interrupts (%s per frame)\n",
 			       (long long)json_get_i64(dev, "exits", "total"), epf,

@@ -270,6 +270,7 @@ static int run_delete(struct invocation *in) { return cmd_simple("vm.delete", na
 static int run_switch(struct invocation *in) { return cmd_switch(in->sub, in->name); }
 static int run_console(struct invocation *in) { return cmd_console(in->name); }
 static int run_events(struct invocation *in) { (void)in; return cmd_events(); }
+static int run_set_limit(struct invocation *in) { return cmd_set_limit(in->argc, in->argv); }
 
 /* stats' own flags: 1 when argv[*i] was one (and consumed), 0 when not. */
 static int stats_flag(struct invocation *in, char **argv, int argc, int *i)
@@ -317,6 +318,10 @@ static const struct command {
 	{ "restart", "NAME [--force] [--timeout S]", "stop, then start", ARGS_GETOPT, true,
 	  run_restart, NULL },
 	{ "delete", "NAME", "remove a stopped VM's definition", ARGS_VM, true, run_delete, NULL },
+	{ "set-limit", "NAME NIC [--tx SPEC|none] [--rx SPEC|none]\n"
+	  "         SPEC: bits=N,pkts=N,burst=BYTES,burst-pkts=N (N: k, M, G)",
+	  "a NIC's rate limits, at once and in the definition", ARGS_GETOPT, true, run_set_limit,
+	  NULL },
 	{ "switch", "list|stats [NAME]", "the switches, their ports (and counters)", ARGS_SWITCH,
 	  false, run_switch, NULL },
 	{ "console", "NAME", "attach to the serial console (Ctrl-] detaches)", ARGS_VM, false,

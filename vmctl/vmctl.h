@@ -51,3 +51,8 @@ int cmd_stats_watch(const char *name, double interval);
 int cmd_switch(const char *sub, const char *name);
 int cmd_events(void);
 int cmd_console(const char *name);
+
+/* limit.c: set-limit, and "limit tx ..., rx ..." for a NIC's limit object
+ * (NULL: none) */
+int cmd_set_limit(int argc, char **argv);
+void limit_format(struct json_object *limit, char *buf, size_t len);

@@ -195,6 +195,23 @@ void net_port_name(const struct vmmd_vm *vm, unsigned i, char out[16])
 	snprintf(out, 16, "vmm-%08x-%u", h, i);
 }
 
+static void rate_to_nb(const struct vmdef_rate *r, struct nb_rate *o)
+{
+	o->bits_per_s = r->bits_per_s;
+	o->pkts_per_s = r->pkts_per_s;
+	o->burst_bytes = r->burst_bytes;
+	o->burst_pkts = r->burst_pkts;
+}
+
+static int port_limit(struct vmmd *d, const char *port, const struct vmdef_limit *l)
+{
+	struct nb_port_limit nl;
+
+	rate_to_nb(&l->tx, &nl.tx);
+	rate_to_nb(&l->rx, &nl.rx);
+	return nb_port_set_limit(d->nb, port, &nl);
+}
+
 int net_ports_add(struct vmmd_vm *vm, int *fds, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
@@ -227,6 +244,12 @@ int net_ports_add(struct vmmd_vm *vm, int *fds, char *err, size_t errlen)
 			goto fail;
 		}
 		log_info("vm %s: nic %u: port %s on switch %s", vm->def.name, i, port, nic->sw);
+		r = port_limit(d, port, &nic->limit);
+		if (r < 0) {
+			snprintf(err, errlen, "vm %s: nics[%u].limit: %s", vm->def.name, i,
+				 nb_last_error());
+			goto fail;
+		}
 		continue;
 fail:
 		for (unsigned j = 0; j <= i; j++)
@@ -272,6 +295,7 @@ static struct json_object *port_counters(const struct nb_port_stats *st)
 		json_object_object_add(dr, nb_drop_name((enum nb_drop)k),
 				       json_object_new_uint64(st->drops[k]));
 	json_object_object_add(o, "drops", dr);
+	json_object_object_add(o, "rx_delayed", json_object_new_uint64(st->rx_delayed));
 	return o;
 }
 
@@ -293,6 +317,7 @@ struct json_object *net_vm_nics(struct vmmd_vm *vm, struct json_object *dev_nics
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		json_object_object_add(o, "switch", json_object_new_string(nic->sw));
 		json_object_object_add(o, "port", json_object_new_string(port));
+		json_object_object_add(o, "limit", vmdef_limit_to_json(&nic->limit));
 		if (vm->d->nb && nb_port_stats(vm->d->nb, port, &st) == 0)
 			json_object_object_add(o, "switch_port", port_counters(&st));
 		else
@@ -426,5 +451,45 @@ struct json_object *net_switch_list(struct vmmd *d, struct json_object *req, con
 	json_object_object_add(o, "attach", json_object_new_string(d->nb ? nb_attach_mode(d->nb) :
 							   "none"));
 	json_object_object_add(o, "switches", a);
+	return jsonl_result(req, o);
+}
+
+struct json_object *net_set_limit(struct vmmd_vm *vm, struct json_object *req,
+				  struct json_object *params)
+{
+	struct vmdef_limit l;
+	struct vmdef_error err = { 0 };
+	struct json_object *v, *lim, *o;
+	int64_t i;
+	char port[16];
+	int r;
+
+	if (!json_object_object_get_ex(params, "nic", &v) || !json_object_is_type(v, json_type_int) ||
+	    (i = json_object_get_int64(v)) < 0 || i >= (int64_t)vm->def.nr_nics)
+		return jsonl_error(req, JSONL_E_PARAMS, "nic: must be the index of a NIC of vm %s "
+				   "(0..%d)", vm->def.name, (int)vm->def.nr_nics - 1);
+	if (!json_object_object_get_ex(params, "limit", &lim))
+		return jsonl_error(req, JSONL_E_PARAMS, "limit: missing ({\"tx\": RATE|null, "
+				   "\"rx\": RATE|null} or null)");
+	l = vm->def.nics[i].limit;
+	if (vmdef_limit_from_json(lim, "limit", &l, &err) < 0)
+		return jsonl_error(req, JSONL_E_PARAMS, "%s", err.message);
+	net_port_name(vm, (unsigned)i, port);
+	/* live first: a limit the switch refuses is not stored either */
+	if (vm->d->nb && if_nametoindex(port)) {
+		r = port_limit(vm->d, port, &l);
+		if (r < 0)
+			return jsonl_error(req, VMMD_E_NETWORK, "vm %s: nic %d: %s", vm->def.name,
+					   (int)i, nb_last_error());
+	}
+	vm->def.nics[i].limit = l;
+	r = vm_def_save(vm);
+	if (r < 0)
+		return jsonl_error(req, VMMD_E_STORAGE, "vm %s: nic %d: the limit is in force but "
+				   "could not be stored: %s", vm->def.name, (int)i, strerror(-r));
+	log_info("vm %s: nic %d: limit set", vm->def.name, (int)i);
+	o = json_object_new_object();
+	json_object_object_add(o, "nic", json_object_new_int((int)i));
+	json_object_object_add(o, "limit", vmdef_limit_to_json(&l));
 	return jsonl_result(req, o);
 }

@@ -307,6 +307,7 @@ static const char *const name_only[] = { "name", NULL };
 static const char *const no_params[] = { NULL };
 static const char *const stop_keys[] = { "name", "force", "timeout", NULL };
 static const char *const switch_keys[] = { "name", NULL };
+static const char *const limit_keys[] = { "name", "nic", "limit", NULL };
 
 static struct json_object *m_version(struct call *m);
 
@@ -402,6 +403,11 @@ static struct json_object *stop_or_restart(struct call *m, bool restart)
 	return vm_stop_req(m->d, m->c, m->req, m->vm, force, timeout, restart);
 }
 
+static struct json_object *m_set_limit(struct call *m)
+{
+	return net_set_limit(m->vm, m->req, m->params);
+}
+
 static struct json_object *m_stop(struct call *m)
 {
 	return stop_or_restart(m, false);
@@ -434,6 +440,7 @@ static const struct method {
 	{ "vm.start", m_start, name_only, true, true },
 	{ "vm.stop", m_stop, stop_keys, false, true },
 	{ "vm.restart", m_restart, stop_keys, false, true },
+	{ "vm.set_limit", m_set_limit, limit_keys, true, true },
 };
 
 static struct json_object *m_version(struct call *m)

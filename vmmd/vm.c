@@ -328,12 +328,25 @@ static bool mac_in_use(struct vmmd *d, const uint8_t mac[6], const struct vmdef 
 	return false;
 }
 
+int vm_def_save(struct vmmd_vm *vm)
+{
+	char file[VMDEF_NAME_MAX + 8];
+	struct json_object *o = vmdef_to_json(&vm->def);
+	int r;
+
+	snprintf(file, sizeof(file), "%s.json", vm->def.name);
+	r = state_write_json(vm->d->vms_dir, file, o);
+	json_object_put(o);
+	if (r < 0)
+		log_errno(r, "vm %s: writing definition %s/%s", vm->def.name, vm->d->vms_dir, file);
+	return r;
+}
+
 struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params)
 {
 	struct vmdef_error err;
 	struct json_object *o;
 	struct vmmd_vm *vm;
-	char file[VMDEF_NAME_MAX + 8];
 	int r;
 
 	if (!params)
@@ -390,14 +403,10 @@ struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, stru
 		o = field_error(req, JSONL_E_PARAMS, "name", err.message);
 		goto fail;
 	}
-	o = vmdef_to_json(&vm->def);
-	snprintf(file, sizeof(file), "%s.json", vm->def.name);
-	r = state_write_json(d->vms_dir, file, o);
-	json_object_put(o);
+	r = vm_def_save(vm);
 	if (r < 0) {
-		log_errno(r, "vm %s: writing definition %s/%s", vm->def.name, d->vms_dir, file);
-		o = jsonl_error(req, VMMD_E_STORAGE, "vm %s: writing %s/%s: %s (nothing was changed)",
-				vm->def.name, d->vms_dir, file, strerror(-r));
+		o = jsonl_error(req, VMMD_E_STORAGE, "vm %s: writing %s/%s.json: %s (nothing was "
+				"changed)", vm->def.name, d->vms_dir, vm->def.name, strerror(-r));
 		goto fail;
 	}
 	vm_link(d, vm);

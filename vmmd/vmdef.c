@@ -129,6 +129,102 @@ static int get_str(struct vmdef_error *err, const char *field, struct json_objec
 	return 0;
 }
 
+/* Above any host's link: a typo is refused, not taken for "unlimited". */
+#define RATE_BITS_MAX 10000000000000ull /* 10 Tbit/s */
+#define RATE_PKTS_MAX 1000000000ull
+
+bool vmdef_rate_set(const struct vmdef_rate *r)
+{
+	return r->bits_per_s || r->pkts_per_s;
+}
+
+static int rate_from_json(struct json_object *o, const char *field, struct vmdef_rate *r,
+			  struct vmdef_error *err)
+{
+	static const char *const keys[] = { "bits_per_s", "pkts_per_s", "burst_bytes",
+					    "burst_pkts" };
+	static const uint64_t max[] = { RATE_BITS_MAX, RATE_PKTS_MAX, UINT32_MAX, UINT32_MAX };
+	uint64_t *dst[] = { &r->bits_per_s, &r->pkts_per_s, &r->burst_bytes, &r->burst_pkts };
+	char f[96];
+
+	memset(r, 0, sizeof(*r));
+	if (json_object_is_type(o, json_type_null))
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return fail(err, field, "%s: must be an object or null", field);
+	json_object_object_foreach(o, key, v) {
+		size_t k;
+		int64_t n = json_object_get_int64(v);
+
+		for (k = 0; k < ARRAY_SIZE(keys) && strcmp(key, keys[k]); k++)
+			;
+		snprintf(f, sizeof(f), "%.60s.%.20s", field, key);
+		if (k == ARRAY_SIZE(keys))
+			return fail(err, f, "%s: unknown key (known: bits_per_s, pkts_per_s, "
+				    "burst_bytes, burst_pkts)", f);
+		if (!json_object_is_type(v, json_type_int) || n < 0 || (uint64_t)n > max[k])
+			return fail(err, f, "%s: must be an integer in 0..%llu", f,
+				    (unsigned long long)max[k]);
+		*dst[k] = (uint64_t)n;
+	}
+	if ((r->burst_bytes && !r->bits_per_s) || (r->burst_pkts && !r->pkts_per_s))
+		return fail(err, field, "%s: a burst needs its rate (burst_bytes with bits_per_s, "
+			    "burst_pkts with pkts_per_s)", field);
+	return 0;
+}
+
+int vmdef_limit_from_json(struct json_object *o, const char *field, struct vmdef_limit *l,
+			  struct vmdef_error *err)
+{
+	struct vmdef_limit n = *l;
+	char f[80];
+	int r;
+
+	if (json_object_is_type(o, json_type_null)) {
+		memset(l, 0, sizeof(*l));
+		return 0;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return fail(err, field, "%s: must be an object ({\"tx\": ..., \"rx\": ...}) or null",
+			    field);
+	json_object_object_foreach(o, key, v) {
+		snprintf(f, sizeof(f), "%.60s.%.4s", field, key);
+		if (strcmp(key, "tx") && strcmp(key, "rx"))
+			return fail(err, f, "%s.%.20s: unknown key (known: tx, rx)", field, key);
+		r = rate_from_json(v, f, key[0] == 't' ? &n.tx : &n.rx, err);
+		if (r < 0)
+			return r;
+	}
+	*l = n;
+	return 0;
+}
+
+static struct json_object *rate_to_json(const struct vmdef_rate *r)
+{
+	struct json_object *o;
+
+	if (!vmdef_rate_set(r))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "bits_per_s", json_object_new_uint64(r->bits_per_s));
+	json_object_object_add(o, "pkts_per_s", json_object_new_uint64(r->pkts_per_s));
+	json_object_object_add(o, "burst_bytes", json_object_new_uint64(r->burst_bytes));
+	json_object_object_add(o, "burst_pkts", json_object_new_uint64(r->burst_pkts));
+	return o;
+}
+
+struct json_object *vmdef_limit_to_json(const struct vmdef_limit *l)
+{
+	struct json_object *o;
+
+	if (!vmdef_rate_set(&l->tx) && !vmdef_rate_set(&l->rx))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "tx", rate_to_json(&l->tx));
+	json_object_object_add(o, "rx", rate_to_json(&l->rx));
+	return o;
+}
+
 static int nic_from_json(struct json_object *o, unsigned i, struct vmdef_nic *nic,
 			 struct vmdef_error *err)
 {
@@ -167,8 +263,12 @@ static int nic_from_json(struct json_object *o, unsigned i, struct vmdef_nic *ni
 			      nic->mac[5]))
 				return fail(err, field, "%s: the all-zero address is not usable", field);
 			nic->mac_set = true;
+		} else if (!strcmp(key, "limit")) {
+			if ((r = vmdef_limit_from_json(v, field, &nic->limit, err)) < 0)
+				return r;
 		} else {
-			return fail(err, field, "%s: unknown key (known: model, switch, mac)", field);
+			return fail(err, field, "%s: unknown key (known: model, switch, mac, limit)",
+				    field);
 		}
 	}
 	if (!nic->sw[0]) {
@@ -309,6 +409,9 @@ struct json_object *vmdef_to_json(const struct vmdef *d)
 				vmdef_mac_format(d->nics[i].mac, mac);
 				json_object_object_add(n, "mac", json_object_new_string(mac));
 			}
+			struct json_object *lim = vmdef_limit_to_json(&d->nics[i].limit);
+			if (lim)
+				json_object_object_add(n, "limit", lim);
 			json_object_array_add(a, n);
 		}
 		json_object_object_add(o, "nics", a);

@@ -24,11 +24,22 @@
 
 enum vmdef_restart { VMDEF_RESTART_NO, VMDEF_RESTART_ON_FAILURE, VMDEF_RESTART_ALWAYS };
 
+/* A NIC's rate limit in one direction (netbridge.h, struct nb_rate): all
+ * zero is none. */
+struct vmdef_rate {
+	uint64_t bits_per_s, pkts_per_s, burst_bytes, burst_pkts;
+};
+/* tx: what the guest sends; rx: what it receives. */
+struct vmdef_limit {
+	struct vmdef_rate tx, rx;
+};
+
 struct vmdef_nic {
 	char model[16];  /* "virtio-net" or "pcnet" */
 	char sw[VMDEF_SWITCH_NAME_MAX + 1];
 	uint8_t mac[6];
 	bool mac_set;    /* false: the daemon assigns one at create */
+	struct vmdef_limit limit;
 };
 
 struct vmdef {
@@ -60,6 +71,16 @@ void vmdef_free(struct vmdef *d);
 /* True if name is a valid VM name ([A-Za-z0-9][A-Za-z0-9._-]*, at most 64). */
 bool vmdef_name_valid(const char *name);
 const char *vmdef_restart_name(enum vmdef_restart r);
+/* "limit": {"tx": RATE|null, "rx": RATE|null}, RATE: {"bits_per_s",
+ * "pkts_per_s", "burst_bytes", "burst_pkts"} (integers, absent = 0). A key
+ * absent from o leaves that direction of *l as it is; null clears it. field:
+ * the JSON path of o for messages ("nics[0].limit"). */
+int vmdef_limit_from_json(struct json_object *o, const char *field, struct vmdef_limit *l,
+			  struct vmdef_error *err);
+/* NULL when there is no limit. */
+struct json_object *vmdef_limit_to_json(const struct vmdef_limit *l);
+bool vmdef_rate_set(const struct vmdef_rate *r);
+
 /* "52:54:00:12:34:56" <-> bytes. parse: 0 or -EINVAL. */
 int vmdef_mac_parse(const char *s, uint8_t mac[6]);
 void vmdef_mac_format(const uint8_t mac[6], char out[18]);

@@ -141,6 +141,8 @@ struct json_object *vm_info_json(struct vmmd_vm *vm);
  * sent later to c. */
 struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params);
 struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vmmd_vm *vm);
+/* Writes the VM's definition to STATE/vms/NAME.json (atomically). */
+int vm_def_save(struct vmmd_vm *vm);
 struct json_object *vm_start_req(struct vmmd *d, struct client *c, struct json_object *req,
 				 struct vmmd_vm *vm);
 struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_object *req,
@@ -172,6 +174,10 @@ int net_ports_add(struct vmmd_vm *vm, int *fds, char *err, size_t errlen);
 void net_ports_remove(struct vmmd_vm *vm);
 /* vm.stats "nics": switch port counters merged with the monitor's (takes nothing). */
 struct json_object *net_vm_nics(struct vmmd_vm *vm, struct json_object *dev_nics);
+/* vm.set_limit: params {name, nic, limit}: the NIC's rate limits, in force at
+ * once on a running VM and stored in its definition. */
+struct json_object *net_set_limit(struct vmmd_vm *vm, struct json_object *req,
+				  struct json_object *params);
 /* switch.list (stats false) and switch.stats; name NULL: all. */
 struct json_object *net_switch_list(struct vmmd *d, struct json_object *req, const char *name,
 				    bool stats);

@@ -21,6 +21,12 @@
  *                     frame in its switch and counts it as the target's rx
  *                     (no tc egress runs after an XDP redirect).
  *
+ * Rate limits (nb_limits): a VM's sending is policed where its frames enter
+ * (nb_port_ingress, nb_port_xdp), its receiving paced at its tap's egress
+ * (nb_port_egress) by departure times that the fq qdisc honours; frames for
+ * a port with a receive limit never take the XDP fast path, and in generic
+ * XDP mode (nb_xdp_egress) the receive limit only polices.
+ *
  * Map layout: ../nb_abi.h. Flooding is a bounded bpf_clone_redirect loop over
  * the switch's row of nb_slots (the verifier rejects bpf_redirect_map in a tc
  * program: devmap redirects exist only for XDP). */
@@ -76,15 +82,34 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } nb_xdp_tx SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NB_MAX_SWITCHES * NB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct nb_limit);
+} nb_limits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NB_MAX_SWITCHES * NB_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct nb_limit_counters);
+} nb_limit_stats SEC(".maps");
+
 static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 {
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] &&
 	       a[5] == b[5];
 }
 
+static __always_inline __u32 port_index(const struct nb_port *p)
+{
+	return p->switch_id * NB_MAX_PORTS + p->slot;
+}
+
 static __always_inline struct nb_counters *port_counters(const struct nb_port *p)
 {
-	__u32 idx = p->switch_id * NB_MAX_PORTS + p->slot;
+	__u32 idx = port_index(p);
 
 	return bpf_map_lookup_elem(&nb_stats, &idx);
 }
@@ -103,6 +128,54 @@ static __always_inline struct ethhdr *eth_header(struct __sk_buff *skb)
 			return NULL;
 	}
 	return data;
+}
+
+static __always_inline int limited(__u32 idx, int dir)
+{
+	struct nb_limit *l = bpf_map_lookup_elem(&nb_limits, &idx);
+
+	return l && (l->dir[dir & 1].bits_per_s || l->dir[dir & 1].pkts_per_s);
+}
+
+enum { LIMIT_PASS = 0, LIMIT_DROP = 1 };
+
+/* The departure clock of port idx in direction dir for a frame of len
+ * bytes (nb_abi.h, nb_limits). Returns LIMIT_DROP, or LIMIT_PASS with
+ * *depart set to a departure time in the future when the frame is to be
+ * held back (paced), 0 otherwise. Clock updates race between CPUs; a lost
+ * update lets one more frame through, as in Cilium's EDT map. */
+static __always_inline int limit_check(__u32 idx, int dir, __u32 len, __u64 *depart)
+{
+	struct nb_limit *l = bpf_map_lookup_elem(&nb_limits, &idx);
+	struct nb_limit_counters *c;
+	struct nb_limit_dir *d;
+	__u64 now, cost = 0, t;
+
+	*depart = 0;
+	if (!l)
+		return LIMIT_PASS;
+	d = &l->dir[dir & 1];
+	if (!d->bits_per_s && !d->pkts_per_s)
+		return LIMIT_PASS;
+	if (d->bits_per_s)
+		cost = (__u64)len * 8 * 1000000000ull / d->bits_per_s;
+	if (d->pkts_per_s && 1000000000ull / d->pkts_per_s > cost)
+		cost = 1000000000ull / d->pkts_per_s;
+	now = bpf_ktime_get_ns();
+	t = d->next_ns > now ? d->next_ns : now;
+	c = bpf_map_lookup_elem(&nb_limit_stats, &idx);
+	if (t - now > d->burst_ns) {
+		if (c)
+			c->dropped[dir & 1]++;
+		return LIMIT_DROP;
+	}
+	d->next_ns = t + cost;
+	if (t > now && (d->flags & NB_LIMIT_PACED)) {
+		*depart = t;
+		if (c)
+			c->delayed[dir & 1]++;
+	}
+	return LIMIT_PASS;
 }
 
 /* The switch counts frames to the uplink where it sends them (the uplink's
@@ -175,7 +248,7 @@ static __always_inline int forward(struct __sk_buff *skb, const struct nb_fdb_va
 		c->drops[NB_DROP_NO_ROUTE]++;
 		return TC_ACT_SHOT;
 	}
-	count_rx_at_redirect(out->switch_id * NB_MAX_PORTS + out->slot,
+	count_rx_at_redirect(port_index(out),
 			     out->kind | ((out->attach & NB_ATTACH_MODE_MASK) == NB_ATTACH_XDP_SKB
 						  ? NB_SLOT_RX_AT_SITE
 						  : 0),
@@ -187,6 +260,7 @@ SEC("tc")
 int nb_port_ingress(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex;
+	__u64 depart;
 	struct nb_fdb_key key = {};
 	struct nb_fdb_val *e;
 	struct nb_counters *c;
@@ -210,6 +284,8 @@ int nb_port_ingress(struct __sk_buff *skb)
 		c->drops[NB_DROP_SPOOFED]++;
 		return TC_ACT_SHOT;
 	}
+	if (limit_check(port_index(p), NB_LIMIT_TX, skb->len, &depart) == LIMIT_DROP)
+		return TC_ACT_SHOT;
 	if (!(eth->h_dest[0] & 1)) {
 		key.switch_id = p->switch_id;
 		__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
@@ -230,12 +306,18 @@ SEC("tc")
 int nb_port_egress(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex;
+	__u64 depart;
 	struct nb_counters *c;
 	struct nb_port *p;
 
 	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
 	if (!p)
 		return TC_ACT_OK;
+	if (limit_check(port_index(p), NB_LIMIT_RX, skb->len, &depart) == LIMIT_DROP)
+		return TC_ACT_SHOT;
+	/* fq holds the frame until then (a mono delivery time, not a stamp) */
+	if (depart)
+		bpf_skb_set_tstamp(skb, depart, BPF_SKB_TSTAMP_DELIVERY_MONO);
 	c = port_counters(p);
 	if (c) {
 		c->rx_frames++;
@@ -318,6 +400,7 @@ int nb_port_xdp(struct xdp_md *ctx)
 	struct nb_counters *c;
 	struct nb_port *p, *out;
 	struct ethhdr *eth = data;
+	__u64 depart;
 	long act;
 
 	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
@@ -336,6 +419,8 @@ int nb_port_xdp(struct xdp_md *ctx)
 		c->drops[NB_DROP_SPOOFED]++;
 		return XDP_DROP;
 	}
+	if (limit_check(port_index(p), NB_LIMIT_TX, len, &depart) == LIMIT_DROP)
+		return XDP_DROP;
 	if (!(eth->h_dest[0] & 1)) {
 		key.switch_id = p->switch_id;
 		__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
@@ -398,8 +483,8 @@ int nb_uplink_xdp(struct xdp_md *ctx)
 	/* Only taps: a native redirect into a veth (the host port) drops
 	 * silently unless its peer has NAPI; tc takes that path. */
 	out = bpf_map_lookup_elem(&nb_ports, &e->ifindex);
-	if (!out || out->kind != NB_PORT_VM)
-		return XDP_PASS;
+	if (!out || out->kind != NB_PORT_VM || limited(port_index(out), NB_LIMIT_RX))
+		return XDP_PASS; /* a paced port's egress hook does its limit */
 	if (bpf_redirect_map(&nb_xdp_tx, e->ifindex, XDP_PASS) != XDP_REDIRECT)
 		return XDP_PASS;
 	/* delivered from outside; the tap's rx is counted by nb_xdp_egress */
@@ -416,11 +501,14 @@ int nb_xdp_egress(struct xdp_md *ctx)
 	__u32 in = ctx->ingress_ifindex, out = ctx->egress_ifindex;
 	struct nb_port *pi, *po;
 	struct nb_counters *c;
+	__u64 depart;
 
 	pi = bpf_map_lookup_elem(&nb_ports, &in);
 	po = bpf_map_lookup_elem(&nb_ports, &out);
 	if (!pi || !po || pi->switch_id != po->switch_id)
 		return XDP_DROP; /* another switch (a broadcast), or a port going away */
+	if (limit_check(port_index(po), NB_LIMIT_RX, (__u32)(end - data), &depart) == LIMIT_DROP)
+		return XDP_DROP;
 	c = port_counters(po);
 	if (c) {
 		c->rx_frames++;

@@ -1,0 +1,156 @@
+#!/bin/bash
+# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
+# Per-NIC rate limits in the switch, through vmmd and vmctl: vmmd in a
+# namespace of its own with switch sw0 and a host port (198.51.100.0/24).
+#   vm1 (netguest tx, virtio-net) floods 1000-byte frames at the host port
+#   from a definition with a send limit of 4 Mbit/s (500 frames/s): what
+#   reaches the host port over 3 s stays within 10% of that, and vm1's
+#   rate_tx drops grow; meanwhile vm2 (no limit, echo) answers every ping
+#   from the host; `vmctl set-limit vm1 0 --tx pkts=1000` on the running VM
+#   doubles the rate (within 10% of 1000 frames/s); --tx none lifts it;
+#   a receive limit on vm2 (300 frames/s) holds a flood from the host to it
+#   within 10% of that, counted in rate_rx (and rx_delayed where fq paces);
+#   the limit is in the stored definition; bad limits are refused, naming
+#   the field.
+. tests/vmmd/lib.sh
+[ "$(id -u)" = 0 ] || skip "needs root (network namespace, BPF)"
+command -v nsenter >/dev/null || skip "nsenter not installed"
+command -v ping >/dev/null || skip "ping (iputils) not installed"
+[ -d /sys/kernel/btf ] || skip "no kernel BTF"
+NBCTL=${NBCTL:-build/nbctl}
+[ -x "$NBCTL" ] || fail "build first: $NBCTL"
+cp "$NBCTL" "$TMP/bin/nbctl" && NBCTL=$TMP/bin/nbctl
+
+trap 'exit 143' TERM
+trap 'exit 130' INT
+NS=vmmdlim$$
+RT=vmmdlim$$
+NSP=/var/run/netns/$NS
+inns() { nsenter --net="$NSP" "$@"; }
+ip netns add "$NS" || skip "cannot create a network namespace"
+CLEANUP+=("ip netns del $NS")
+CLEANUP+=("rm -rf /sys/fs/bpf/$RT")
+CLEANUP+=("inns $NBCTL -r $RT destroy-all >/dev/null 2>&1")
+inns ip link set lo up
+inns sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
+cat >"$TMP/net.json" <<EOF
+{"netbridge_runtime": "$RT", "switches": [{"name": "sw0", "host_port": "lim-host"}]}
+EOF
+nsenter --net="$NSP" "$VMMD" --config "$TMP/net.json" --state-dir "$S" --runtime-dir "$R" \
+	>>"$VMMD_LOG" 2>&1 </dev/null &
+VMMD_PID=$!
+wait_for vmctl version >/dev/null 2>&1 || fail "vmmd did not answer"
+inns ip addr add 198.51.100.1/24 dev lim-host
+HOSTMAC=$(inns ip link show lim-host | awk '/link\/ether/ {print $2}')
+MAC1=52:54:00:5e:02:01
+MAC2=52:54:00:5e:02:02
+
+# bad limits: refused at create, naming the field
+cat >"$TMP/bad.json" <<EOF
+{"name": "bad", "kernel": "$GUEST_ABS", "nics": [{"switch": "sw0",
+ "limit": {"tx": {"burst_bytes": 1000}}}]}
+EOF
+vmctl create --file "$TMP/bad.json" 2>"$TMP/err" && fail "a burst without a rate was accepted"
+grep -q 'nics\[0\].limit.tx: a burst needs its rate' "$TMP/err" || fail "bad limit: $(cat "$TMP/err")"
+sed -i 's/"burst_bytes": 1000/"bits": 1/' "$TMP/bad.json"
+vmctl create --file "$TMP/bad.json" 2>"$TMP/err" && fail "an unknown limit key was accepted"
+grep -q 'nics\[0\].limit.tx.bits: unknown key' "$TMP/err" || fail "bad key: $(cat "$TMP/err")"
+
+cat >"$TMP/vm1.json" <<EOF
+{"name": "vm1", "kernel": "$GUEST_ABS", "memory_mib": 16,
+ "cmdline": "tx count=100000000 size=1000 dst=$HOSTMAC",
+ "nics": [{"model": "virtio-net", "switch": "sw0", "mac": "$MAC1",
+           "limit": {"tx": {"bits_per_s": 4000000}}}]}
+EOF
+vmctl create --file "$TMP/vm1.json" >/dev/null || fail "create vm1"
+vmctl create vm2 --kernel "$GUEST_ABS" --cmdline "echo ip=198.51.100.3" --memory 16 \
+	--nic model=virtio-net,switch=sw0,mac=$MAC2 >/dev/null || fail "create vm2"
+vmctl set-limit vm2 0 --tx bogus=1 2>"$TMP/err" && fail "set-limit took a bad spec"
+grep -q "is not KEY=N" "$TMP/err" || fail "set-limit bad spec: $(cat "$TMP/err")"
+vmctl set-limit vm2 3 --tx none 2>"$TMP/err" && fail "set-limit took NIC 3 of a 1-NIC VM"
+grep -q "nic: must be the index of a NIC of vm vm2 (0..0)" "$TMP/err" ||
+	fail "set-limit bad nic: $(cat "$TMP/err")"
+for n in vm2 vm1; do
+	vmctl start $n >/dev/null || fail "start $n: $(tail -n 3 "$S/logs/$n.log")"
+done
+WAIT_SECS=$(scaled 20) wait_for grep -q 'mode=echo ready' "$S/logs/vm2.log" || fail "vm2 not ready"
+WAIT_SECS=$(scaled 20) wait_for grep -q 'mode=tx ready' "$S/logs/vm1.log" || fail "vm1 not sending"
+inns ip neigh replace 198.51.100.3 lladdr $MAC2 dev lim-host nud permanent
+
+# port_counter PORT FIELD: a counter of a switch port
+port_counter() {
+	vmctl switch stats sw0 --output json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["switches"][0]["ports"]:
+    if p["port"] == sys.argv[1]:
+        v = p
+        for k in sys.argv[2].split("."):
+            v = v[k]
+        print(v)' "$@"
+}
+HP=$(vmctl switch stats sw0 --output json | python3 -c '
+import json, sys
+print([p["port"] for p in json.load(sys.stdin)["switches"][0]["ports"] if p["type"] == "host"][0])')
+# rate PORT FIELD SECS: frames/s of that counter over SECS seconds
+rate() {
+	local a b t0 t1
+	a=$(port_counter "$1" "$2") && t0=$(date +%s.%N)
+	sleep "$3"
+	b=$(port_counter "$1" "$2") && t1=$(date +%s.%N)
+	python3 -c "print(round(($b - $a) / ($t1 - $t0)))"
+}
+# within RATE LIMIT: RATE is within 10% of LIMIT
+within() { python3 -c "import sys; sys.exit(0 if abs($1 - $2) <= 0.1 * $2 else 1)"; }
+
+sleep 1 # past the burst
+r=$(rate "$HP" rx_frames 3)
+r500=$r
+within "$r" 500 || fail "vm1 -> host at 4 Mbit/s of 1000-byte frames: $r frames/s (want 500 +-10%)"
+d1=$(port_counter vmm-vm1-0 drops.rate_tx)
+[ "$d1" -gt 0 ] || fail "vm1's rate_tx drops did not grow ($d1): is it sending faster than 500/s?"
+inns ping -c 10 -i 0.1 -W 3 198.51.100.3 >"$TMP/ping" 2>&1 && grep -q '10 received' "$TMP/ping" ||
+	fail "vm2 (unlimited) while vm1 is limited: $(cat "$TMP/ping")"
+vmctl stats vm1 | grep -q 'limit tx 4 Mbit/s, rx none' || fail "stats table: $(vmctl stats vm1)"
+
+# raised on the running VM: frames/s limit, bit rate gone
+vmctl set-limit vm1 0 --tx pkts=1000 >"$TMP/out" || fail "set-limit vm1: $(cat "$TMP/out")"
+grep -q 'vm1: nic 0: limit tx 1000 frames/s, rx none' "$TMP/out" || fail "set-limit: $(cat "$TMP/out")"
+sleep 1
+r=$(rate "$HP" rx_frames 3)
+r1000=$r
+within "$r" 1000 || fail "vm1 -> host at 1000 frames/s: $r frames/s (want 1000 +-10%)"
+python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["nics"][0]["limit"]
+sys.exit(0 if l["tx"]["pkts_per_s"] == 1000 and l["tx"]["bits_per_s"] == 0 and l["rx"] is None else 1)' \
+	"$S/vms/vm1.json" || fail "stored definition: $(cat "$S/vms/vm1.json")"
+vmctl set-limit vm1 0 --tx none >/dev/null || fail "set-limit none"
+sleep 0.5
+r=$(rate "$HP" rx_frames 2)
+[ "$r" -gt 1500 ] || fail "vm1 with no limit: $r frames/s"
+rfree=$r
+vmctl stop vm1 --force >/dev/null || fail "stop vm1"
+
+# receive limit: the host floods vm2, at most 300 frames/s get to it
+vmctl set-limit vm2 0 --rx pkts=300 >/dev/null || fail "set-limit vm2 rx"
+b=$(port_counter vmm-vm2-0 rx_frames)
+d=$(port_counter vmm-vm2-0 drops.rate_rx)
+inns python3 - "$MAC2" <<'PY' || fail "flooding vm2"
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("lim-host", 0))
+frame = bytes.fromhex(sys.argv[1].replace(":", "")) + s.getsockname()[4][:6] + b"\x88\xb5" + bytes(100)
+end = time.time() + 3
+while time.time() < end:
+    for _ in range(50):
+        s.send(frame)
+    time.sleep(0.002)
+PY
+sleep 0.5 # what fq still holds
+a=$(port_counter vmm-vm2-0 rx_frames)
+d2=$(port_counter vmm-vm2-0 drops.rate_rx)
+got=$((a - b))
+python3 -c "import sys; sys.exit(0 if 0.9 * 900 <= $got <= 1.1 * 900 + 10 else 1)" ||
+	fail "host -> vm2 limited to 300 frames/s for 3 s: $got frames (want ~900)"
+[ "$d2" -gt "$d" ] || fail "vm2's rate_rx drops did not grow"
+echo "ok: send limits 500 and 1000 frames/s gave $r500 and $r1000 (no limit: $rfree), receive limit 300/s for 3 s gave $got frames; the unlimited VM answered every ping"
