@@ -267,7 +267,7 @@ static void test_pci_config(void **state)
 	assert_int_equal(pci_cfg_get(d, PCI_DEVICE_ID, 2), 0x1041);
 	assert_int_equal(pci_cfg_get(d, PCI_REVISION_ID, 1), 1);
 	assert_int_equal(pci_cfg_get(d, PCI_CLASS_DEVICE, 2), 0x0200);
-	assert_int_equal(d->bar[0].size, VNET_BAR_SIZE);
+	assert_int_equal(d->bar[0].size, VPCI_BAR_SIZE);
 	assert_false(d->bar[0].io);
 	/* Walk the list as virtio_pci_find_capability does (types 1-5: the
 	 * PCI configuration access window has offset and length 0). */
@@ -276,20 +276,20 @@ static void test_pci_config(void **state)
 		uint32_t off = pci_cfg_get(d, ptr + 8, 4), len = pci_cfg_get(d, ptr + 12, 4);
 		assert_int_equal(d->cfg[ptr], 0x09);
 		assert_int_equal(d->cfg[ptr + 4], 0); /* BAR 0 */
-		assert_true(off + len <= VNET_BAR_SIZE);
+		assert_true(off + len <= VPCI_BAR_SIZE);
 		seen |= 1u << type;
 		if (type == 1)
-			assert_int_equal(len, VNET_COMMON_LEN);
+			assert_int_equal(len, VPCI_COMMON_LEN);
 		if (type == 2) {
 			assert_int_equal(d->cfg[ptr + 2], 20);
-			assert_int_equal(pci_cfg_get(d, ptr + 16, 4), VNET_NOTIFY_MULT);
+			assert_int_equal(pci_cfg_get(d, ptr + 16, 4), VPCI_NOTIFY_MULT);
 		}
 	}
 	assert_int_equal(seen, 0x3e);
 	/* Device configuration: mac, status LINK_UP. */
 	for (unsigned i = 0; i < 6; i++)
-		assert_int_equal(rd(f, VNET_DEVCFG_OFF + i, 1), MAC[i]);
-	assert_int_equal(rd(f, VNET_DEVCFG_OFF + 6, 2), 1);
+		assert_int_equal(rd(f, VPCI_DEVCFG_OFF + i, 1), MAC[i]);
+	assert_int_equal(rd(f, VPCI_DEVCFG_OFF + 6, 2), 1);
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_NUMQ, 2), 2);
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_MSIX, 2), 0xffff);
 	destroy(f);
@@ -324,7 +324,7 @@ static void test_pci_cfg_window(void **state)
 	assert_int_equal(d->cfg[cap + 2], 20);
 	/* The MAC's second byte, through a 1-byte window. */
 	cfg_write(d, cap + 4, 1, 0);
-	cfg_write(d, cap + 8, 4, VNET_DEVCFG_OFF + 1);
+	cfg_write(d, cap + 8, 4, VPCI_DEVCFG_OFF + 1);
 	cfg_write(d, cap + 12, 4, 1);
 	assert_int_equal(d->cfg_read(d, cap + 16, 4, pci_cfg_get(d, cap + 16, 4)) & 0xff, MAC[1]);
 	/* A 2-byte write: queue_select. */
@@ -335,7 +335,7 @@ static void test_pci_cfg_window(void **state)
 	/* Misaligned, past the BAR, or another BAR: nothing happens. */
 	cfg_write(d, cap + 8, 4, VIRTIO_PCI_COMMON_Q_SELECT + 1);
 	cfg_write(d, cap + 16, 2, 0);
-	cfg_write(d, cap + 8, 4, VNET_BAR_SIZE);
+	cfg_write(d, cap + 8, 4, VPCI_BAR_SIZE);
 	cfg_write(d, cap + 16, 2, 0);
 	cfg_write(d, cap + 4, 1, 1);
 	cfg_write(d, cap + 8, 4, VIRTIO_PCI_COMMON_Q_SELECT);
@@ -375,8 +375,8 @@ static void test_msix(void **state)
 	cap = find_cap(d, 0x11, -1);
 	assert_int_not_equal(cap, 0);
 	assert_int_equal(pci_cfg_get(d, cap + 2, 2) & 0x7ff, VNET_MSIX_VECTORS - 1);
-	assert_int_equal(pci_cfg_get(d, cap + 4, 4), VNET_MSIX_TABLE_OFF); /* BIR 0 */
-	assert_int_equal(pci_cfg_get(d, cap + 8, 4), VNET_MSIX_PBA_OFF);
+	assert_int_equal(pci_cfg_get(d, cap + 4, 4), VPCI_MSIX_TABLE_OFF); /* BIR 0 */
+	assert_int_equal(pci_cfg_get(d, cap + 8, 4), VPCI_MSIX_PBA_OFF);
 	bring_up(f, BASE_FEATURES);
 	/* vp_modern_queue_vector: vectors below the table size stick. */
 	wr(f, VIRTIO_PCI_COMMON_MSIX, 2, 0);
@@ -387,25 +387,25 @@ static void test_msix(void **state)
 	wr(f, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_Q_MSIX, 2), 1);
 	/* Entry 1: address, data; still masked (reset state). */
-	wr(f, VNET_MSIX_TABLE_OFF + 16, 8, 0xfee00000ull);
-	wr(f, VNET_MSIX_TABLE_OFF + 24, 4, 0x41);
-	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 28, 4), 1);
-	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 16, 8), 0xfee00000ull);
+	wr(f, VPCI_MSIX_TABLE_OFF + 16, 8, 0xfee00000ull);
+	wr(f, VPCI_MSIX_TABLE_OFF + 24, 4, 0x41);
+	assert_int_equal(rd(f, VPCI_MSIX_TABLE_OFF + 28, 4), 1);
+	assert_int_equal(rd(f, VPCI_MSIX_TABLE_OFF + 16, 8), 0xfee00000ull);
 	cfg_write(d, cap + 2, 2, 0x8000); /* MSI-X Enable */
 	/* A frame while vector 1 is masked: held in the PBA. */
 	rx_one(f, 0);
 	assert_int_equal(f->msi_sends, 0);
-	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
+	assert_int_equal(rd(f, VPCI_MSIX_PBA_OFF, 8), 2);
 	assert_int_equal(f->irq_level, 0);
-	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 0);
+	assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 0);
 	/* Unmasking sends it. */
-	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 0);
+	wr(f, VPCI_MSIX_TABLE_OFF + 28, 4, 0);
 	assert_int_equal(f->msi_sends, 1);
 	assert_int_equal(f->msi_vec, 1);
 	assert_int_equal(f->msi_last.addr, 0xfee00000ull);
 	assert_int_equal(f->msi_last.data, 0x41);
 	assert_true(f->msi_usable);
-	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
+	assert_int_equal(rd(f, VPCI_MSIX_PBA_OFF, 8), 0);
 	/* The next frame goes at once; Function Mask holds it again. */
 	rx_one(f, 1);
 	assert_int_equal(f->msi_sends, 2);
@@ -419,38 +419,38 @@ static void test_msix(void **state)
 	assert_int_equal(st.irqs, 3);
 	assert_int_equal(st.msi_held, 2);
 	/* Hostile table accesses: out of range, odd sizes. */
-	wr(f, VNET_MSIX_TABLE_OFF + 16 * VNET_MSIX_VECTORS, 4, 0);
-	wr(f, VNET_MSIX_TABLE_OFF + 2, 2, 0xffff);
-	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 2, 2), 0);
-	assert_int_equal(rd(f, VNET_MSIX_TABLE_OFF + 16 * VNET_MSIX_VECTORS, 4), 0);
+	wr(f, VPCI_MSIX_TABLE_OFF + 16 * VNET_MSIX_VECTORS, 4, 0);
+	wr(f, VPCI_MSIX_TABLE_OFF + 2, 2, 0xffff);
+	assert_int_equal(rd(f, VPCI_MSIX_TABLE_OFF + 2, 2), 0);
+	assert_int_equal(rd(f, VPCI_MSIX_TABLE_OFF + 16 * VNET_MSIX_VECTORS, 4), 0);
 	/* Rewriting a live vector's message drops its route (the sink sends by
 	 * other means until the next unmask), once per change, not per write. */
 	f->msi_updates = 0;
-	wr(f, VNET_MSIX_TABLE_OFF + 24, 4, 0x42);
+	wr(f, VPCI_MSIX_TABLE_OFF + 24, 4, 0x42);
 	assert_int_equal(f->msi_updates, 1);
 	assert_false(f->msi_usable);
-	wr(f, VNET_MSIX_TABLE_OFF + 24, 4, 0x42);
+	wr(f, VPCI_MSIX_TABLE_OFF + 24, 4, 0x42);
 	assert_int_equal(f->msi_updates, 1);
 	/* Held while masked, then MSI-X turned off: INTx takes it over. */
-	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 1);
+	wr(f, VPCI_MSIX_TABLE_OFF + 28, 4, 1);
 	rx_one(f, 3);
-	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
+	assert_int_equal(rd(f, VPCI_MSIX_PBA_OFF, 8), 2);
 	assert_int_equal(f->irq_level, 0);
 	cfg_write(d, cap + 2, 2, 0);
-	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
+	assert_int_equal(rd(f, VPCI_MSIX_PBA_OFF, 8), 0);
 	assert_int_equal(f->irq_level, 1);
-	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 1);
+	assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 1);
 	assert_int_equal(f->irq_level, 0);
 	/* Held again, then a device reset: the stale signal is forgotten. */
 	cfg_write(d, cap + 2, 2, 0x8000);
 	rx_one(f, 4);
-	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 2);
+	assert_int_equal(rd(f, VPCI_MSIX_PBA_OFF, 8), 2);
 	/* Reset: the vectors go back to NO_VECTOR, nothing stays pending. */
 	wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_MSIX, 2), 0xffff);
-	assert_int_equal(rd(f, VNET_MSIX_PBA_OFF, 8), 0);
+	assert_int_equal(rd(f, VPCI_MSIX_PBA_OFF, 8), 0);
 	f->msi_sends = 0;
-	wr(f, VNET_MSIX_TABLE_OFF + 28, 4, 0);
+	wr(f, VPCI_MSIX_TABLE_OFF + 28, 4, 0);
 	assert_int_equal(f->msi_sends, 0);
 	destroy(f);
 }
@@ -573,7 +573,7 @@ static void test_tx(void **state)
 	put_desc(f, TX_DESC, 0, TXBUF, VNET_HDR_LEN, VRING_DESC_F_NEXT, 1);
 	put_desc(f, TX_DESC, 1, TXBUF + 64, 60, 0, 0);
 	offer(f, TX_AVAIL, 0);
-	wr(f, VNET_NOTIFY_OFF + VNET_NOTIFY_MULT * VNET_TXQ, 2, VNET_TXQ);
+	wr(f, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * VNET_TXQ, 2, VNET_TXQ);
 	assert_int_equal(f->kicks, 1);
 	assert_int_equal(vnet_tx_run(f->s, 1), 1);
 	assert_int_equal(f->tx_len, VNET_HDR_LEN + 60);
@@ -585,9 +585,9 @@ static void test_tx(void **state)
 	/* EVENT_IDX: avail_event asks for the next notify. */
 	assert_int_equal(g16(f, TX_USED + 4 + 8 * QN), 1);
 	assert_int_equal(f->irq_level, 1);
-	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 1);
+	assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 1);
 	assert_int_equal(f->irq_level, 0);
-	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 0);
+	assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 0);
 	/* Send combining: three frames, one run, one batch of 3. */
 	for (unsigned i = 2; i < 5; i++) {
 		put_desc(f, TX_DESC, i, TXBUF + 128 * i, VNET_HDR_LEN + 60, 0, 0);
@@ -616,7 +616,7 @@ static void test_tx(void **state)
 	assert_int_equal(st.kicks, 4);
 	assert_int_equal(st.tx_batch[0], 2); /* 1 */
 	assert_int_equal(st.tx_batch[1], 2); /* 2-3 */
-	assert_int_equal(st.access[VNET_ACC_NOTIFY], 1);
+	assert_int_equal(st.access[VPCI_ACC_NOTIFY], 1);
 	assert_int_equal(g16(f, TX_USED + 2), 8);
 	assert_int_equal(f->tx_frames, 4);
 	destroy(f);
@@ -710,7 +710,7 @@ static void test_broken_ring_needs_reset(void **state)
 	s16(f, RX_AVAIL + 2, QN + 5); /* avail index runs ahead of the ring */
 	assert_int_equal(vnet_rx(f->s, NULL, frame, sizeof(frame)), 0);
 	assert_true(rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 2); /* configuration change */
+	assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 2); /* configuration change */
 	vnet_get_stats(f->s, &st);
 	assert_int_equal(st.needs_reset, 1);
 	/* Stopped until reset: nothing more is taken. */
@@ -794,7 +794,7 @@ static unsigned send_k(struct fixture *f, unsigned k, unsigned *slot)
 		*slot = (*slot + 1) % QN;
 		assert_int_equal(vnet_tx_run(f->s, 1), 1);
 		if (f->irq_level) {
-			assert_int_equal(rd(f, VNET_ISR_OFF, 1), 1);
+			assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 1);
 			irqs++;
 		}
 	}
@@ -818,7 +818,7 @@ static void test_tx_irq_coalesced(void **state)
 	assert_int_equal(g16(f, TX_USED + 2), 10); /* used ring published at once */
 	vnet_tx_timer(f->s);
 	assert_int_equal(f->irq_level, 1);
-	assert_int_equal(rd(f, VNET_ISR_OFF, 1), 1);
+	assert_int_equal(rd(f, VPCI_ISR_OFF, 1), 1);
 	irqs++;
 	assert_int_equal(irqs, (10 + COAL_N - 1) / COAL_N);
 	vnet_tx_timer(f->s); /* stale expiry: nothing */
