@@ -1,5 +1,6 @@
 /* virtio_net.h: virtio-net, virtio 1.x over PCI (modern only). See
- * virtio_net.c for the spec sections.
+ * virtio_net.c for the spec sections; the PCI transport under it (BAR 0,
+ * status, queue registers, interrupts) is virtio_pci.h's.
  *
  * Threads: register accesses come from vCPU threads (through the iobus);
  * vnet_tx_run() and vnet_rx() from the I/O thread; a mutex inside guards the
@@ -13,37 +14,21 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-/* Feature bits (5.1.3, 6), device status (2.1), the common configuration's
- * offsets (4.1.4.3, VIRTIO_PCI_COMMON_*) and the ring flags: the kernel's
- * uapi headers. */
-#include <linux/virtio_config.h>
+/* Feature bits (5.1.3) and the device configuration's status bits: the
+ * kernel's uapi header. The transport's own constants: virtio_pci.h. */
 #include <linux/virtio_net.h>
-#include <linux/virtio_pci.h>
-#include <linux/virtio_ring.h>
 
 #include "devices/dev.h"
 #include "devices/netdev.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
+#include "devices/virtio_pci.h"
 
-#define VNET_VENDOR_ID 0x1af4
-#define VNET_DEVICE_ID 0x1041 /* 0x1040 + device type 1 (4.1.2.1) */
 #define VNET_QUEUE_SIZE 256   /* the largest size we offer */
 #define VNET_HDR_LEN 12       /* struct virtio_net_hdr with num_buffers (5.1.6) */
 #define VNET_FRAME_MAX 1518   /* without GSO: 1514 + 802.1Q tag */
 #define VNET_GSO_MAX 65550    /* with TSO: 64 KiB plus headers */
-#define VNET_BAR_SIZE 0x8000
-
-/* BAR 0 layout: where each capability's structure lives. */
-#define VNET_COMMON_OFF 0x0000
-#define VNET_COMMON_LEN 0x38
-#define VNET_ISR_OFF 0x1000
-#define VNET_DEVCFG_OFF 0x2000
-#define VNET_DEVCFG_LEN 12
-#define VNET_NOTIFY_OFF 0x3000
-#define VNET_NOTIFY_MULT 4 /* queue q notifies at VNET_NOTIFY_OFF + 4 * q */
-#define VNET_MSIX_TABLE_OFF 0x4000
-#define VNET_MSIX_PBA_OFF 0x5000
+#define VNET_DEVCFG_LEN 12    /* mac, status, max_virtqueue_pairs, mtu (5.1.4) */
 #define VNET_MSIX_VECTORS 3 /* configuration, RX, TX: one each, as Linux asks */
 
 #define VNET_RXQ 0
@@ -61,18 +46,12 @@ enum vnet_drop {
 	VNET_DROP_COUNT
 };
 
-/* Register accesses (each a vCPU exit) by cause. */
-enum vnet_access {
-	VNET_ACC_COMMON_READ, VNET_ACC_COMMON_WRITE, VNET_ACC_NOTIFY, VNET_ACC_ISR_READ,
-	VNET_ACC_DEVCFG_READ, VNET_ACC_MSIX, VNET_ACC_OTHER, VNET_ACC_COUNT
-};
-
 #define VNET_BATCH_BUCKETS 8
 
 struct vnet_stats {
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
 	uint64_t drops[VNET_DROP_COUNT];
-	uint64_t access[VNET_ACC_COUNT];
+	uint64_t access[VPCI_ACC_COUNT]; /* by cause: vpci_access_name() */
 	uint64_t irqs;    /* interrupts raised: INTx assertions plus MSI-X messages */
 	uint64_t msi_held; /* MSI-X signals held while their vector was masked */
 	uint64_t kicks;   /* TX queue notifies (exits and ioeventfd signals) */
@@ -82,7 +61,6 @@ struct vnet_stats {
 	uint64_t tx_batch[VNET_BATCH_BUCKETS];
 	uint64_t needs_reset; /* times the device entered NEEDS_RESET */
 };
-
 
 /* TX used-ring interrupt coalescing (part of VNET_OPT_SEND_COMBINE): while
  * TX notifies come less than tx_irq_ns apart, the used-ring interrupt is
@@ -133,7 +111,6 @@ void vnet_rx_drop(struct vnet *s);
 
 void vnet_get_stats(struct vnet *s, struct vnet_stats *out);
 const char *vnet_drop_name(enum vnet_drop d);
-const char *vnet_access_name(enum vnet_access a);
 /* Tests: current device status and negotiated features. */
 uint8_t vnet_status(struct vnet *s);
 uint64_t vnet_features(struct vnet *s);

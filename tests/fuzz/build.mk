@@ -29,10 +29,10 @@ FUZZ_DEVS_uart16550 := devices/uart16550.o
 FUZZ_DEVS_i8042 := devices/i8042.o
 FUZZ_DEVS_pci := devices/pci.o
 FUZZ_DEVS_ports := devices/debug_exit.o devices/pm_poweroff.o
-FUZZ_DEVS_virtio_net := devices/virtio_net.o devices/virtqueue.o devices/msix.o devices/pci.o devices/txirq.o
+FUZZ_DEVS_virtio_net := devices/virtio_net.o devices/virtio_pci.o devices/virtqueue.o devices/msix.o devices/pci.o devices/txirq.o
 FUZZ_TARGETS := pcnet uart16550 i8042 pci ports
 # virtio-net where its sources are (a tree from before it has none).
-FUZZ_TARGETS += $(if $(and $(wildcard devices/virtio_net.c),$(wildcard devices/virtqueue.c)),virtio_net)
+FUZZ_TARGETS += $(if $(and $(wildcard devices/virtio_net.c),$(wildcard devices/virtio_pci.c),$(wildcard devices/virtqueue.c)),virtio_net)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 define FUZZ_TARGET_RULE

@@ -1,11 +1,12 @@
-/* fuzz_virtio_net.c: libFuzzer target for devices/virtio_net.c and
- * devices/virtqueue.c (virtio 1.x over PCI, split rings) on a real PCI bus
- * and iobus over 16 MiB of guard-paged guest RAM. The input is a guest
- * program in the op format of fuzz_common.h: accesses to the common,
- * ISR, device and notify structures in BAR 0 and to config space, writes of
- * descriptor tables, avail rings and buffers into RAM, and the I/O thread's
- * side: frames from the tap (vnet_rx, with or without a vnet header),
- * transmit runs after kicks (vnet_tx_run), timed-out frames (vnet_rx_drop).
+/* fuzz_virtio_net.c: libFuzzer target for devices/virtio_net.c,
+ * devices/virtio_pci.c and devices/virtqueue.c (virtio 1.x over PCI, split
+ * rings) on a real PCI bus and iobus over 16 MiB of guard-paged guest RAM.
+ * The input is a guest program in the op format of fuzz_common.h: accesses
+ * to the common, ISR, device and notify structures in BAR 0 and to config
+ * space, writes of descriptor tables, avail rings and buffers into RAM, and
+ * the I/O thread's side: frames from the tap (vnet_rx, with or without a
+ * vnet header), transmit runs after kicks (vnet_tx_run), timed-out frames
+ * (vnet_rx_drop).
  * No tap: frames come from the input; transmits go to a sink that checks
  * them; ioeventfds are faked (numbers, never signalled).
  *
@@ -126,30 +127,30 @@ static uint64_t bar0(void *ctx)
 }
 static uint64_t isr(void *ctx)
 {
-	return bar0(ctx) + VNET_ISR_OFF;
+	return bar0(ctx) + VPCI_ISR_OFF;
 }
 static uint64_t devcfg(void *ctx)
 {
-	return bar0(ctx) + VNET_DEVCFG_OFF;
+	return bar0(ctx) + VPCI_DEVCFG_OFF;
 }
 static uint64_t notify(void *ctx)
 {
-	return bar0(ctx) + VNET_NOTIFY_OFF;
+	return bar0(ctx) + VPCI_NOTIFY_OFF;
 }
 static uint64_t msix_table(void *ctx)
 {
-	return bar0(ctx) + VNET_MSIX_TABLE_OFF;
+	return bar0(ctx) + VPCI_MSIX_TABLE_OFF;
 }
 static uint64_t msix_pba(void *ctx)
 {
-	return bar0(ctx) + VNET_MSIX_PBA_OFF;
+	return bar0(ctx) + VPCI_MSIX_PBA_OFF;
 }
 
 static const struct fz_region regions[] = {
-	{ .space = IO_MMIO, .len = VNET_COMMON_LEN, .base = bar0 },
+	{ .space = IO_MMIO, .len = VPCI_COMMON_LEN, .base = bar0 },
 	{ .space = IO_MMIO, .len = 1, .base = isr },
 	{ .space = IO_MMIO, .len = VNET_DEVCFG_LEN, .base = devcfg },
-	{ .space = IO_MMIO, .len = VNET_NUM_QUEUES * VNET_NOTIFY_MULT, .base = notify },
+	{ .space = IO_MMIO, .len = VNET_NUM_QUEUES * VPCI_NOTIFY_MULT, .base = notify },
 	{ .space = IO_PIO, .len = 8, .fixed_base = PCI_CONFIG_ADDRESS_PORT },
 	{ .space = IO_MMIO, .len = VNET_MSIX_VECTORS * MSIX_ENTRY_SIZE, .base = msix_table },
 	{ .space = IO_MMIO, .len = 8, .base = msix_pba },
