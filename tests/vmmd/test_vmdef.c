@@ -425,6 +425,35 @@ static void test_conf_switches(void **state)
 	}
 }
 
+/* The examples in etc/examples/ stay valid (the tests run from the
+ * repository's root). */
+static void test_examples(void **state)
+{
+	static const char *const confs[] = { "etc/vmmd.json", "etc/examples/vmmd-vxlan-host-a.json",
+					     "etc/examples/vmmd-vxlan-host-b.json" };
+	struct vmdef_error verr;
+	struct json_object *o;
+	struct vmmd_conf c;
+	struct vmdef d;
+	char err[256];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(confs) / sizeof(confs[0]); i++) {
+		vmmd_conf_init(&c);
+		if (vmmd_conf_load(&c, confs[i], err, sizeof(err)) != 0)
+			fail_msg("%s: %s", confs[i], err);
+		vmmd_conf_free(&c);
+	}
+	o = json_object_from_file("etc/examples/vm-limited.json");
+	assert_non_null(o);
+	if (vmdef_from_json(o, 0, &d, &verr) != 0)
+		fail_msg("vm-limited.json: %s", verr.message);
+	assert_int_equal(d.nics[0].limit.tx.bits_per_s, 100000000);
+	assert_int_equal(d.nics[0].limit.rx.pkts_per_s, 20000);
+	vmdef_free(&d);
+	json_object_put(o);
+}
+
 static void test_mac_and_names(void **state)
 {
 	uint8_t mac[6];
@@ -451,7 +480,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_defaults), cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_limits),           cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_state_files),      cmocka_unit_test(test_runrec),
-		cmocka_unit_test(test_conf),             cmocka_unit_test(test_conf_switches),             cmocka_unit_test(test_mac_and_names),
+		cmocka_unit_test(test_conf),             cmocka_unit_test(test_conf_switches), cmocka_unit_test(test_examples),             cmocka_unit_test(test_mac_and_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
