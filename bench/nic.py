@@ -56,25 +56,22 @@ e.g. only guest <-> guest, vmm opt=all against QEMU, one run:
   bench/nic.py --directions gg --systems 'opt=all|qemu' --runs 1 --no-start-time
 """
 import argparse
-import json
 import os
-import re
 import shutil
 import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 import nic_host as host
-from nic_cells import *  # noqa: F401,F403
-from nic_host import *  # noqa: F401,F403
-from nic_report import *  # noqa: F401,F403
+import nic_report as report
+import nic_run
+from nic_host import GUEST, MONITOR, NBFRAME, TSO_HDRS, TSO_MSS, TSO_SIZE
 
 
-def main():
+def parse_args():
+    """The command line, checked, with --quick's smaller figures applied; and
+    ArgumentParser.error for what only the plan can check."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="1 run, sizes 64 and 1514, few frames (TSO: 300 GSO frames)")
     ap.add_argument("--runs", type=int, default=5)
@@ -104,9 +101,10 @@ def main():
                     help="run only the systems whose name matches REGEX (re.search), e.g. "
                          "'opt=all|qemu', 'virtio', 'native'; default all")
     args = ap.parse_args()
-    dirs = [d.strip() for d in args.directions.split(",") if d.strip()]
-    if not dirs or set(dirs) - {"tx", "tso", "rx", "gg"}:
-        ap.error(f"--directions: tx, tso, rx and/or gg, not {args.directions!r}")
+    try:
+        nic_run.parse_directions(args.directions)
+    except ValueError as e:
+        ap.error(str(e))
     if args.tso_size and not TSO_HDRS + TSO_MSS < args.tso_size <= 65549:
         ap.error(f"--tso-size: {TSO_HDRS + TSO_MSS + 1}..65549 (or 0), not {args.tso_size}")
     if args.quick:
@@ -115,192 +113,47 @@ def main():
         args.gg_sizes = args.gg_sizes or "64"
         args.timeout = min(args.timeout, 30.0)
         args.start_runs = min(args.start_runs, 2)
-    sizes = [int(x) for x in args.sizes.split(",")]
-    run_tso = bool(args.tso_size) and ("tx" in dirs or "tso" in dirs)
-    gg_sizes = [int(x) for x in (args.gg_sizes or args.sizes).split(",")]
-    t_start = time.monotonic()
+    return args, ap.error
+
+
+def cannot_run():
+    """(message, exit status) when this host cannot run the bench, else None."""
     for f in (MONITOR, GUEST, NBFRAME):
         if not os.path.exists(f):
-            print(f"nic.py: {f} missing: run make first", file=sys.stderr)
-            return 2
+            return f"nic.py: {f} missing: run make first", 2
     if os.geteuid() != 0:
-        print("nic.py: needs root (network namespaces, taps)", file=sys.stderr)
-        return 77
+        return "nic.py: needs root (network namespaces, taps)", 77
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("nic.py: /dev/kvm not accessible", file=sys.stderr)
-        return 77
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+        return "nic.py: /dev/kvm not accessible", 77
+    return None
+
+
+def main():
+    args, usage_error = parse_args()
+    t_start = time.monotonic()
+    why = cannot_run()
+    if why:
+        print(why[0], file=sys.stderr)
+        return why[1]
+    try:
+        plan = nic_run.Plan(args)
+    except ValueError as e:
+        usage_error(str(e))
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, host.on_signal)
     os.sched_setaffinity(0, {args.host_cpu})
     os.makedirs(args.out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="vmm-bench.")
-
-    systems = [System(f"vmm pcnet opt={o}", "vmm", "pcnet", o) for o in STEPS]
-    systems.append(System("qemu pcnet", "qemu", "pcnet"))
-    systems += [System(f"vmm virtio-net opt={o}", "vmm", "virtio-net", o) for o in STEPS]
-    systems.append(System("qemu virtio-net", "qemu", "virtio-net"))
-    native = System(NATIVE_NAME, "native", "tap")
-    if args.systems:
-        try:
-            pick = re.compile(args.systems)
-        except re.error as e:
-            ap.error(f"--systems: {e}")
-        systems = [s for s in systems if pick.search(s.name)]
-        if not pick.search(native.name):
-            native = None
-        if not systems and not native:
-            ap.error(f"--systems {args.systems!r} matches no system")
-    hosts = [native] if native else []  # the native row, if selected
-    results = {"directions": {}, "systems": {}}
+    results = nic_run.measure(plan, args, tmp)
     start_md = ""
-    global NB_WHY
-    gg_qemu_why = ("measured: two QEMU VMs (-M pc, same NIC model, -netdev tap,ifname=<the "
-                   "netbridge tap>,vhost=off) in place of the two monitors, same pinning, "
-                   "frame counts and sizes; exits/frame n/a (every NIC I/O is an exit on QEMU), "
-                   "rx NIC drops n/a (QEMU counts none; frames it cannot take stay in the tap "
-                   "and show as tap drops)")
-    try:
-        ns_setup()
-        NB_WHY = nb_setup() if "gg" in dirs else "not run (--directions)"
-        if NB_WHY and "gg" in dirs:
-            print(f"  guest <-> guest: n/a ({NB_WHY})", file=sys.stderr)
-        for s in systems:
-            why = probe(s, tmp, args)
-            if why:
-                s.available, s.why = False, why
-                print(f"  {s.name}: n/a ({why})", file=sys.stderr)
-        gg_systems = [s for s in systems if s.kind == "qemu" or s.opt in GG_OPTS]
-        runsets, failures = {}, []
-        results["failures"] = failures
-        # --quick has one run a cell: a cell that fails (a stalled guest
-        # under a slow nested KVM, say) is tried once more; every failure
-        # is kept in results["failures"] and printed.
-        tries = 2 if args.quick else 1
-
-        def measure(fn, what):
-            for attempt in range(tries):
-                try:
-                    return fn()
-                except (RuntimeError, OSError, KeyError, ValueError,
-                        subprocess.SubprocessError) as e:
-                    print(f"  run {run + 1}: {e}", file=sys.stderr)
-                    failures.append(dict(what, run=run + 1, error=str(e),
-                                         retried=attempt > 0))
-            return None
-        tso_systems = [s for s in systems if s.model == "virtio-net"] + hosts
-        tso_why = {s.name: s.why for s in tso_systems if not s.available}
-        for run in range(args.runs):
-            for direction in [d for d in ("tx", "rx") if d in dirs]:
-                for size in sizes:
-                    for s in [x for x in systems if x.available] + hosts:
-                        key = (s.name, direction, size)
-                        r = measure(lambda: native_cell(direction, size, args, tmp)
-                                    if s.kind == "native"
-                                    else vm_cell(s, direction, size, args.count, args, tmp),
-                                    {"system": s.name, "direction": direction, "size": size})
-                        if r is None:
-                            runsets.setdefault(key, [])
-                            continue
-                        runsets.setdefault(key, []).append(r)
-                        print(f"  run {run + 1}/{args.runs} {direction} {size:5d} B "
-                              f"{s.name:32s} {r['fps']:12,.0f} frames/s", file=sys.stderr)
-            # guest -> host, 64 KiB TSO: virtio-net systems and the native writer
-            for s in [x for x in tso_systems if x.name not in tso_why] if run_tso else []:
-                key = (s.name, TSO_KEY, args.tso_size)
-                r = measure(lambda: native_tso_cell(args.tso_size, args, tmp)
-                            if s.kind == "native"
-                            else vm_cell(s, "tx", args.tso_size, args.tso_count, args, tmp,
-                                         tso=True),
-                            {"system": s.name, "direction": TSO_KEY, "size": args.tso_size})
-                if r is None:
-                    runsets.setdefault(key, [])
-                    if not runsets[key]:  # never worked: no TSO here, skip later runs
-                        tso_why[s.name] = failures[-1]["error"][:200]
-                    continue
-                runsets.setdefault(key, []).append(r)
-                print(f"  run {run + 1}/{args.runs} tx TSO {args.tso_size} B {s.name:32s} "
-                      f"{r['fps']:12,.0f} GSO frames/s {r['gbps']:6.2f} Gb/s", file=sys.stderr)
-            for size in gg_sizes if "gg" in dirs and not NB_WHY else []:
-                for s in [x for x in gg_systems if x.available]:
-                    key = (s.name, "gg", size)
-                    r = measure(lambda: gg_cell(s, size, args.count, args, tmp),
-                                {"system": s.name, "direction": "gg", "size": size})
-                    if r is None:
-                        runsets.setdefault(key, [])
-                        continue
-                    runsets.setdefault(key, []).append(r)
-                    print(f"  run {run + 1}/{args.runs} gg {size:5d} B {s.name:32s} "
-                          f"{r['fps']:12,.0f} frames/s received, lost {r['lost_frames']}, "
-                          f"switch drops {r['switch_drops']}", file=sys.stderr)
-        for s in systems + hosts:
-            results["systems"][s.name] = {"kind": s.kind, "model": s.model, "opt": s.opt,
-                                          "available": s.available, "why": s.why}
-        for (name, d, size), runs in runsets.items():
-            results["directions"].setdefault(d, {}).setdefault(str(size), {})[name] = {
-                "summary": summarize(runs) if runs else None, "runs": runs}
-        results["guest_guest"] = {
-            "available": not NB_WHY, "why": NB_WHY, "sizes": gg_sizes,
-            "run": "gg" in dirs,
-            # vmm-monitor rows (exits per side from the monitors) and QEMU rows
-            "systems": [s.name for s in gg_systems if s.available and s.kind == "vmm"],
-            "qemu_systems": [s.name for s in gg_systems if s.available and s.kind == "qemu"],
-            "not_available": {s.name: s.why for s in gg_systems if not s.available},
-            "qemu": "measured", "qemu_why": gg_qemu_why,
-            "setup": f"netbridge switch of runtime vmmbench<PID> in the bench namespace, VM "
-                     f"ports {GG_TX_TAP} ({GG_TX_MAC}, tx VM, CPU {args.vm_cpu}) and "
-                     f"{GG_RX_TAP} ({GG_RX_MAC}, rx VM, CPU {args.host_cpu}), attach mode "
-                     f"{host.NB_MODE}"}
-        segs = -(-(args.tso_size - TSO_HDRS) // TSO_MSS) if args.tso_size else 0
-        results["tso"] = {
-            "run": run_tso, "key": TSO_KEY, "size": args.tso_size, "count": args.tso_count,
-            "native_ms": args.native_ms, "tcp_payload": args.tso_size - TSO_HDRS,
-            "headers": TSO_HDRS, "gso_size": TSO_MSS, "segments_per_frame": segs,
-            "dst_mac": TSO_SINK_MAC,
-            "systems": [s.name for s in tso_systems
-                        if runsets.get((s.name, TSO_KEY, args.tso_size))],
-            "not_available": {n: w for n, w in tso_why.items()},
-            "guest": f"netguest tx count={args.tso_count} size={args.tso_size} "
-                     f"dst={TSO_SINK_MAC} tso=1 nic=virtio",
-            "native": "python3 writer in the bench namespace (build/nbframe takes <= 9216 B): "
-                      "the guest's frame behind a 10-byte virtio_net_hdr (NEEDS_CSUM, GSO "
-                      "TCPV4, hdr_len 54, gso_size 1448, csum_start 34, csum_offset 16), "
-                      "one write() per frame to an IFF_VNET_HDR tap, pinned to the VM CPU",
-            "what": "guest -> host GSO frames: frames = GSO frames (one tap packet each, "
-                    "checked with rx_bytes = frames x size); on a wire each would be "
-                    f"{segs} TCP segments of <= {TSO_MSS} B payload; the host drops each "
-                    "frame at ip_rcv, unsegmented (its destination MAC is no interface's)"}
-    finally:
-        cleanup()
     if not args.no_start_time:
-        sj = os.path.join(tmp, "start.json")
-        r = subprocess.run([sys.executable, "bench/start_time.py", "--runs",
-                            str(args.start_runs), "--json", sj],
-                           stdout=subprocess.PIPE, text=True)
-        start_md = r.stdout
-        if r.returncode == 0 and os.path.exists(sj):
-            results["start_time"] = json.load(open(sj))
+        start_md, start_json = nic_run.start_time(args, tmp)
+        if start_json is not None:
+            results["start_time"] = start_json
     elapsed = time.monotonic() - t_start
-    results["machine"] = machine()
-    results["config"] = {"runs": args.runs, "sizes": sizes, "count": args.count,
-                         "native_ms": args.native_ms, "vm_cpu": args.vm_cpu,
-                         "host_cpu": args.host_cpu, "quick": args.quick, "gg_sizes": gg_sizes,
-                         "directions": dirs, "systems": args.systems,
-                         "tso_size": args.tso_size, "tso_count": args.tso_count,
-                         "elapsed_s": round(elapsed, 1)}
-    results["ratios"] = ratios(results, sizes, systems, native)
-    results["ratios_gg"] = ratios_gg(results, gg_sizes)
-    results["ratios_tso"] = ratios_tso(results, args.tso_size) if run_tso else []
-    results["targets"] = targets(results, sizes)
-    base = os.path.join(args.out_dir, args.name)
-    json.dump(results, open(base + ".json", "w"), indent=1)
-    md = report(results, sizes, systems, hosts, start_md)
-    open(base + ".md", "w").write(md)
-    plot(results, sizes, systems, hosts, base + ".png", tmp)
+    report.complete(results, plan, args, elapsed)
+    report.write(results, plan, args, start_md, tmp, elapsed)
     shutil.rmtree(tmp, ignore_errors=True)
-    print(md)
-    print(f"wrote {base}.md, {base}.json, {base}.png; took {elapsed:.0f} s "
-          f"({elapsed / 60:.1f} min)")
     return 0
 
 
@@ -308,4 +161,4 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     finally:
-        cleanup()
+        host.cleanup()

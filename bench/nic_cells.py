@@ -1,20 +1,19 @@
 """bench/nic_cells.py: the NIC benchmark's workloads (bench/nic.py): one
 measured cell per call (tx, rx, guest<->guest, 64 KiB TSO; vmm, QEMU, native)."""
-import argparse
 import json
 import os
 import re
 import shutil
-import signal
 import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import nic_host as host
-from nic_host import *  # noqa: F401,F403 (constants and helpers)
+from nic_host import (CHILDREN, GG_RX_MAC, GG_RX_TAP, GG_TX_MAC, GG_TX_TAP, GUEST_MAC, HOST_MAC,
+                      NATIVE_TAP, NBFRAME, TSO_HDRS, TSO_MSS, TSO_SINK_MAC, VM_TAP, Lines,
+                      control_stats, counter, exit_causes, finish, host_cpu, kv, nb_stats,
+                      proc_cpu, start_vm)
 
 
 def vm_cell(sysm, direction, size, count, args, tmp, tso=False):
@@ -83,46 +82,53 @@ def vm_cell(sysm, direction, size, count, args, tmp, tso=False):
         out.update(tso_figures(frames, size, el))
     if st0 is not None:
         st1 = json.load(open(f"{tmp}/stats.json"))
-        n0, n1 = st0["nics"][0], st1["nics"][0]
-        nf = (n1[direction]["frames"] - n0[direction]["frames"]) or 1
-        a, b = exit_causes(st0), exit_causes(st1)
-        by = {k: (b[k] - a.get(k, 0)) / nf for k in b if b[k] - a.get(k, 0)}
-        out["exits_per_frame"] = sum(by.values())
+        m = monitor_delta(st0, st1, direction)
+        n0, n1, nf = st0["nics"][0], st1["nics"][0], m["frames"]
+        out["exits_per_frame"] = m["exits_per_frame"]
         # where the vCPU's time goes, per frame: inside KVM_RUN (guest code,
         # and on kvm_pvm its emulated CPL0 instructions) vs handling exits
         out["kvm_run_us_per_frame"] = (st1["exits"]["run_ns"] - st0["exits"]["run_ns"]) / nf / 1e3
         out["exit_handling_us_per_frame"] = sum(
             v["ns"] - st0["exits"]["by_reason"].get(k, {"ns": 0})["ns"]
             for k, v in st1["exits"]["by_reason"].items()) / nf / 1e3
-        out["exits_by_cause"] = by
-        out["nic_interrupts_per_frame"] = (n1["interrupts"] - n0["interrupts"]) / nf
+        out["exits_by_cause"] = m["exits_by_cause"]
+        out["nic_interrupts_per_frame"] = m["nic_interrupts_per_frame"]
         if "rap_coalesced" in n1:
             out["rap_coalesced_per_frame"] = (n1["rap_coalesced"] - n0["rap_coalesced"]) / nf
         out["doorbells_per_frame"] = (n1.get("doorbells", 0) - n0.get("doorbells", 0)) / nf
-        out["drops"] = {k: n1["drops"][k] - n0["drops"][k] for k in n1["drops"]}
+        out["drops"] = m["nic_drops"]
         if "tx_batches" in n1:  # frames per TX pass (send combining at work?)
             out["tx_batches"] = {k: v - n0["tx_batches"].get(k, 0)
                                  for k, v in n1["tx_batches"].items()}
     return out
 
 
+def nbframe_run(argv, pattern, what):
+    """Runs a host-side nbframe to its end: (the match of pattern in its
+    output, its rusage, host_cpu() before and after); RuntimeError when it
+    fails or does not print pattern."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    CHILDREN.append(p)
+    h0 = host_cpu()
+    _, status, ru = os.wait4(p.pid, 0)
+    h1 = host_cpu()
+    CHILDREN.remove(p)
+    p.returncode = 0
+    out = p.stdout.read()
+    m = re.search(pattern, out)
+    if os.waitstatus_to_exitcode(status) != 0 or not m:
+        raise RuntimeError(f"{what}: {out} {p.stderr.read()}")
+    return m, ru, h0, h1
+
+
 def native_cell(direction, size, args, tmp):
     ms = args.native_ms
     if direction == "tx":
         before = counter(NATIVE_TAP, "rx_packets")
-        argv = ["taskset", "-c", str(args.vm_cpu), NBFRAME, f"tap:{NATIVE_TAP}@{host.NS}", "--",
-                "flood", NATIVE_TAP, HOST_MAC, "02:00:00:00:00:03", str(ms), str(size)]
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        CHILDREN.append(p)
-        h0 = host_cpu()
-        _, status, ru = os.wait4(p.pid, 0)
-        h1 = host_cpu()
-        CHILDREN.remove(p)
-        p.returncode = 0
-        out = p.stdout.read()
-        m = re.search(r"sent=(\d+)", out)
-        if os.waitstatus_to_exitcode(status) != 0 or not m:
-            raise RuntimeError(f"native tx: {out} {p.stderr.read()}")
+        _, ru, h0, h1 = nbframe_run(
+            ["taskset", "-c", str(args.vm_cpu), NBFRAME, f"tap:{NATIVE_TAP}@{host.NS}", "--",
+             "flood", NATIVE_TAP, HOST_MAC, "02:00:00:00:00:03", str(ms), str(size)],
+            r"sent=(\d+)", "native tx")
         frames = counter(NATIVE_TAP, "rx_packets") - before
     else:
         fl = subprocess.Popen(["taskset", "-c", str(args.host_cpu), NBFRAME,
@@ -130,22 +136,14 @@ def native_cell(direction, size, args, tmp):
                                HOST_MAC, str(ms + 4000), str(size)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         CHILDREN.append(fl)
-        p = subprocess.Popen(["taskset", "-c", str(args.vm_cpu), NBFRAME, f"tap:{NATIVE_TAP}@{host.NS}",
-                              "--", "wait", str(ms), "--", "report"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        CHILDREN.append(p)
-        h0 = host_cpu()
-        _, status, ru = os.wait4(p.pid, 0)
-        h1 = host_cpu()
-        CHILDREN.remove(p)
-        p.returncode = 0
-        fl.kill()
-        fl.wait()
-        CHILDREN.remove(fl)
-        out = p.stdout.read()
-        m = re.search(rf"{NATIVE_TAP} rx=(\d+)", out)
-        if os.waitstatus_to_exitcode(status) != 0 or not m:
-            raise RuntimeError(f"native rx: {out} {p.stderr.read()}")
+        try:
+            m, ru, h0, h1 = nbframe_run(
+                ["taskset", "-c", str(args.vm_cpu), NBFRAME, f"tap:{NATIVE_TAP}@{host.NS}",
+                 "--", "wait", str(ms), "--", "report"], rf"{NATIVE_TAP} rx=(\d+)", "native rx")
+        finally:
+            fl.kill()
+            fl.wait()
+            CHILDREN.remove(fl)
         frames = int(m.group(1))
     el = ms / 1000.0
     if frames == 0:
@@ -243,12 +241,13 @@ def native_tso_cell(size, args, tmp):
 
 def monitor_delta(st0, st1, direction):
     """Exits/IRQs per NIC frame moved in `direction` between two monitor
-    stats snapshots (COM1/debug-exit left out, as in vm_cell)."""
+    stats snapshots (COM1/debug-exit left out), and that frame count (at
+    least 1)."""
     n0, n1 = st0["nics"][0], st1["nics"][0]
     nf = (n1[direction]["frames"] - n0[direction]["frames"]) or 1
     a, b = exit_causes(st0), exit_causes(st1)
     by = {k: (b[k] - a.get(k, 0)) / nf for k in b if b[k] - a.get(k, 0)}
-    return {"exits_per_frame": sum(by.values()), "exits_by_cause": by,
+    return {"frames": nf, "exits_per_frame": sum(by.values()), "exits_by_cause": by,
             "nic_interrupts_per_frame": (n1["interrupts"] - n0["interrupts"]) / nf,
             "nic_drops": {k: n1["drops"][k] - n0["drops"][k] for k in n1["drops"]}}
 

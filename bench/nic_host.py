@@ -2,17 +2,12 @@
 namespace, taps and netbridge switch of a run, the VM processes (vmm-monitor
 or QEMU) and the counters read from them. The run's state (NS, NB_RT,
 NB_MODE, CHILDREN) lives here."""
-import argparse
 import json
 import os
 import re
 import shutil
-import signal
 import socket
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
 
 MONITOR = "build/vmm-monitor"
@@ -23,6 +18,9 @@ GUEST_MAC = "52:54:00:ab:cd:ef"
 HOST_MAC = "02:00:00:00:00:01"
 VM_TAP = "bnt0"
 NATIVE_TAP = "bnn0"
+# The optimization steps in the paper's Table 3 order, as --nic opt= values: the
+# switch names are the monitor's (monitor/nic_config.c, listed by its --help);
+# the result keys and ratio columns are named after these steps.
 STEPS = ["none", "coalesce", "coalesce+combine", "all"]
 # guest <-> guest through netbridge: two VM ports of one switch
 GG_TX_TAP, GG_RX_TAP = "bng0", "bng1"
@@ -38,7 +36,6 @@ TSO_SIZE = TSO_HDRS + 45 * TSO_MSS  # 65214
 TSO_SINK_MAC = "02:00:00:00:00:fe"  # no interface has it: dropped at ip_rcv (OTHERHOST)
 TSO_KEY = "tx_tso"                   # results["directions"] key of these cells
 NB_RT = None      # netbridge runtime of this run (pins under /sys/fs/bpf/NB_RT)
-NB_WHY = ""       # why guest <-> guest cannot run here
 NB_MODE = "?"     # attach mode of the VM ports (nbctl ports)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CHILDREN = []

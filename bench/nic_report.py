@@ -1,20 +1,14 @@
 """bench/nic_report.py: the NIC benchmark's results (bench/nic.py): medians,
 ratios, targets, the Markdown tables and the plot."""
-import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-import nic_host as host
-from nic_host import *  # noqa: F401,F403 (constants and helpers)
+from nic_host import NATIVE_NAME, STEPS, TSO_KEY, sh
 
 
 SUMMARY_KEYS = ["fps", "mbps", "exits_per_frame", "nic_io_per_frame", "irqs_per_frame",
@@ -110,6 +104,17 @@ def med(results, d, size, name, k="fps"):
     return c["summary"][k]["median"]
 
 
+def step_ratios(results, d, size, model):
+    """frames/s medians of each optimization step over the one before, keyed
+    "coalesce/none", ..."""
+    out = {}
+    for a, b in zip(STEPS, STEPS[1:]):
+        x = med(results, d, size, f"vmm {model} opt={a}")
+        y = med(results, d, size, f"vmm {model} opt={b}")
+        out[f"{b}/{a}"] = y / x if x and y else None
+    return out
+
+
 def ratios(results, sizes, systems, native):
     out = []
     for model in ("pcnet", "virtio-net"):
@@ -122,10 +127,7 @@ def ratios(results, sizes, systems, native):
                 n = med(results, d, size, NATIVE_NAME)
                 row["vmm/qemu"] = v / q if v and q else None
                 row["vmm/native"] = v / n if v and n else None
-                for a, b in zip(STEPS, STEPS[1:]):
-                    x = med(results, d, size, f"vmm {model} opt={a}")
-                    y = med(results, d, size, f"vmm {model} opt={b}")
-                    row[f"{b}/{a}"] = y / x if x and y else None
+                row.update(step_ratios(results, d, size, model))
                 out.append(row)
     return out
 
@@ -155,10 +157,7 @@ def ratios_tso(results, size):
     n = med(results, TSO_KEY, size, NATIVE_NAME)
     row = {"model": "virtio-net", "direction": TSO_KEY, "size": size,
            "vmm/qemu": v / q if v and q else None, "vmm/native": v / n if v and n else None}
-    for a, b in zip(STEPS, STEPS[1:]):
-        x = med(results, TSO_KEY, size, f"vmm virtio-net opt={a}")
-        y = med(results, TSO_KEY, size, f"vmm virtio-net opt={b}")
-        row[f"{b}/{a}"] = y / x if x and y else None
+    row.update(step_ratios(results, TSO_KEY, size, "virtio-net"))
     return [row]
 
 
@@ -469,3 +468,32 @@ def plot(results, sizes, systems, hosts, png, tmp):
                     "set logscale y; set autoscale y")
     cmds.append("unset multiplot")
     subprocess.run(["gnuplot"], input="\n".join(cmds), text=True, check=True)
+
+
+def complete(results, plan, args, elapsed):
+    """Adds what follows from the measurements (nic_run.py's results): the
+    machine, the configuration, the ratios and the targets."""
+    results["machine"] = machine()
+    results["config"] = {"runs": args.runs, "sizes": plan.sizes, "count": args.count,
+                         "native_ms": args.native_ms, "vm_cpu": args.vm_cpu,
+                         "host_cpu": args.host_cpu, "quick": args.quick,
+                         "gg_sizes": plan.gg_sizes, "directions": plan.dirs,
+                         "systems": args.systems, "tso_size": args.tso_size,
+                         "tso_count": args.tso_count, "elapsed_s": round(elapsed, 1)}
+    results["ratios"] = ratios(results, plan.sizes, plan.systems, plan.native)
+    results["ratios_gg"] = ratios_gg(results, plan.gg_sizes)
+    results["ratios_tso"] = ratios_tso(results, args.tso_size) if plan.run_tso else []
+    results["targets"] = targets(results, plan.sizes)
+
+
+def write(results, plan, args, start_md, tmp, elapsed):
+    """OUT_DIR/NAME.json, .md and .png; the Markdown and where they went on
+    stdout."""
+    base = os.path.join(args.out_dir, args.name)
+    json.dump(results, open(base + ".json", "w"), indent=1)
+    md = report(results, plan.sizes, plan.systems, plan.hosts, start_md)
+    open(base + ".md", "w").write(md)
+    plot(results, plan.sizes, plan.systems, plan.hosts, base + ".png", tmp)
+    print(md)
+    print(f"wrote {base}.md, {base}.json, {base}.png; took {elapsed:.0f} s "
+          f"({elapsed / 60:.1f} min)")

@@ -14,10 +14,14 @@
 #include "devices/msix.h"
 #include "devices/pci.h"
 
-/* The paper's optimizations, the same bits in every model. */
-#define NETDEV_OPT_COALESCE 0x1 /* writes that do no I/O do not exit (coalesced, ioeventfd) */
-#define NETDEV_OPT_COMBINE 0x2  /* a doorbell sends every ready frame; TX interrupts coalesced */
-#define NETDEV_OPT_IRQFD 0x4    /* interrupts injected by irqfd from the I/O thread */
+/* The paper's optimizations, the same bits in every model and in the
+ * monitor's --nic opt= switches (names in monitor/nic_config.c). */
+#define NETDEV_OPT_COALESCE 0x1 /* writes that do no I/O do not exit: PCnet RAP coalesced,
+                                   virtio queue notify by ioeventfd */
+#define NETDEV_OPT_COMBINE 0x2  /* a doorbell sends every ready frame, batched tap writes;
+                                   TX completion interrupts coalesced (tx_irq_*) */
+#define NETDEV_OPT_IRQFD 0x4    /* interrupts injected by irqfd from the I/O thread
+                                   (virtio: and EVENT_IDX) */
 #define NETDEV_OPT_ALL 0x7
 
 #define NETDEV_HDR_LEN 12      /* the virtio_net_hdr every frame carries to and from the tap */

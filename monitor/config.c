@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "monitor/nic.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 
@@ -137,6 +138,8 @@ static int parse_stats(struct monitor_config *c, const char *what, const char *v
 
 void config_usage(FILE *f)
 {
+	char opts[64];
+
 	fprintf(f,
 		"Usage: vmm-monitor --kernel FILE [options]\n"
 		"Runs one KVM virtual machine in this process.\n\n"
@@ -159,7 +162,7 @@ void config_usage(FILE *f)
 		"  --nic model=pcnet,tap=NAME|fd=N[,mac=MAC][,opt=LIST]\n"
 		"                       a NIC on a tap (tap=NAME opens or creates it; fd=N is an\n"
 		"                       inherited tap); repeatable. opt: the I/O optimizations\n"
-		"                       (default all): none, or coalesce+combine+irqfd, or -NAME\n"
+		"                       (default all): none, or %s, or -NAME\n"
 		"  --debug              debug logging\n"
 		"  --help               this text\n\n"
 		"Exit status: the guest's debug-exit status (0..63; 0 = pass), 0 after a clean\n"
@@ -167,7 +170,8 @@ void config_usage(FILE *f)
 		"69 no KVM, 70 internal error, 71 host resource error, 77 /dev/kvm permission,\n"
 		"78 size out of range, 80 guest reset, 81 triple fault, 82 emulation failure,\n"
 		"83 VM entry failure, 128+N killed by signal N.\n",
-		MON_CMDLINE_MAX, MON_MEM_MIN_MIB, MON_MEM_MAX_MIB, MON_VCPUS_MAX);
+		MON_CMDLINE_MAX, MON_MEM_MIN_MIB, MON_MEM_MAX_MIB, MON_VCPUS_MAX,
+		nic_opts_string(NETDEV_OPT_ALL, opts, sizeof(opts)));
 }
 
 enum {

@@ -510,7 +510,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	memcpy(n->cfg.mac, nc.mac, 6);
 	nc.mem = &vm->mem;
 	nc.irq = (struct irq_line){ .set = nic_irqline_set, .ctx = n, .gsi = gsi };
-	if (c->opts & NIC_OPT_IRQFD) {
+	if (c->opts & NETDEV_OPT_IRQFD) {
 		n->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		n->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (n->irq_fd < 0 || n->resample_fd < 0)
@@ -529,9 +529,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	/* The doorbells: KVM signals the same eventfds the exit path writes. */
 	nc.notify_rx_fd = n->rx_wake_fd;
 	nc.notify_tx_fd = n->kick_fd;
-	nc.opts = (c->opts & NIC_OPT_COALESCE ? NETDEV_OPT_COALESCE : 0) |
-		  (c->opts & NIC_OPT_COMBINE ? NETDEV_OPT_COMBINE : 0) |
-		  (c->opts & NIC_OPT_IRQFD ? NETDEV_OPT_IRQFD : 0);
+	nc.opts = c->opts;
 	nc.tx_defer_ns = (uint64_t)c->txkick_us * 1000u;
 	if (c->txirq_us) {
 		nc.tx_irq_frames = c->txirq_frames;
@@ -540,7 +538,7 @@ int nic_create(struct nic **out, const struct nic_config *c, unsigned index, str
 	nc.name = n->name;
 	if (n->m->msi_vectors && vm_msi_supported(vm)) {
 		nc.msi = (struct msi_sink){ .send = nic_msi_send, .update = nic_msi_update, .ctx = n };
-		if (c->opts & NIC_OPT_IRQFD)
+		if (c->opts & NETDEV_OPT_IRQFD)
 			msi_irqfds(n);
 	}
 	n->dev = n->m->create(&nc);
@@ -659,7 +657,7 @@ struct json_object *nic_stats_json(struct nic *n)
 	json_object_object_add(o, "tap", json_object_new_string(n->ifname));
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	opts = json_object_new_object();
-	for (unsigned bit = 1; bit & NIC_OPT_ALL; bit <<= 1)
+	for (unsigned bit = 1; bit & NETDEV_OPT_ALL; bit <<= 1)
 		json_object_object_add(opts, nic_opt_name(bit),
 				       json_object_new_boolean(n->cfg.opts & bit));
 	json_object_object_add(o, "opts", opts);

@@ -25,7 +25,7 @@ struct nic_config {
 	int fd;                     /* inherited tap fd, or -1 */
 	uint8_t mac[6];
 	bool has_mac;
-	unsigned opts; /* NIC_OPT_* */
+	unsigned opts; /* NETDEV_OPT_* switches (devices/netdev.h), all on by default */
 	/* With combine: TX completion interrupts coalesced to one per N frames
 	 * or T us, whichever first, while doorbells come less than T apart
 	 * (monitor/README.md). N <= 1 or T = 0 turns the coalescing off. */
@@ -41,21 +41,14 @@ struct nic_config {
 #define NIC_TXIRQ_US 50
 #define NIC_TXKICK_US 100
 
-/* The paper's optimizations, each a switch (all on by default). */
-#define NIC_OPT_COALESCE 0x1 /* no exit for writes that do no I/O: PCnet RAP coalesced,
-                                 virtio queue notify by ioeventfd */
-#define NIC_OPT_COMBINE 0x2  /* a doorbell sends every ready frame, batched tap writes;
-                                 TX completion interrupts coalesced (txirq_*) */
-#define NIC_OPT_IRQFD 0x4    /* interrupts by irqfd from the I/O thread (virtio: and EVENT_IDX) */
-#define NIC_OPT_ALL 0x7
-
-/* Parses one --nic value into c. opt=LIST: names from coalesce, combine,
- * irqfd joined by '+'; "all", "none"; a leading '-' on a name turns it off
- * from all ("opt=-combine"). 0, or -EINVAL with *why set to a message. */
+/* Parses one --nic value into c. opt=LIST: switch names (nic_config.c's
+ * table, the one list of them) joined by '+'; "all", "none"; a leading '-'
+ * on a name turns it off from all ("opt=-combine"). 0, or -EINVAL with *why
+ * set to a message. */
 int nic_parse(const char *spec, struct nic_config *c, const char **why);
 /* "coalesce+combine+irqfd", "none" */
 const char *nic_opts_string(unsigned opts, char *buf, unsigned size);
-/* The name of one NIC_OPT_* bit ("coalesce"), or "?". */
+/* The name of one NETDEV_OPT_* bit ("coalesce"), or "?". */
 const char *nic_opt_name(unsigned bit);
 
 struct nic;

@@ -22,11 +22,13 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return mac[0] & 1 ? -EINVAL : 0; /* multicast is no station address */
 }
 
+/* The names of the opt= switches, in the order they print: the one list of
+ * them (--help, the stats' "opts" and the messages are made from it). */
 static const struct {
 	const char *name;
 	unsigned bit;
-} opt_names[] = { { "coalesce", NIC_OPT_COALESCE }, { "combine", NIC_OPT_COMBINE },
-		  { "irqfd", NIC_OPT_IRQFD } };
+} opt_names[] = { { "coalesce", NETDEV_OPT_COALESCE }, { "combine", NETDEV_OPT_COMBINE },
+		  { "irqfd", NETDEV_OPT_IRQFD } };
 
 const char *nic_opt_name(unsigned bit)
 {
@@ -39,10 +41,10 @@ const char *nic_opt_name(unsigned bit)
 static int parse_opts(const char *s, unsigned *out)
 {
 	char buf[128], *save = NULL, *tok;
-	unsigned opts = s[0] == '-' ? NIC_OPT_ALL : 0;
+	unsigned opts = s[0] == '-' ? NETDEV_OPT_ALL : 0;
 
 	if (!strcmp(s, "all") || !strcmp(s, "none")) {
-		*out = s[0] == 'a' ? NIC_OPT_ALL : 0;
+		*out = s[0] == 'a' ? NETDEV_OPT_ALL : 0;
 		return 0;
 	}
 	if (strlen(s) >= sizeof(buf))
@@ -62,15 +64,20 @@ static int parse_opts(const char *s, unsigned *out)
 	return 0;
 }
 
-const char *nic_opts_string(unsigned opts, char *buf, unsigned size)
+static void join_opts(unsigned opts, const char *sep, char *buf, unsigned size)
 {
 	size_t n = 0;
 
 	buf[0] = 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(opt_names); i++)
 		if (opts & opt_names[i].bit)
-			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "+" : "",
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? sep : "",
 					      opt_names[i].name);
+}
+
+const char *nic_opts_string(unsigned opts, char *buf, unsigned size)
+{
+	join_opts(opts, "+", buf, size);
 	if (!opts)
 		snprintf(buf, size, "none");
 	return buf;
@@ -83,7 +90,7 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->opts = NIC_OPT_ALL;
+	c->opts = NETDEV_OPT_ALL;
 	c->txirq_frames = NIC_TXIRQ_FRAMES;
 	c->txirq_us = NIC_TXIRQ_US;
 	c->txkick_us = NIC_TXKICK_US;
@@ -150,8 +157,12 @@ int nic_parse(const char *spec, struct nic_config *c, const char **why)
 			c->txkick_us = (unsigned)fd;
 		} else if (!strcmp(tok, "opt")) {
 			if (parse_opts(v, &c->opts) < 0) {
-				*why = "opt: all, none, or names from coalesce, combine, irqfd joined by '+' "
-				       "(a leading '-' turns one off: opt=-combine)";
+				static char msg[160];
+				char names[64];
+				join_opts(NETDEV_OPT_ALL, ", ", names, sizeof(names));
+				snprintf(msg, sizeof(msg), "opt: all, none, or names from %s joined by '+' "
+					 "(a leading '-' turns one off: opt=-combine)", names);
+				*why = msg;
 				return -EINVAL;
 			}
 		} else {

@@ -49,9 +49,12 @@ fi
 # ---------------------------------------------------------------------------
 # 1. Resolve and download the packages.
 
-KPKG=$(deb_resolve_kernel "${LINUX_IMAGE_PKG:-}")
-KDEB=$(deb_fetch "$KPKG")
-BBDEB=$(deb_fetch "$BB_PKG")
+deb_resolve_kernel "${LINUX_IMAGE_PKG:-}"
+KPKG=$DEB_KPKG
+deb_fetch "$KPKG"
+KDEB=$DEB_FILE
+deb_fetch "$BB_PKG"
+BBDEB=$DEB_FILE
 KVER_DEB=$(dpkg-deb -f "$KDEB" Version)
 BBVER_DEB=$(dpkg-deb -f "$BBDEB" Version)
 VERSION_TEXT="$KPKG $KVER_DEB

@@ -4,6 +4,11 @@
 # apt, extract them with dpkg-deb and pack a busybox initramfs with a few
 # modules.
 #
+# The functions that may run apt-get update (deb_resolve_kernel, deb_fetch)
+# hand their answer back in a variable, not on stdout: called as $(...) they
+# would run in a subshell, and whether apt-get update already ran would be
+# forgotten there, so each call would run it again.
+#
 # The caller sets, before calling anything:
 #   DEB_LOG_PREFIX  word in front of every message ("build-linux-guest")
 #   DEB_CACHE       folder for the downloaded .debs (created)
@@ -80,39 +85,44 @@ deb_cached() {
 	return 0
 }
 
+# Sets DEB_CANDIDATE to the version apt would fetch of package $1, empty when
+# it knows none; runs apt-get update (once per script) when apt does not know
+# the package.
 DEB_UPDATED=0
 deb_candidate_or_update() {
-	local ver
-	ver=$(deb_candidate "$1")
-	if [[ (-z $ver || $ver == "(none)") && $DEB_UPDATED == 0 && ${#DEB_APT_OPTS[@]} == 0 ]]; then
+	DEB_CANDIDATE=$(deb_candidate "$1")
+	if [[ (-z $DEB_CANDIDATE || $DEB_CANDIDATE == "(none)") && $DEB_UPDATED == 0 &&
+		${#DEB_APT_OPTS[@]} == 0 ]]; then
 		DEB_UPDATED=1
 		deb_log "apt-cache does not know $1; running apt-get update"
 		apt-get update -qq >&2 || deb_log "apt-get update failed"
-		ver=$(deb_candidate "$1")
+		DEB_CANDIDATE=$(deb_candidate "$1")
 	fi
-	[[ $ver == "(none)" ]] || echo "$ver"
+	[[ $DEB_CANDIDATE != "(none)" ]] || DEB_CANDIDATE=
 }
 
-# Prints the path of the .deb for package $1 (downloading it if needed).
+# Sets DEB_FILE to the path of the .deb for package $1 (downloading it if
+# needed).
 deb_fetch() {
 	local pkg=$1 ver deb quoted
 	if [[ $DEB_OFFLINE == 1 ]]; then
 		deb=$(deb_cached "$pkg")
 		[[ -n $deb ]] || deb_die "offline and no cached .deb of $pkg in $DEB_CACHE"
-		echo "$deb"; return 0
+		DEB_FILE=$deb; return 0
 	fi
-	ver=$(deb_candidate_or_update "$pkg")
+	deb_candidate_or_update "$pkg"
+	ver=$DEB_CANDIDATE
 	if [[ -z $ver ]]; then
 		deb=$(deb_cached "$pkg")
 		[[ -n $deb ]] || deb_die "package $pkg: apt knows no version and none is cached in $DEB_CACHE"
 		deb_log "package $pkg: apt knows no version; using cached $(basename "$deb")"
-		echo "$deb"; return 0
+		DEB_FILE=$deb; return 0
 	fi
 	# apt-get download names the file pkg_version_arch.deb, ':' as %3a.
 	quoted=${ver//:/%3a}
 	for deb in "$DEB_CACHE/${pkg}_${quoted}_"*.deb; do
 		if [[ -f $deb ]] && dpkg-deb -f "$deb" Version >/dev/null 2>&1; then
-			echo "$deb"; return 0
+			DEB_FILE=$deb; return 0
 		fi
 	done
 	deb_log "downloading $pkg=$ver"
@@ -122,29 +132,30 @@ deb_fetch() {
 		deb=$(deb_cached "$pkg")
 		[[ -n $deb ]] || deb_die "apt-get download $pkg=$ver failed and no older .deb is cached in $DEB_CACHE"
 		deb_log "apt-get download $pkg=$ver failed; using cached $(basename "$deb")"
-		echo "$deb"; return 0
+		DEB_FILE=$deb; return 0
 	fi
 	for deb in "$DEB_CACHE/${pkg}_${quoted}_"*.deb; do
 		if [[ -f $deb ]]; then
 			dpkg-deb -f "$deb" Version >/dev/null 2>&1 || deb_die "downloaded $(basename "$deb") is not a valid .deb"
 			touch "$deb" # apt keeps the server's mtime; outputs must compare against now
-			echo "$deb"; return 0
+			DEB_FILE=$deb; return 0
 		fi
 	done
 	deb_die "apt-get download $pkg=$ver left no ${pkg}_${quoted}_*.deb in $DEB_CACHE"
 }
 
-# The concrete kernel package: linux-image-amd64 Depends: linux-image-<abi>-amd64.
-# $1: a pinned package name, or empty.
+# Sets DEB_KPKG to the concrete kernel package: linux-image-amd64 Depends:
+# linux-image-<abi>-amd64. $1: a pinned package name, or empty.
 deb_resolve_kernel() {
 	local pin=$1 meta=linux-image-amd64 cand dep
-	if [[ -n $pin ]]; then echo "$pin"; return 0; fi
+	if [[ -n $pin ]]; then DEB_KPKG=$pin; return 0; fi
 	if [[ $DEB_OFFLINE != 1 ]]; then
-		cand=$(deb_candidate_or_update "$meta")
+		deb_candidate_or_update "$meta"
+		cand=$DEB_CANDIDATE
 		if [[ -n $cand ]]; then
 			dep=$(apt-cache "${DEB_APT_OPTS[@]}" depends "$meta=$cand" 2>/dev/null |
 				awk '!d && $1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; d = 1 }')
-			[[ -n $dep ]] && { echo "$dep"; return 0; }
+			[[ -n $dep ]] && { DEB_KPKG=$dep; return 0; }
 			deb_log "$meta $cand has no linux-image-<abi>-amd64 dependency"
 		fi
 	fi
@@ -156,7 +167,7 @@ deb_resolve_kernel() {
 		if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$bestv"; then best=$f bestv=$v; fi
 	done
 	[[ -n $best ]] || deb_die "cannot resolve $meta with apt and no linux-image-*-amd64 .deb is cached in $DEB_CACHE"
-	dpkg-deb -f "$best" Package
+	DEB_KPKG=$(dpkg-deb -f "$best" Package)
 }
 
 # Extracts kernel package $1 into $2; sets DEB_KREL (its release, the name of

@@ -2,28 +2,15 @@
 # build/netguest.elf on QEMU microvm (an independent check of the guest:
 # QEMU's own UART, PIC, PIT, i8042 and isa-debug-exit).
 # Run from the repo root. Exit 77 (skip) when QEMU or /dev/kvm is missing.
-. tests/lib/timescale.sh
+. tests/lib/common.sh
 
 GUEST_ELF=${GUEST_ELF:-build/netguest.elf}
 QEMU=${QEMU:-qemu-system-x86_64}
 
-guest_skip() {
-	echo "skip: $*" >&2
-	exit 77
-}
-
-guest_fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
 guest_require_qemu() {
-	[ -f "$GUEST_ELF" ] || guest_fail "$GUEST_ELF missing (run make first)"
-	command -v "$QEMU" >/dev/null || guest_skip "$QEMU not installed (apt-get install qemu-system-x86)"
-	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-		[ "${CI:-}" = true ] && guest_fail "/dev/kvm not accessible (CI=true: a KVM test may not skip)"
-		guest_skip "/dev/kvm not accessible (KVM needed for -accel kvm)"
-	fi
+	[ -f "$GUEST_ELF" ] || fail "$GUEST_ELF missing (run make first)"
+	command -v "$QEMU" >/dev/null || skip "$QEMU not installed (apt-get install qemu-system-x86)"
+	need_kvm
 }
 
 # guest_qemu TIMEOUT_S OUTFILE CMDLINE [extra QEMU args...]

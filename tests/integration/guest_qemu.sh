@@ -6,8 +6,7 @@ set -u
 . tests/guest/qemu_lib.sh
 guest_require_qemu
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$TMP
 
 t0=$(date +%s%N)
 guest_qemu 30 "$tmp/selftest" selftest
@@ -15,11 +14,11 @@ rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 if [ $rc -ne 1 ] || ! grep -q '^netguest: mode=selftest result=pass checks=7 failed=0' "$tmp/selftest"; then
 	guest_show "$tmp/selftest"
-	guest_fail "selftest: QEMU exit $rc (want 1 = guest status 0) or no result=pass line"
+	fail "selftest: QEMU exit $rc (want 1 = guest status 0) or no result=pass line"
 fi
 for check in start_info memmap cmdline user_exception user_checksum pit_irq pci; do
 	grep -q "^netguest: check=$check status=ok" "$tmp/selftest" ||
-		{ guest_show "$tmp/selftest"; guest_fail "selftest: no ok line for check $check"; }
+		{ guest_show "$tmp/selftest"; fail "selftest: no ok line for check $check"; }
 done
 echo "selftest passed in ${ms} ms (QEMU wall time, boot included)"
 
@@ -27,13 +26,13 @@ guest_qemu 30 "$tmp/unknown" "bogus key=value"
 rc=$?
 if [ $rc -ne 3 ] || ! grep -q '^netguest: result=fail error=unknown-mode mode=bogus$' "$tmp/unknown"; then
 	guest_show "$tmp/unknown"
-	guest_fail "unknown mode: QEMU exit $rc (want 3 = guest status 1) or no error=unknown-mode line"
+	fail "unknown mode: QEMU exit $rc (want 3 = guest status 1) or no error=unknown-mode line"
 fi
 
 guest_qemu 30 "$tmp/empty" ""
 rc=$?
 if [ $rc -ne 3 ] || ! grep -q '^netguest: result=fail error=unknown-mode mode=$' "$tmp/empty"; then
 	guest_show "$tmp/empty"
-	guest_fail "empty cmdline: QEMU exit $rc (want 3) or no error=unknown-mode line"
+	fail "empty cmdline: QEMU exit $rc (want 3) or no error=unknown-mode line"
 fi
 echo "unknown and empty modes failed as expected"

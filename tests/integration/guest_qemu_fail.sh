@@ -8,8 +8,7 @@ set -u
 . tests/guest/qemu_lib.sh
 guest_require_qemu
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$TMP
 
 expect_fail() { # NAME CMDLINE CHECK
 	local name=$1 cmdline=$2 check=$3 rc
@@ -18,11 +17,11 @@ expect_fail() { # NAME CMDLINE CHECK
 	if [ $rc -ne 3 ] || ! grep -q "^netguest: mode=selftest result=fail check=$check " "$tmp/$name" ||
 		! grep -q "^netguest: check=$check status=fail " "$tmp/$name"; then
 		guest_show "$tmp/$name"
-		guest_fail "'$cmdline': QEMU exit $rc (want 3) or no result=fail check=$check"
+		fail "'$cmdline': QEMU exit $rc (want 3) or no result=fail check=$check"
 	fi
 	if grep -q 'result=pass' "$tmp/$name"; then
 		guest_show "$tmp/$name"
-		guest_fail "'$cmdline': a result=pass line next to the failure"
+		fail "'$cmdline': a result=pass line next to the failure"
 	fi
 	echo "ok: '$cmdline' failed check $check"
 }
@@ -39,6 +38,6 @@ guest_qemu 30 "$tmp/expect0" "selftest expect_pci=0 virtio_mmio.device=ignored"
 rc=$?
 if [ $rc -ne 1 ] || ! grep -q '^netguest: mode=selftest result=pass ' "$tmp/expect0"; then
 	guest_show "$tmp/expect0"
-	guest_fail "'selftest expect_pci=0': QEMU exit $rc (want 1) or no result=pass"
+	fail "'selftest expect_pci=0': QEMU exit $rc (want 1) or no result=pass"
 fi
 echo "ok: 'selftest expect_pci=0 virtio_mmio.device=ignored' passed"

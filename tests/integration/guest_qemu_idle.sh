@@ -7,16 +7,15 @@
 set -u
 . tests/guest/qemu_lib.sh
 guest_require_qemu
-command -v mkfifo >/dev/null || guest_skip "mkfifo not found"
+command -v mkfifo >/dev/null || skip "mkfifo not found"
 
-tmp=$(mktemp -d)
+tmp=$TMP
 qpid=
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
 	exec 3>&- 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
+CLEANUP+=(cleanup)
 
 mkfifo "$tmp/mon.in" "$tmp/mon.out"
 guest_qemu 30 "$tmp/idle" idle -device i8042 -monitor "pipe:$tmp/mon" &
@@ -31,14 +30,14 @@ for _ in $(seq 100); do
 done
 if ! grep -q '^netguest: mode=idle ready' "$tmp/idle"; then
 	guest_show "$tmp/idle"
-	guest_fail "idle: no 'mode=idle ready' line within 10 s"
+	fail "idle: no 'mode=idle ready' line within 10 s"
 fi
 
 # Still idle after a while: no stop without the request.
 sleep 0.3
 if grep -q 'result=' "$tmp/idle" || ! kill -0 "$qpid" 2>/dev/null; then
 	guest_show "$tmp/idle"
-	guest_fail "idle: stopped before the stop request"
+	fail "idle: stopped before the stop request"
 fi
 
 echo "sendkey ctrl-alt-delete" >&3
@@ -47,6 +46,6 @@ rc=$?
 qpid=
 if [ $rc -ne 1 ] || ! grep -q '^netguest: mode=idle result=stopped' "$tmp/idle"; then
 	guest_show "$tmp/idle"
-	guest_fail "idle: QEMU exit $rc (want 1 = debug-exit 0 after poweroff) or no result=stopped"
+	fail "idle: QEMU exit $rc (want 1 = debug-exit 0 after poweroff) or no result=stopped"
 fi
 echo "idle stopped on Ctrl-Alt-Del: $(grep -o 'result=stopped.*' "$tmp/idle")"

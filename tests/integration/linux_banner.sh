@@ -25,6 +25,7 @@
 # (default build/linux), VMM_LINUX_CMDLINE_EXTRA (appended to the cmdline).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/common.sh
 
 NAME=linux_banner
 MONITOR=${VMM_MONITOR:-build/vmm-monitor}
@@ -39,22 +40,15 @@ info() { echo "$NAME: $*" >&2; }
 
 [[ ${VMM_SKIP_SLOW:-0} == 1 ]] && skip "slow test (VMM_SKIP_SLOW=1)"
 [[ -x $MONITOR ]] || skip "$MONITOR not built"
-if [[ ! -e /dev/kvm ]]; then
-	[[ ${CI:-} == true ]] && fail "no /dev/kvm (CI=true: a KVM test may not skip)"
-	skip "no /dev/kvm"
-fi
+[[ -e /dev/kvm ]] || no_kvm "no /dev/kvm"
 command -v timeout >/dev/null 2>&1 || skip "timeout (coreutils) not installed"
 
 have_guest() {
 	[[ -s $GUEST/vmlinux && -s $GUEST/bzImage && -s $GUEST/initramfs.cpio.gz && -s $GUEST/VERSION ]]
 }
-WORK=$(mktemp -d)
+WORK=$TMP
 MON_PID=""
-cleanup() {
-	[[ -n $MON_PID ]] && stop_monitor
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+CLEANUP+=('[[ -z $MON_PID ]] || stop_monitor')
 trap 'exit 130' INT TERM
 
 if ! timeout "$BUILD_TIMEOUT" scripts/build-linux-guest.sh "$GUEST" >"$WORK/build.log" 2>&1; then

@@ -10,6 +10,8 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 
 # A test that needs KVM skips without it, but fails under CI (CI=true), where
 # tests/run.sh has put it in the test host: there a missing KVM is a bug.
+# no_kvm REASON is that rule for every test; it calls the test's own fail and
+# skip where the test defines them after sourcing this file.
 no_kvm() {
 	[ "${CI:-}" = true ] && fail "$1 (CI=true: a KVM test may not skip; tests/run.sh runs it in the test host)"
 	skip "$1"

@@ -23,7 +23,7 @@ static void test_tap_defaults(void **state)
 	assert_string_equal(c.tap, "tap0");
 	assert_int_equal(c.fd, -1);
 	assert_false(c.has_mac);
-	assert_int_equal(c.opts, NIC_OPT_ALL);
+	assert_int_equal(c.opts, NETDEV_OPT_ALL);
 	assert_int_equal(c.txirq_frames, NIC_TXIRQ_FRAMES);
 	assert_int_equal(c.txirq_us, NIC_TXIRQ_US);
 	assert_int_equal(c.txkick_us, NIC_TXKICK_US);
@@ -48,19 +48,19 @@ static void test_fd_mac_opts(void **state)
 	assert_int_equal(c.opts, 0);
 	assert_string_equal(nic_opts_string(c.opts, buf, sizeof(buf)), "none");
 	assert_int_equal(nic_parse("model=pcnet,tap=t,opt=combine+irqfd", &c, &why), 0);
-	assert_int_equal(c.opts, NIC_OPT_COMBINE | NIC_OPT_IRQFD);
+	assert_int_equal(c.opts, NETDEV_OPT_COMBINE | NETDEV_OPT_IRQFD);
 	assert_string_equal(nic_opts_string(c.opts, buf, sizeof(buf)), "combine+irqfd");
 	assert_int_equal(nic_parse("model=pcnet,tap=t,opt=-coalesce", &c, &why), 0);
-	assert_int_equal(c.opts, NIC_OPT_COMBINE | NIC_OPT_IRQFD);
+	assert_int_equal(c.opts, NETDEV_OPT_COMBINE | NETDEV_OPT_IRQFD);
 	assert_int_equal(nic_parse("model=pcnet,tap=t,opt=-coalesce+-irqfd", &c, &why), 0);
-	assert_int_equal(c.opts, NIC_OPT_COMBINE);
+	assert_int_equal(c.opts, NETDEV_OPT_COMBINE);
 	assert_int_equal(nic_parse("model=pcnet,tap=t,opt=all", &c, &why), 0);
 	assert_string_equal(nic_opts_string(c.opts, buf, sizeof(buf)), "coalesce+combine+irqfd");
 	/* The TX interrupt coalescing bounds of combine. */
 	assert_int_equal(nic_parse("model=pcnet,tap=t,txirq_frames=8,txirq_us=200", &c, &why), 0);
 	assert_int_equal(c.txirq_frames, 8);
 	assert_int_equal(c.txirq_us, 200);
-	assert_int_equal(c.opts, NIC_OPT_ALL);
+	assert_int_equal(c.opts, NETDEV_OPT_ALL);
 	assert_int_equal(nic_parse("model=pcnet,tap=t,txirq_frames=0", &c, &why), 0);
 	assert_int_equal(c.txirq_frames, 0);
 	assert_int_equal(c.txirq_us, NIC_TXIRQ_US);
