@@ -18,3 +18,5 @@ python3 bench/exitcost.py --runs 3 --out bench/results/exitcost.md
 python3 bench/nic.py --runs "$runs" "$@"
 echo "== netbridge vs Linux bridge vs veth (bench/netbridge.sh)"
 bash bench/netbridge.sh 2 "$runs" | tee bench/results/netbridge.md
+echo "== netbridge across hosts (VXLAN) and under rate limits (bench/netbridge_sharing.sh)"
+bash bench/netbridge_sharing.sh 2 "$runs" | tee bench/results/netbridge_sharing.md
