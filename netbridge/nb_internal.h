@@ -47,6 +47,9 @@ int nb_port_plug(struct nb *nb, const struct nb_port_spec *ps);
 /* Unplugs and deletes what netbridge created (taps, host veth); an uplink stays. */
 int nb_port_delete(struct nb *nb, __u32 ifindex, const struct nb_port *p);
 int nb_port_lookup(struct nb *nb, const char *name, __u32 *ifindex, struct nb_port *p);
+/* The same for a VM or host port: an uplink is -EINVAL, "is an uplink (why)". */
+int nb_port_lookup_not_uplink(struct nb *nb, const char *name, const char *why, __u32 *ifindex,
+			      struct nb_port *p);
 /* nb_limit.c: a new port's limits (none) and counters, with the receive
  * limit paced when its device has fq. */
 void nb_limit_reset(struct nb *nb, __u32 idx, bool paced);

@@ -84,13 +84,11 @@ static int limit_lookup(struct nb *nb, const char *port, __u32 *idx, struct nb_l
 {
 	struct nb_port p;
 	__u32 ifindex;
-	int r = nb_port_lookup(nb, port, &ifindex, &p);
+	int r = nb_port_lookup_not_uplink(nb, port, "it has no limits: limit the VMs' ports",
+					  &ifindex, &p);
 
 	if (r < 0)
 		return r;
-	if (p.kind == NB_PORT_UPLINK)
-		return nb_fail(-EINVAL, "port %s: an uplink has no limits (limit the VMs' ports)",
-			       port);
 	*idx = p.switch_id * NB_MAX_PORTS + p.slot;
 	if (bpf_map_lookup_elem(nb->fd_limits, idx, l) < 0)
 		return nb_fail(-errno, "port %s: read limits", port);

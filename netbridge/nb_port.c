@@ -393,17 +393,22 @@ int nb_port_delete(struct nb *nb, __u32 ifindex, const struct nb_port *p)
 	return r;
 }
 
+int nb_port_lookup_not_uplink(struct nb *nb, const char *name, const char *why, __u32 *ifindex,
+			      struct nb_port *p)
+{
+	int r = nb_port_lookup(nb, name, ifindex, p);
+
+	if (r == 0 && p->kind == NB_PORT_UPLINK)
+		return nb_fail(-EINVAL, "port %s: is an uplink (%s)", name, why);
+	return r;
+}
+
 int nb_port_remove(struct nb *nb, const char *port)
 {
 	struct nb_port p;
 	__u32 ifindex;
-	int r = nb_port_lookup(nb, port, &ifindex, &p);
+	int r = nb_port_lookup_not_uplink(nb, port, "detach it with nb_set_uplink", &ifindex, &p);
 
-	if (r < 0)
-		return r;
-	if (p.kind == NB_PORT_UPLINK)
-		return nb_fail(-EINVAL, "port %s: is an uplink (detach it with nb_set_uplink)",
-			       port);
-	return nb_port_delete(nb, ifindex, &p);
+	return r < 0 ? r : nb_port_delete(nb, ifindex, &p);
 }
 

@@ -13,33 +13,12 @@
 #   the limit is in the stored definition; bad limits are refused, naming
 #   the field.
 . tests/vmmd/lib.sh
-[ "$(id -u)" = 0 ] || skip "needs root (network namespace, BPF)"
-command -v nsenter >/dev/null || skip "nsenter not installed"
 command -v ping >/dev/null || skip "ping (iputils) not installed"
-[ -d /sys/kernel/btf ] || skip "no kernel BTF"
-NBCTL=${NBCTL:-build/nbctl}
-[ -x "$NBCTL" ] || fail "build first: $NBCTL"
-cp "$NBCTL" "$TMP/bin/nbctl" && NBCTL=$TMP/bin/nbctl
-
-trap 'exit 143' TERM
-trap 'exit 130' INT
-NS=vmmdlim$$
-RT=vmmdlim$$
-NSP=/var/run/netns/$NS
-inns() { nsenter --net="$NSP" "$@"; }
-ip netns add "$NS" || skip "cannot create a network namespace"
-CLEANUP+=("ip netns del $NS")
-CLEANUP+=("rm -rf /sys/fs/bpf/$RT")
-CLEANUP+=("inns $NBCTL -r $RT destroy-all >/dev/null 2>&1")
-inns ip link set lo up
-inns sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
+net_setup vmmdlim
 cat >"$TMP/net.json" <<EOF
 {"netbridge_runtime": "$RT", "switches": [{"name": "sw0", "host_port": "lim-host"}]}
 EOF
-nsenter --net="$NSP" "$VMMD" --config "$TMP/net.json" --state-dir "$S" --runtime-dir "$R" \
-	>>"$VMMD_LOG" 2>&1 </dev/null &
-VMMD_PID=$!
-wait_for vmctl version >/dev/null 2>&1 || fail "vmmd did not answer"
+start_net_vmmd "$TMP/net.json"
 inns ip addr add 198.51.100.1/24 dev lim-host
 HOSTMAC=$(inns ip link show lim-host | awk '/link\/ether/ {print $2}')
 MAC1=52:54:00:5e:02:01

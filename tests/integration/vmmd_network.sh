@@ -12,40 +12,14 @@
 #   ports still switch (ping again) and counters are cumulative;
 #   delete leaves no tap and no link pin behind.
 . tests/vmmd/lib.sh
-[ "$(id -u)" = 0 ] || skip "needs root (network namespace, BPF)"
-command -v nsenter >/dev/null || skip "nsenter not installed"
 command -v ping >/dev/null || skip "ping (iputils) not installed"
-[ -d /sys/kernel/btf ] || skip "no kernel BTF"
-NBCTL=${NBCTL:-build/nbctl}
-[ -x "$NBCTL" ] || fail "build first: $NBCTL"
-cp "$NBCTL" "$TMP/bin/nbctl" && NBCTL=$TMP/bin/nbctl
-
-trap 'exit 143' TERM
-trap 'exit 130' INT
-NS=vmmdnet$$
-RT=vmmdnet$$
-NSP=/var/run/netns/$NS
-inns() { nsenter --net="$NSP" "$@"; }
-ip netns add "$NS" || skip "cannot create a network namespace"
-CLEANUP+=("ip netns del $NS")
-CLEANUP+=("rm -rf /sys/fs/bpf/$RT")
-CLEANUP+=("inns $NBCTL -r $RT destroy-all >/dev/null 2>&1")
-inns ip link set lo up
-inns sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
+net_setup vmmdnet
 
 cat >"$TMP/net.json" <<EOF
 {"netbridge_runtime": "$RT",
  "switches": [{"name": "sw0", "uplink": null, "host_port": "nt-host"}]}
 EOF
-# vmmd in the namespace: nsenter execs it, so $! is vmmd
-start_net_vmmd() {
-	nsenter --net="$NSP" "$VMMD" --config "$TMP/net.json" --state-dir "$S" --runtime-dir "$R" \
-		>>"$VMMD_LOG" 2>&1 </dev/null &
-	VMMD_PID=$!
-	wait_for "$VMCTL" --socket "$SOCK" version >/dev/null 2>&1 ||
-		fail "vmmd did not answer: $(tail -n 20 "$VMMD_LOG")"
-}
-start_net_vmmd
+start_net_vmmd "$TMP/net.json"
 grep -q 'BPF\|netbridge runtime.*: .*not permitted' "$VMMD_LOG" &&
 	! grep -q "netbridge runtime $RT: 1 switch" "$VMMD_LOG" && skip "BPF unavailable: $(grep netbridge "$VMMD_LOG" | tail -n 1)"
 grep -q "netbridge runtime $RT: 1 switch" "$VMMD_LOG" || fail "switches not set up"
@@ -166,7 +140,7 @@ p1=$(vm_pid vm1) p2=$(vm_pid vm2)
 kill -9 $VMMD_PID
 wait $VMMD_PID 2>/dev/null
 ping_ok 198.51.100.2 3 || fail "ping vm1 with vmmd dead"
-start_net_vmmd
+start_net_vmmd "$TMP/net.json"
 [ "$(vm_pid vm1)" = $p1 ] && [ "$(vm_pid vm2)" = $p2 ] || fail "pids changed: $(vmctl list)"
 grep -q "switch sw0: adopted" "$VMMD_LOG" || fail "switch not adopted"
 inns ip addr show nt-host | grep -q 198.51.100.1/24 || fail "the host port lost its address"

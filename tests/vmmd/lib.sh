@@ -79,3 +79,36 @@ fail() {
 # wait_new_pid NAME OLDPID [SECS]: running again with another monitor
 _new_pid() { local sp; sp=$(vm_state_pid "$1"); [ "${sp% *}" = running ] && [ "${sp#* }" != "$2" ]; }
 wait_new_pid() { WAIT_SECS=${3:-10} wait_for _new_pid "$1" "$2"; }
+
+# net_setup PREFIX: what a networked vmmd test needs: root, nsenter, BTF,
+# a private copy of nbctl ($NBCTL); a namespace $NS (lo up, no IPv6 chatter)
+# and a netbridge runtime $RT, both named PREFIX$$ and removed on every exit
+# path; inns CMD runs CMD in $NS. vmmd runs in $NS with start_net_vmmd CONFIG.
+net_setup() {
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespace, BPF)"
+	command -v nsenter >/dev/null || skip "nsenter not installed"
+	[ -d /sys/kernel/btf ] || skip "no kernel BTF"
+	NBCTL=${NBCTL:-build/nbctl}
+	[ -x "$NBCTL" ] || fail "build first: $NBCTL"
+	cp "$NBCTL" "$TMP/bin/nbctl" && NBCTL=$TMP/bin/nbctl
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	NS=$1$$
+	RT=$1$$
+	NSP=/var/run/netns/$NS
+	ip netns add "$NS" || skip "cannot create a network namespace"
+	CLEANUP+=("ip netns del $NS")
+	CLEANUP+=("rm -rf /sys/fs/bpf/$RT")
+	CLEANUP+=("inns $NBCTL -r $RT destroy-all >/dev/null 2>&1")
+	inns ip link set lo up
+	inns sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
+}
+inns() { nsenter --net="$NSP" "$@"; }
+# start_net_vmmd CONFIG: vmmd in $NS (nsenter execs it: $VMMD_PID is vmmd)
+start_net_vmmd() {
+	nsenter --net="$NSP" "$VMMD" --config "$1" --state-dir "$S" --runtime-dir "$R" \
+		>>"$VMMD_LOG" 2>&1 </dev/null &
+	VMMD_PID=$!
+	wait_for "$VMCTL" --socket "$SOCK" version >/dev/null 2>&1 ||
+		fail "vmmd did not answer: $(tail -n 20 "$VMMD_LOG")"
+}
