@@ -10,12 +10,18 @@
 int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, out, len);
+}
+
+int read_fd(int fd, size_t max, uint8_t **out, size_t *len)
+{
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct stat st;
 	size_t got = 0;
 
-	if (fd < 0)
-		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (S_ISDIR(st.st_mode))

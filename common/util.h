@@ -40,6 +40,8 @@ static inline void freep(void *p) { free(*(void **)p); }
  * the NUL). Refuses files larger than max. Returns 0 or -errno (-EFBIG when
  * over max). */
 int read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* The same from an open regular file (read from its current offset). */
+int read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 
 /* write(2) all of buf, retrying on EINTR and short writes. 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);

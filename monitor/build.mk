@@ -2,7 +2,7 @@
 MONITOR_LIB_SRCS := $(filter-out monitor/main.c,$(wildcard monitor/*.c))
 MONITOR_LIB_OBJS := $(MONITOR_LIB_SRCS:%.c=$(B)/obj/%.o)
 MONITOR_LIB_SAN_OBJS := $(MONITOR_LIB_SRCS:%.c=$(B)/san/%.o)
-MONITOR_LDLIBS := $(LDLIBS_JSON) $(LDLIBS_THREADS)
+MONITOR_LDLIBS := $(LDLIBS_JSON) $(LDLIBS_THREADS) -lseccomp
 
 $(B)/vmm-monitor: $(B)/obj/monitor/main.o $(MONITOR_LIB_OBJS) $(DEVICES_OBJS) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(MONITOR_LDLIBS)

@@ -24,6 +24,8 @@ void config_init(struct monitor_config *c)
 	c->console = CONSOLE_STDIO;
 	c->console_fd = -1;
 	c->stats = STATS_HUMAN;
+	c->kernel_fd = c->initrd_fd = c->kvm_fd = c->stats_fd = -1;
+	c->sandbox.uid = c->sandbox.gid = SANDBOX_UID_DEFAULT;
 }
 
 void config_free(struct monitor_config *c)
@@ -159,6 +161,15 @@ void config_usage(FILE *f)
 		"  --stats FORMAT       exit-accounting summary on stderr at exit: human (default),\n"
 		"                       json, none\n"
 		"  --stats-file PATH    also write the JSON summary to PATH at exit\n"
+		"  --kernel-fd N, --initrd-fd N, --kvm-fd N, --stats-fd N\n"
+		"                       inherited fds to read the kernel and initrd from (the\n"
+		"                       paths then only name them), to use as /dev/kvm, to\n"
+		"                       write the stats file to\n"
+		"  --sandbox            run the guest jailed: own PID, mount (empty root) and IPC\n"
+		"                       namespaces, an unprivileged uid, no capabilities,\n"
+		"                       no_new_privs, a seccomp allow-list (needs root to start)\n"
+		"  --sandbox-uid N, --sandbox-gid N\n"
+		"                       the ids it runs as (default %u)\n"
 		"  --nic model=pcnet,tap=NAME|fd=N[,mac=MAC][,opt=LIST]\n"
 		"                       a NIC on a tap (tap=NAME opens or creates it; fd=N is an\n"
 		"                       inherited tap); repeatable. opt: the I/O optimizations\n"
@@ -170,14 +181,27 @@ void config_usage(FILE *f)
 		"69 no KVM, 70 internal error, 71 host resource error, 77 /dev/kvm permission,\n"
 		"78 size out of range, 80 guest reset, 81 triple fault, 82 emulation failure,\n"
 		"83 VM entry failure, 128+N killed by signal N.\n",
-		MON_CMDLINE_MAX, MON_MEM_MIN_MIB, MON_MEM_MAX_MIB, MON_VCPUS_MAX,
+		MON_CMDLINE_MAX, MON_MEM_MIN_MIB, MON_MEM_MAX_MIB, MON_VCPUS_MAX, SANDBOX_UID_DEFAULT,
 		nic_opts_string(NETDEV_OPT_ALL, opts, sizeof(opts)));
 }
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_NAME, OPT_CONFIG,
 	OPT_CONTROL, OPT_CONTROL_FD, OPT_CONSOLE, OPT_STATS, OPT_STATS_FILE, OPT_DEBUG, OPT_HELP, OPT_NIC,
+	OPT_KERNEL_FD, OPT_INITRD_FD, OPT_KVM_FD, OPT_STATS_FD, OPT_SANDBOX, OPT_SANDBOX_UID,
+	OPT_SANDBOX_GID,
 };
+
+/* --X-fd N: an inherited fd number */
+static int parse_fd_opt(const char *what, const char *v, int *out)
+{
+	uint32_t fd;
+	int r = parse_uint_opt(what, v, 65535, &fd);
+
+	if (r == 0)
+		*out = (int)fd;
+	return r;
+}
 
 int config_parse_args(struct monitor_config *c, int argc, char **argv)
 {
@@ -197,10 +221,17 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "kernel-fd", required_argument, NULL, OPT_KERNEL_FD },
+		{ "initrd-fd", required_argument, NULL, OPT_INITRD_FD },
+		{ "kvm-fd", required_argument, NULL, OPT_KVM_FD },
+		{ "stats-fd", required_argument, NULL, OPT_STATS_FD },
+		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
+		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
 		{}
 	};
 	int o, r = 0;
-	uint32_t fd;
+	uint32_t id;
 
 	opterr = 0;
 	optind = 1;
@@ -215,9 +246,19 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		case OPT_STATS_FILE: r = set_str(&c->stats_file, v); break;
 		case OPT_MEMORY: r = parse_uint_opt("--memory", v, UINT32_MAX, &c->memory_mib); break;
 		case OPT_VCPUS: r = parse_uint_opt("--vcpus", v, UINT32_MAX, &c->vcpus); break;
-		case OPT_CONTROL_FD:
-			r = parse_uint_opt("--control-fd", v, 65535, &fd);
-			c->control_fd = (int)fd;
+		case OPT_CONTROL_FD: r = parse_fd_opt("--control-fd", v, &c->control_fd); break;
+		case OPT_KERNEL_FD: r = parse_fd_opt("--kernel-fd", v, &c->kernel_fd); break;
+		case OPT_INITRD_FD: r = parse_fd_opt("--initrd-fd", v, &c->initrd_fd); break;
+		case OPT_KVM_FD: r = parse_fd_opt("--kvm-fd", v, &c->kvm_fd); break;
+		case OPT_STATS_FD: r = parse_fd_opt("--stats-fd", v, &c->stats_fd); break;
+		case OPT_SANDBOX: c->sandbox.enabled = true; break;
+		case OPT_SANDBOX_UID:
+			r = parse_uint_opt("--sandbox-uid", v, UINT32_MAX - 1, &id);
+			c->sandbox.uid = (uid_t)id;
+			break;
+		case OPT_SANDBOX_GID:
+			r = parse_uint_opt("--sandbox-gid", v, UINT32_MAX - 1, &id);
+			c->sandbox.gid = (gid_t)id;
 			break;
 		case OPT_CONSOLE: r = parse_console(c, "--console", v); break;
 		case OPT_STATS: r = parse_stats(c, "--stats", v); break;
@@ -386,8 +427,12 @@ int config_validate(const struct monitor_config *c, uint64_t host_mem_bytes)
 {
 	uint64_t mem = (uint64_t)c->memory_mib << 20;
 
-	if (!c->kernel || !*c->kernel) {
+	if ((!c->kernel || !*c->kernel) && c->kernel_fd < 0) {
 		log_err("no kernel given: use --kernel FILE (see --help)");
+		return MON_EXIT_USAGE;
+	}
+	if (c->sandbox.enabled && (!c->sandbox.uid || !c->sandbox.gid)) {
+		log_err("--sandbox-uid/--sandbox-gid: the sandbox never runs as root (0)");
 		return MON_EXIT_USAGE;
 	}
 	if (c->memory_mib < MON_MEM_MIN_MIB || c->memory_mib > MON_MEM_MAX_MIB) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "monitor/nic.h"
+#include "monitor/sandbox.h"
 
 #define MON_MEM_MIN_MIB 8u
 #define MON_MEM_MAX_MIB 3072u /* RAM lies below the 3 GiB PCI hole */
@@ -36,6 +37,11 @@ struct monitor_config {
 	struct nic_config nics[NIC_MAX]; /* --nic, in order: pcnet0, pcnet1... */
 	unsigned nr_nics;
 	bool debug;
+	/* Inherited fds (-1: none) for what vmmd opens on the monitor's behalf:
+	 * the kernel and initrd (read instead of the paths, which then only name
+	 * them in messages), /dev/kvm, the stats file. */
+	int kernel_fd, initrd_fd, kvm_fd, stats_fd;
+	struct sandbox_config sandbox; /* --sandbox, --sandbox-uid, --sandbox-gid */
 };
 
 /* Exit statuses: MON_EXIT_* in common/contract.h. */

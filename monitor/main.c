@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "common/log.h"
 #include "monitor/nic.h"
 #include "monitor/monitor.h"
+#include "monitor/sandbox.h"
 #include "monitor/stats.h"
 #include "common/util.h"
 
@@ -43,12 +45,22 @@ int monitor_exit_status(enum vm_end end, int status)
 	return MON_EXIT_OSERR;
 }
 
-/* Reads a kernel or initrd, mapping failures to exit statuses. */
-static int load_image(const char *vm, const char *what, const char *path, size_t max,
+/* Reads a kernel or initrd (from fd when >= 0, else path), mapping
+ * failures to exit statuses. */
+static int load_image(const char *vm, const char *what, const char *path, int fd, size_t max,
 		      uint8_t **buf, size_t *len)
 {
-	int r = read_file(path, max, buf, len);
+	char fdname[32];
+	int r;
 
+	if (fd >= 0) {
+		snprintf(fdname, sizeof(fdname), "(fd %d)", fd);
+		path = path ? path : fdname;
+		r = read_fd(fd, max, buf, len);
+		close(fd);
+	} else {
+		r = read_file(path, max, buf, len);
+	}
 	if (r == -ENOENT) {
 		log_err("vm %s: %s %s: no such file", vm, what, path);
 		return MON_EXIT_NOINPUT;
@@ -112,7 +124,7 @@ static struct json_object *status_json(struct monitor *m)
 
 	json_object_object_add(o, "name", json_object_new_string(m->vm.name));
 	json_object_object_add(o, "state", json_object_new_string(vm_state(m)));
-	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "pid", json_object_new_int(sandbox_host_pid()));
 	json_object_object_add(o, "protocol", json_object_new_int(MONITOR_PROTOCOL_VERSION));
 	json_object_object_add(o, "vcpus", json_object_new_int((int)m->vm.nr_vcpus));
 	json_object_object_add(o, "memory_mib", json_object_new_int((int)(m->vm.mem.size >> 20)));
@@ -269,63 +281,24 @@ static void report(struct monitor *m, int status)
 	} else if (m->cfg->stats == STATS_JSON) {
 		fprintf(stderr, "%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
 	}
-	if (m->cfg->stats_file && json_object_to_file_ext(m->cfg->stats_file, st,
-							  JSON_C_TO_STRING_PLAIN) < 0)
+	if (m->cfg->stats_fd >= 0) {
+		if (json_object_to_fd(m->cfg->stats_fd, st, JSON_C_TO_STRING_PLAIN) < 0)
+			log_err("vm %s: stats file: %s", m->vm.name, json_util_get_last_err());
+	} else if (m->cfg->stats_file && json_object_to_file_ext(m->cfg->stats_file, st,
+								 JSON_C_TO_STRING_PLAIN) < 0) {
 		log_err("vm %s: stats file %s: %s", m->vm.name, m->cfg->stats_file,
 			json_util_get_last_err());
+	}
 	json_object_put(st);
 }
 
-static int run(struct monitor *m)
+/* Opens every host resource the VM needs: the I/O loop, console, devices
+ * and their taps, the control socket, the stats file. After this the
+ * monitor touches no host file by path (the sandbox hides them). */
+static int open_host_side(struct monitor *m, const char *name)
 {
 	struct monitor_config *cfg = m->cfg;
-	const char *name = cfg->name ? cfg->name : "vm";
-	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL;
-	size_t kernel_len = 0, initrd_len = 0;
-	struct boot_images img;
-	struct boot_state st;
-	char err[256];
-	int r, status;
-
-	r = config_validate(cfg, vm_host_mem_bytes());
-	if (r)
-		return r;
-	r = load_image(name, "kernel", cfg->kernel, KERNEL_MAX, &kernel, &kernel_len);
-	if (r)
-		return r;
-	if (cfg->initrd) {
-		r = load_image(name, "initrd", cfg->initrd, INITRD_MAX, &initrd, &initrd_len);
-		if (r)
-			return r;
-	}
-
-	m->vm_inited = true;
-	r = vm_init(&m->vm, name, (uint64_t)cfg->memory_mib << 20);
-	if (r < 0)
-		return MON_EXIT_OSERR;
-	img = (struct boot_images){ kernel, kernel_len, initrd, initrd_len, cfg->cmdline };
-	r = boot_load(&m->vm.mem, &img, &st, err, sizeof(err));
-	if (r < 0) {
-		log_err("vm %s: kernel %s: %s", name, cfg->kernel, err);
-		return r == -ENOSPC ? MON_EXIT_CONFIG : MON_EXIT_DATAERR;
-	}
-	r = vm_create(&m->vm, cfg->vcpus);
-	if (r < 0) {
-		if (r == -EACCES || r == -EPERM)
-			return MON_EXIT_NOPERM;
-		if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
-			return MON_EXIT_NOKVM;
-		if (r == -E2BIG)
-			return MON_EXIT_CONFIG;
-		return MON_EXIT_OSERR;
-	}
-	if (st.is_linux && vm_host_is_pvm())
-		log_warn("vm %s: this host's KVM is kvm_pvm (nested, no VT-x): unmodified Linux "
-			 "cannot reach user space here (system calls from ring 3 fail, several "
-			 "kernel instructions cannot be emulated); expect the boot to stop early",
-			 name);
-	free(TAKE_PTR(kernel));
-	free(TAKE_PTR(initrd));
+	int r;
 
 	r = setup_loop(m);
 	if (r < 0)
@@ -348,10 +321,91 @@ static int run(struct monitor *m)
 			return MON_EXIT_OSERR;
 		}
 	}
+	if (cfg->stats_file && cfg->stats_fd < 0 && cfg->sandbox.enabled) {
+		cfg->stats_fd = open(cfg->stats_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (cfg->stats_fd < 0)
+			return log_errno(-errno, "vm %s: stats file %s", name, cfg->stats_file),
+			       MON_EXIT_OSERR;
+	}
+	stats_open_proc();
+	return 0;
+}
+
+static int kvm_status(int r)
+{
+	if (r == -EACCES || r == -EPERM)
+		return MON_EXIT_NOPERM;
+	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
+		return MON_EXIT_NOKVM;
+	if (r == -E2BIG)
+		return MON_EXIT_CONFIG;
+	return MON_EXIT_OSERR;
+}
+
+/* Host side first (files, KVM, devices), then the sandbox, then what the
+ * guest's side controls: the kernel image is parsed only inside it. A KVM
+ * that cannot make the VM is reported after the kernel was checked, so a
+ * junk kernel is told apart from a host without KVM. */
+static int run(struct monitor *m)
+{
+	struct monitor_config *cfg = m->cfg;
+	const char *name = cfg->name ? cfg->name : "vm";
+	const char *kname = cfg->kernel ? cfg->kernel : "(fd)";
+	_cleanup_free_ uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_len = 0, initrd_len = 0;
+	struct boot_images img;
+	struct boot_state st;
+	char err[256];
+	int r, r_kvm, status;
+
+	r = config_validate(cfg, vm_host_mem_bytes());
+	if (r)
+		return r;
+	r = load_image(name, "kernel", cfg->kernel, cfg->kernel_fd, KERNEL_MAX, &kernel,
+		       &kernel_len);
+	if (r)
+		return r;
+	if (cfg->initrd || cfg->initrd_fd >= 0) {
+		r = load_image(name, "initrd", cfg->initrd, cfg->initrd_fd, INITRD_MAX, &initrd,
+			       &initrd_len);
+		if (r)
+			return r;
+	}
+	m->vm_inited = true;
+	r = vm_init(&m->vm, name, (uint64_t)cfg->memory_mib << 20);
+	if (r < 0)
+		return MON_EXIT_OSERR;
+	vm_host_is_pvm();
+	r_kvm = vm_create(&m->vm, cfg->vcpus, cfg->kvm_fd);
+	if (r_kvm == 0) {
+		r = open_host_side(m, name);
+		if (r)
+			return r;
+	}
+	if (cfg->sandbox.enabled) {
+		if (sandbox_enter(&cfg->sandbox, name) < 0)
+			return MON_EXIT_OSERR;
+		m->vm.vcpu_thread_init = sandbox_vcpu_thread;
+	}
+	img = (struct boot_images){ kernel, kernel_len, initrd, initrd_len, cfg->cmdline };
+	r = boot_load(&m->vm.mem, &img, &st, err, sizeof(err));
+	if (r < 0) {
+		log_err("vm %s: kernel %s: %s", name, kname, err);
+		return r == -ENOSPC ? MON_EXIT_CONFIG : MON_EXIT_DATAERR;
+	}
+	if (r_kvm < 0)
+		return kvm_status(r_kvm);
+	if (st.is_linux && vm_host_is_pvm())
+		log_warn("vm %s: this host's KVM is kvm_pvm (nested, no VT-x): unmodified Linux "
+			 "cannot reach user space here (system calls from ring 3 fail, several "
+			 "kernel instructions cannot be emulated); expect the boot to stop early",
+			 name);
+	free(TAKE_PTR(kernel));
+	free(TAKE_PTR(initrd));
 	r = vm_setup_boot(&m->vm, &st);
 	if (r < 0)
 		return MON_EXIT_OSERR;
-	log_debug("vm %s: booting %s (%s), entry 0x%llx, %u MiB, %u vCPU(s)", name, cfg->kernel,
+	log_debug("vm %s: booting %s (%s), entry 0x%llx, %u MiB, %u vCPU(s)", name, kname,
 		  st.format, (unsigned long long)st.entry, cfg->memory_mib, cfg->vcpus);
 	r = vm_start(&m->vm);
 	while (!m->done) {
@@ -384,7 +438,20 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		if (cfg.debug)
 			log_set_max_level(LOG_P_DEBUG);
-		r = run(&m);
+		const char *sockets[] = {
+			cfg.control,
+			cfg.console == CONSOLE_UNIX ? cfg.console_path : cfg.console_tee,
+			NULL,
+		};
+
+		if (!sockets[0]) { /* no control socket: the console's alone */
+			sockets[0] = sockets[1];
+			sockets[1] = NULL;
+		}
+		if (cfg.sandbox.enabled && sandbox_pidns(sockets) < 0)
+			r = MON_EXIT_OSERR;
+		else
+			r = run(&m);
 	}
 	control_close(m.control);
 	machine_destroy(&m.machine);

@@ -1,4 +1,6 @@
 /* stats.c: see stats.h. */
+#include <fcntl.h>
+#include <string.h>
 #include "monitor/stats.h"
 
 #include <inttypes.h>
@@ -48,18 +50,27 @@ static uint64_t guest_resident_bytes(const struct gmem *m)
 
 /* Peak RSS of this process image: VmHWM. (getrusage's ru_maxrss would carry
  * over the parent's peak from before exec.) */
+static int proc_status_fd = -1;
+
+void stats_open_proc(void)
+{
+	if (proc_status_fd < 0)
+		proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+}
+
 static uint64_t peak_rss_bytes(void)
 {
-	char line[256];
+	char buf[4096], *p;
 	unsigned long long kib = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	ssize_t n;
 
-	if (!f)
+	stats_open_proc();
+	if (proc_status_fd < 0 || (n = pread(proc_status_fd, buf, sizeof(buf) - 1, 0)) <= 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
+	buf[n] = 0;
+	p = strstr(buf, "VmHWM:");
+	if (p)
+		sscanf(p, "VmHWM: %llu kB", &kib);
 	return (uint64_t)kib * 1024;
 }
 

@@ -13,3 +13,6 @@
  *  "memory":{"guest_bytes":..,"guest_resident_bytes":..,"peak_rss_bytes":..}} */
 struct json_object *stats_json(struct vm *vm);
 void stats_print_human(FILE *f, struct json_object *stats);
+/* Opens /proc/self/status for the peak RSS while host files are reachable
+ * (before a sandbox); later reads use the fd. */
+void stats_open_proc(void);

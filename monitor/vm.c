@@ -58,9 +58,14 @@ uint64_t vm_host_mem_bytes(void)
 	return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 }
 
+/* Asked once, before a sandbox hides /sys. */
 bool vm_host_is_pvm(void)
 {
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
+	static int pvm = -1;
+
+	if (pvm < 0)
+		pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+	return pvm;
 }
 
 int vm_irq_set(void *opaque, unsigned gsi, int level)
@@ -92,10 +97,12 @@ static void vm_ctl_request(void *ctx, enum vm_request req, int status)
 	}
 }
 
-static int open_kvm(const char *name)
+static int open_kvm(const char *name, int fd)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), r;
+	int r;
 
+	if (fd < 0)
+		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ENOENT)
@@ -181,7 +188,7 @@ int vm_init(struct vm *vm, const char *name, uint64_t mem_bytes)
 	return iobus_init(&vm->bus);
 }
 
-int vm_create(struct vm *vm, unsigned nr_vcpus)
+int vm_create(struct vm *vm, unsigned nr_vcpus, int kvm_fd)
 {
 	const char *name = vm->name;
 	struct kvm_userspace_memory_region region;
@@ -189,7 +196,7 @@ int vm_create(struct vm *vm, unsigned nr_vcpus)
 	struct sigaction sa = { .sa_handler = kick_handler };
 	int r, run_size;
 
-	vm->kvm_fd = open_kvm(name);
+	vm->kvm_fd = open_kvm(name, kvm_fd);
 	if (vm->kvm_fd < 0)
 		return vm->kvm_fd;
 	if ((r = require_cap(vm, KVM_CAP_IRQCHIP, "an in-kernel irqchip (KVM_CAP_IRQCHIP)")) < 0 ||
@@ -634,6 +641,10 @@ static void *vcpu_thread(void *arg)
 	sigfillset(&set);
 	sigdelset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	if (vm->vcpu_thread_init && vm->vcpu_thread_init() < 0) {
+		log_err("vm %s: vcpu%u: thread setup (sandbox filter) failed", vm->name, v->id);
+		vm_end(vm, VM_END_ERROR, 0);
+	}
 
 	while (vm_current_end(vm) == VM_END_NONE) {
 		enum vm_exit_kind kind = VMX_OTHER;

@@ -78,6 +78,9 @@ struct vm {
 	int done_fd;           /* eventfd: written once when the VM ends */
 	void (*on_stop_request)(void *ctx); /* graceful stop: machine.c sends Ctrl-Alt-Del */
 	void *on_stop_ctx;
+	/* Run by each vCPU thread before its first KVM_RUN (the sandbox's
+	 * per-thread filter); NULL: nothing. A failure ends the VM. */
+	int (*vcpu_thread_init)(void);
 
 	/* Coalesced writes: KVM's ring (the page at KVM_CAP_COALESCED_MMIO's
 	 * offset in vCPU 0's kvm_run mapping), drained under coalesced_lock. */
@@ -98,7 +101,8 @@ struct vm {
 int vm_init(struct vm *vm, const char *name, uint64_t mem_bytes);
 /* Opens /dev/kvm and creates the VM on vm_init()'s RAM, with irqchip, PIT
  * and vCPUs. Returns 0 or -errno with a message logged naming the cause. */
-int vm_create(struct vm *vm, unsigned nr_vcpus);
+/* kvm_fd: an open /dev/kvm to use (taken over), or -1 to open it. */
+int vm_create(struct vm *vm, unsigned nr_vcpus, int kvm_fd);
 void vm_destroy(struct vm *vm);
 
 /* Sets vCPU 0's registers for the boot state; others wait for INIT/SIPI. */

@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config clang llvm lld
-libjson-c-dev libev-dev libsystemd-dev libbpf-dev bpftool libelf-dev zlib1g-dev
+libjson-c-dev libev-dev libsystemd-dev libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev
 libcmocka-dev libclang-rt-14-dev
 qemu-system-x86 iproute2 iputils-ping ethtool tcpdump kmod
 debootstrap busybox-static cpio xz-utils zstd

@@ -6,7 +6,7 @@ UNIT_TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_TEST_SRCS))
 UNIT_TEST_SAN_BINS := $(patsubst tests/%.c,$(B)/tests-san/%,$(UNIT_TEST_SRCS))
 UNIT_LIB_OBJS := $(MONITOR_LIB_OBJS) $(DEVICES_OBJS) $(COMMON_OBJS)
 UNIT_LIB_SAN_OBJS := $(MONITOR_LIB_SAN_OBJS) $(DEVICES_SAN_OBJS) $(COMMON_SAN_OBJS)
-UNIT_LDLIBS := -lcmocka $(LDLIBS_JSON) $(LDLIBS_THREADS)
+UNIT_LDLIBS := -lcmocka $(LDLIBS_JSON) $(LDLIBS_THREADS) -lseccomp
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(UNIT_LIB_OBJS)
 	@mkdir -p $(@D)

@@ -18,6 +18,9 @@ void vmmd_conf_init(struct vmmd_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->stop_timeout_s = VMMD_DEFAULT_STOP_TIMEOUT_S;
+	c->sandbox = true;
+	c->sandbox_uid_base = VMMD_DEFAULT_SANDBOX_UID_BASE;
+	c->sandbox_uids = VMMD_DEFAULT_SANDBOX_UIDS;
 	c->readonly_socket = true;
 	c->log_level = LOG_P_INFO;
 }
@@ -288,14 +291,21 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 					r = -EINVAL;
 				}
 			}
-		} else if (!strcmp(key, "readonly_socket") || !strcmp(key, "stop_vms_on_exit")) {
+		} else if (!strcmp(key, "readonly_socket") || !strcmp(key, "stop_vms_on_exit") ||
+			   !strcmp(key, "sandbox")) {
 			if (!json_object_is_type(v, json_type_boolean)) {
 				snprintf(err, errlen, "%s: must be true or false", key);
 				r = -EINVAL;
 			} else if (!strcmp(key, "readonly_socket"))
 				c->readonly_socket = json_object_get_boolean(v);
+			else if (!strcmp(key, "sandbox"))
+				c->sandbox = json_object_get_boolean(v);
 			else
 				c->stop_vms_on_exit = json_object_get_boolean(v);
+		} else if (!strcmp(key, "sandbox_uid_base")) {
+			r = conf_uint(v, key, 1000, 0x7fff0000, &c->sandbox_uid_base, err, errlen);
+		} else if (!strcmp(key, "sandbox_uids")) {
+			r = conf_uint(v, key, 1, 65536, &c->sandbox_uids, err, errlen);
 		} else if (!strcmp(key, "idle_exit_s")) {
 			int64_t n = json_object_get_int64(v);
 			if (!json_object_is_type(v, json_type_int) || n < 0 || n > 86400) {
@@ -326,6 +336,7 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 			snprintf(err, errlen,
 				 "%.40s: unknown key (known: monitor, state_dir, runtime_dir, "
 				 "socket_group, readonly_socket, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
+				 "sandbox, sandbox_uid_base, sandbox_uids, "
 				 "log_level, switches, netbridge_runtime)",
 				 key);
 			r = -EINVAL;

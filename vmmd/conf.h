@@ -47,11 +47,18 @@ struct vmmd_conf {
 	bool stop_vms_on_exit;
 	uint32_t stop_timeout_s;
 	uint32_t idle_exit_s; /* socket-activated: exit after this long idle (0: never) */
+	bool sandbox;              /* monitors jailed (vmm-monitor --sandbox); default true */
+	uint32_t sandbox_uid_base; /* each running monitor gets a uid (= gid) of its own */
+	uint32_t sandbox_uids;     /* from base, this many */
 	int log_level;      /* LOG_P_* */
 };
 
 #define VMMD_DEFAULT_STATE_DIR "/var/lib/vmmd"
 #define VMMD_DEFAULT_STOP_TIMEOUT_S 30u
+/* Above the ranges systemd hands out (dynamic users 61184..65519, containers
+ * 524288..1879048191) and below 2^31. */
+#define VMMD_DEFAULT_SANDBOX_UID_BASE 0x7f000000u
+#define VMMD_DEFAULT_SANDBOX_UIDS 4096u
 
 void vmmd_conf_init(struct vmmd_conf *c);
 void vmmd_conf_free(struct vmmd_conf *c);

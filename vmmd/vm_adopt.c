@@ -42,6 +42,12 @@ void vm_runrec_remove(struct vmmd_vm *vm)
 	char file[VMDEF_NAME_MAX + 8];
 	int r;
 
+	/* a jailed monitor cannot remove its sockets' files: the record and
+	 * they go together */
+	unlink(vm->sock);
+	if (vm->console[0])
+		unlink(vm->console);
+	vm->sandbox_uid = 0;
 	snprintf(file, sizeof(file), "%s.json", vm->def.name);
 	r = state_remove(vm->d->run_dir, file);
 	if (r < 0)
@@ -127,6 +133,7 @@ void vm_readopt(struct vmmd_vm *vm)
 		if (proc_stat(pid, &state, &vm->starttime) < 0)
 			vm->starttime = rec.starttime;
 	}
+	vm->sandbox_uid = proc_uid(pid); /* its uid stays taken */
 	snprintf(vm->sock, sizeof(vm->sock), "%s", rec.sock);
 	vm_watch_adopted(vm);
 	if (rec.pid != pid && (r = vm_runrec_write(vm)) < 0)

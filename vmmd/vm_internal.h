@@ -88,6 +88,7 @@ int vm_monitor_call_sync(struct vmmd_vm *vm, const char *method, struct json_obj
 /* vm_proc.c */
 /* State letter and start time (clock ticks since boot) of a process. */
 int proc_stat(pid_t pid, char *state, uint64_t *starttime);
+uid_t proc_uid(pid_t pid);
 /* True if pid is a live vmm-monitor started at starttime (0: any). */
 bool proc_is_monitor(pid_t pid, uint64_t starttime);
 /* The running monitor whose command line has `--control sock`; 0: none. */

@@ -40,6 +40,25 @@ int proc_stat(pid_t pid, char *state, uint64_t *starttime)
 	return 0;
 }
 
+/* The real uid of a process (0 when unknown or root). */
+uid_t proc_uid(pid_t pid)
+{
+	char path[64], buf[2048], *p;
+	_cleanup_close_ int fd = -1;
+	unsigned long uid = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "\nUid:");
+	if (p)
+		sscanf(p + 5, "%lu", &uid);
+	return (uid_t)uid;
+}
+
 /* True if pid is a live vmm-monitor started at starttime (0: any). */
 bool proc_is_monitor(pid_t pid, uint64_t starttime)
 {

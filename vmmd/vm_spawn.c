@@ -3,6 +3,7 @@
  * vmmd; then the child watcher and the readiness poll. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,51 @@ static int64_t realtime_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The lowest uid of the configured range no other running monitor has. */
+static uid_t sandbox_uid_pick(struct vmmd_vm *vm)
+{
+	const struct vmmd_conf *c = &vm->d->conf;
+
+	for (uint32_t i = 0; i < c->sandbox_uids; i++) {
+		uid_t uid = (uid_t)(c->sandbox_uid_base + i);
+		bool taken = false;
+
+		for (struct vmmd_vm *o = vm->d->vms; o && !taken; o = o->next)
+			taken = o != vm && o->pid > 0 && o->sandbox_uid == uid;
+		if (!taken)
+			return uid;
+	}
+	return 0;
+}
+
+/* What vmmd opens for a jailed monitor, passed as fds after the taps:
+ * the kernel, the initrd, /dev/kvm and the stats file. */
+struct spawn_files {
+	int fds[4];
+	unsigned n;
+};
+
+static int spawn_file(struct vmmd_vm *vm, struct spawn_files *f, const char *flag,
+		      const char *path, int flags, char *err, size_t errlen)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0640);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "vm %s: %s %s: %s", vm->def.name, flag + 2, path,
+			 strerror(errno));
+		return -errno;
+	}
+	f->fds[f->n++] = fd;
+	return 0;
+}
+
+static void spawn_files_close(struct spawn_files *f)
+{
+	for (unsigned i = 0; i < f->n; i++)
+		close(f->fds[i]);
+	f->n = 0;
+}
+
 /* A spawn that failed after its ports were added: nothing left behind. */
 static void spawn_undo(struct vmmd_vm *vm, int *fds, unsigned nr_fds)
 {
@@ -34,15 +80,48 @@ static void spawn_undo(struct vmmd_vm *vm, int *fds, unsigned nr_fds)
 	vm_runrec_remove(vm);
 }
 
+/* The child's side: its own session (survives vmmd, no terminal signals),
+ * stdin /dev/null, stdout and stderr the log, the fds at 3.., exec. */
+struct spawn_child {
+	const char **argv;
+	int nullfd, logfd;
+	const int *fds;
+	unsigned nfd;
+};
+
+static int spawn_child_main(void *arg)
+{
+	struct spawn_child *c = arg;
+	sigset_t all;
+
+	setsid();
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	dup2(c->nullfd, 0);
+	dup2(c->logfd, 1);
+	dup2(c->logfd, 2);
+	for (unsigned i = 0; i < c->nfd; i++)
+		dup2(c->fds[i], 3 + (int)i); /* dup2 clears FD_CLOEXEC */
+	close_range(3 + c->nfd, ~0u, 0);
+	execv(c->argv[0], (char *const *)c->argv);
+	return MON_EXIT_EXEC_FAILED;
+}
+
+/* clone()'s stack for the child, which execs at once */
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
 int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
 	char mem[16], vcpus[16], console[2 * PATH_MAX + 16], head[256];
 	char nicarg[VMDEF_NICS_MAX][64];
-	const char *argv[24 + 2 * VMDEF_NICS_MAX];
+	const char *argv[36 + 2 * VMDEF_NICS_MAX];
 	_cleanup_close_ int logfd = -1, nullfd = -1;
-	int tapfds[VMDEF_NICS_MAX], hifds[VMDEF_NICS_MAX];
-	unsigned nn = vm->def.nr_nics;
+	int tapfds[VMDEF_NICS_MAX + 4], hifds[VMDEF_NICS_MAX + 4];
+	struct spawn_files files = { .n = 0 };
+	char uid[16];
+	unsigned nn = vm->def.nr_nics, nfd;
 	int argc = 0, r;
 	pid_t pid;
 
@@ -51,6 +130,13 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "monitor %s: %s (set \"monitor\" in the config)", d->monitor,
 			 strerror(errno));
 		return -errno;
+	}
+	vm->sandbox_uid = 0;
+	if (d->conf.sandbox && !(vm->sandbox_uid = sandbox_uid_pick(vm))) {
+		snprintf(err, errlen, "vm %s: all %u sandbox uids from %u are in use "
+			 "(sandbox_uids in the config)", vm->def.name, d->conf.sandbox_uids,
+			 d->conf.sandbox_uid_base);
+		return -EUSERS;
 	}
 	logfd = open(vm->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -61,6 +147,21 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	}
 	unlink(vm->sock);
 	unlink(vm->endfile);
+	if (vm->sandbox_uid) {
+		r = spawn_file(vm, &files, "--kernel-fd", vm->def.kernel, O_RDONLY, err, errlen);
+		if (r == 0 && vm->def.initrd)
+			r = spawn_file(vm, &files, "--initrd-fd", vm->def.initrd, O_RDONLY, err,
+				       errlen);
+		if (r == 0)
+			r = spawn_file(vm, &files, "--kvm-fd", "/dev/kvm", O_RDWR, err, errlen);
+		if (r == 0)
+			r = spawn_file(vm, &files, "--stats-fd", vm->endfile,
+				       O_WRONLY | O_CREAT | O_TRUNC, err, errlen);
+		if (r < 0) {
+			spawn_files_close(&files);
+			return r;
+		}
+	}
 	/* A record before the fork: a vmmd killed between fork and the second
 	 * record finds the monitor by its socket path. */
 	vm->pid = 0;
@@ -70,6 +171,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	if (r < 0) {
 		snprintf(err, errlen, "vm %s: runtime record in %s: %s", vm->def.name, d->run_dir,
 			 strerror(-r));
+		spawn_files_close(&files);
 		return r;
 	}
 	/* Ports after the first record: a vmmd killed from here on finds them
@@ -77,15 +179,22 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	 * the child can put them at 3.. without clobbering one another. */
 	r = net_ports_add(vm, tapfds, err, errlen);
 	if (r < 0) {
+		spawn_files_close(&files);
 		vm_runrec_remove(vm);
 		return r;
 	}
-	for (unsigned i = 0; i < nn; i++) {
+	for (unsigned j = 0; j < files.n; j++)
+		tapfds[nn + j] = files.fds[j];
+	nfd = nn + files.n;
+	files.n = 0; /* now among tapfds */
+	for (unsigned i = 0; i < nfd; i++) {
 		hifds[i] = fcntl(tapfds[i], F_DUPFD_CLOEXEC, 64);
 		close(tapfds[i]);
 		if (hifds[i] < 0) {
 			r = -errno;
 			snprintf(err, errlen, "vm %s: tap fd: %s", vm->def.name, strerror(errno));
+			for (unsigned j = i + 1; j < nfd; j++)
+				close(tapfds[j]);
 			spawn_undo(vm, hifds, i);
 			return r;
 		}
@@ -130,37 +239,54 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 		argv[argc++] = "--nic";
 		argv[argc++] = nicarg[i];
 	}
+	if (vm->sandbox_uid) {
+		/* the flags in the order the fds were opened */
+		static const char *const fdflags[] = { "--kernel-fd", "--initrd-fd", "--kvm-fd",
+						       "--stats-fd" };
+		static char fdnum[4][16];
+		unsigned k = 0;
+
+		for (unsigned j = 0; j < ARRAY_SIZE(fdflags); j++) {
+			if (j == 1 && !vm->def.initrd)
+				continue;
+			snprintf(fdnum[j], sizeof(fdnum[j]), "%u", 3 + nn + k++);
+			argv[argc++] = fdflags[j];
+			argv[argc++] = fdnum[j];
+		}
+		snprintf(uid, sizeof(uid), "%u", (unsigned)vm->sandbox_uid);
+		argv[argc++] = "--sandbox";
+		argv[argc++] = "--sandbox-uid";
+		argv[argc++] = uid;
+		argv[argc++] = "--sandbox-gid";
+		argv[argc++] = uid;
+	}
 	argv[argc] = NULL;
 
 	snprintf(head, sizeof(head), "<6>vmmd: starting vm %s (%u MiB, %u vCPU)\n", vm->def.name,
 		 vm->def.memory_mib, vm->def.vcpus);
 	(void)!write(logfd, head, strlen(head));
 
-	pid = fork();
+	{
+		struct spawn_child c = { argv, nullfd, logfd, hifds, nfd };
+
+		/* jailed: PID 1 of a PID namespace of its own (the monitor does
+		 * the rest of its sandbox itself, sandbox.h) */
+		if (vm->sandbox_uid)
+			pid = clone(spawn_child_main, child_stack + sizeof(child_stack),
+				    CLONE_NEWPID | SIGCHLD, &c);
+		else
+			pid = fork();
+		if (pid == 0)
+			_exit(spawn_child_main(&c));
+	}
 	if (pid < 0) {
 		r = -errno;
-		snprintf(err, errlen, "vm %s: fork: %s", vm->def.name, strerror(errno));
-		spawn_undo(vm, hifds, nn);
+		snprintf(err, errlen, "vm %s: %s: %s", vm->def.name,
+			 vm->sandbox_uid ? "clone into a PID namespace" : "fork", strerror(errno));
+		spawn_undo(vm, hifds, nfd);
 		return r;
 	}
-	if (pid == 0) {
-		sigset_t all;
-
-		/* Its own session: survives vmmd, no terminal signals. */
-		setsid();
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(nullfd, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		for (unsigned i = 0; i < nn; i++)
-			dup2(hifds[i], 3 + (int)i); /* dup2 clears FD_CLOEXEC */
-		close_range(3 + nn, ~0u, 0);
-		execv(argv[0], (char *const *)argv);
-		_exit(MON_EXIT_EXEC_FAILED);
-	}
-	for (unsigned i = 0; i < nn; i++)
+	for (unsigned i = 0; i < nfd; i++)
 		close(hifds[i]);
 	vm->pid = pid;
 	vm->is_child = true;

@@ -87,6 +87,7 @@ struct vmmd_vm {
 	char log[PATH_MAX];        /* console and monitor messages */
 	char endfile[PATH_MAX];    /* monitor --stats-file: how it ended */
 	char console[PATH_MAX];    /* console socket (tee with the log); "" if the path is too long */
+	uid_t sandbox_uid;         /* its monitor's uid and gid (0: not jailed) */
 };
 
 struct vmmd {
