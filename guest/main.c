@@ -21,6 +21,7 @@ static const struct mode modes[] = {
 	{ "rx", mode_rx },
 	{ "echo", mode_echo },
 	{ "exitcost", mode_exitcost },
+	{ "print", mode_print },
 };
 
 static bool mapped(uint64_t paddr, uint64_t len)

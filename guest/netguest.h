@@ -272,6 +272,7 @@ int mode_tx(struct cmdline *c);
 int mode_rx(struct cmdline *c);
 int mode_echo(struct cmdline *c);
 int mode_exitcost(struct cmdline *c);
+int mode_print(struct cmdline *c);
 
 /* ---- mode_idle.c: the machine's stop request (Ctrl-Alt-Del on the i8042) ---- */
 /* Listens for it on IRQ1 (after pic_init); stop_requested turns true. */

@@ -158,6 +158,8 @@ void config_usage(FILE *f)
 		"                       unix:PATH (listening socket), fd:N (inherited fd),\n"
 		"                       file:PATH,unix:PATH (tee: the file gets everything, the\n"
 		"                       socket a live view and the input)\n"
+		"  --console-max BYTES  a console file's cap: past it the file becomes FILE.1\n"
+		"                       and starts again (0, the default: no cap)\n"
 		"  --stats FORMAT       exit-accounting summary on stderr at exit: human (default),\n"
 		"                       json, none\n"
 		"  --stats-file PATH    also write the JSON summary to PATH at exit\n"
@@ -189,7 +191,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_NAME, OPT_CONFIG,
 	OPT_CONTROL, OPT_CONTROL_FD, OPT_CONSOLE, OPT_STATS, OPT_STATS_FILE, OPT_DEBUG, OPT_HELP, OPT_NIC,
 	OPT_KERNEL_FD, OPT_INITRD_FD, OPT_KVM_FD, OPT_STATS_FD, OPT_SANDBOX, OPT_SANDBOX_UID,
-	OPT_SANDBOX_GID,
+	OPT_SANDBOX_GID, OPT_CONSOLE_MAX,
 };
 
 /* --X-fd N: an inherited fd number */
@@ -228,6 +230,7 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
 		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
+		{ "console-max", required_argument, NULL, OPT_CONSOLE_MAX },
 		{}
 	};
 	int o, r = 0;
@@ -252,6 +255,14 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		case OPT_KVM_FD: r = parse_fd_opt("--kvm-fd", v, &c->kvm_fd); break;
 		case OPT_STATS_FD: r = parse_fd_opt("--stats-fd", v, &c->stats_fd); break;
 		case OPT_SANDBOX: c->sandbox.enabled = true; break;
+		case OPT_CONSOLE_MAX:
+			if (parse_u64(v, UINT64_C(1) << 40, &c->console_max) < 0 ||
+			    (c->console_max && c->console_max < 4096)) {
+				log_err("--console-max: '%s' is not a size in bytes (0, or 4096..2^40)",
+					v);
+				return MON_EXIT_USAGE;
+			}
+			break;
 		case OPT_SANDBOX_UID:
 			r = parse_uint_opt("--sandbox-uid", v, UINT32_MAX - 1, &id);
 			c->sandbox.uid = (uid_t)id;

@@ -32,6 +32,7 @@ struct monitor_config {
 	char *console_path; /* file or unix socket path */
 	char *console_tee;  /* file:PATH,unix:TEE: the file gets everything, TEE is a live view */
 	int console_fd;
+	uint64_t console_max;    /* file: cap in bytes, rotated into PATH.1 (0: none) */
 	enum stats_format stats; /* summary on stderr at exit */
 	char *stats_file;        /* JSON summary written here at exit */
 	struct nic_config nics[NIC_MAX]; /* --nic, in order: pcnet0, pcnet1... */

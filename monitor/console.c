@@ -2,6 +2,7 @@
 #include "monitor/console.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,7 +36,41 @@ struct console {
 	uint8_t pending[CONSOLE_PENDING_MAX];
 	size_t npending;
 	uint64_t dropped;
+	/* file: the size cap (0: none), PATH.1 for the previous part, the
+	 * file's size as last known */
+	uint64_t max, size;
+	int old_fd;
 };
+
+#define ROTATE_CHUNK (64 * 1024)
+
+/* The log reached its cap: its content becomes PATH.1 (the one before is
+ * dropped) and the log starts again empty. By descriptors only, so that it
+ * works in the sandbox. Under c->lock. */
+static void rotate(struct console *c, size_t len)
+{
+	static uint8_t buf[ROTATE_CHUNK];
+	struct stat st;
+	off_t off = 0;
+
+	/* the monitor's own messages go to the same file, uncounted */
+	if (fstat(c->out_fd, &st) < 0)
+		return;
+	c->size = (uint64_t)st.st_size;
+	if (c->size + len <= c->max)
+		return;
+	if (c->old_fd >= 0 && ftruncate(c->old_fd, 0) == 0) {
+		while (off < st.st_size) {
+			ssize_t n = pread(c->out_fd, buf, sizeof(buf), off);
+
+			if (n <= 0 || pwrite(c->old_fd, buf, (size_t)n, off) != n)
+				break;
+			off += n;
+		}
+	}
+	if (ftruncate(c->out_fd, 0) == 0)
+		c->size = 0;
+}
 
 int console_tx(void *ctx, const uint8_t *buf, size_t len)
 {
@@ -50,9 +85,13 @@ int console_tx(void *ctx, const uint8_t *buf, size_t len)
 		if (n < (ssize_t)len)
 			c->dropped += len - (n > 0 ? (size_t)n : 0);
 	} else {
+		if (c->max && c->size + len > c->max)
+			rotate(c, len);
 		r = write_all(c->out_fd, buf, len);
 		if (r < 0)
 			c->dropped += len;
+		else
+			c->size += len;
 	}
 	/* the tee's live view: what a slow client cannot take is only in the file */
 	if (c->tee_fd >= 0)
@@ -201,7 +240,7 @@ int console_open(struct console **out, struct ioloop *loop, const struct monitor
 		return -ENOMEM;
 	c->loop = loop;
 	c->kind = cfg->console;
-	c->out_fd = c->in_fd = c->listen_fd = c->tee_fd = -1;
+	c->out_fd = c->in_fd = c->listen_fd = c->tee_fd = c->old_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (c->timer_fd < 0 || ioloop_add(loop, c->timer_fd, EPOLLIN, on_timer, c) < 0) {
@@ -220,10 +259,29 @@ int console_open(struct console **out, struct ioloop *loop, const struct monitor
 			c->in_fd = STDIN_FILENO;
 		break;
 	case CONSOLE_FILE:
-		c->out_fd = open(cfg->console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		/* readable too when capped: the rotation copies it */
+		c->out_fd = open(cfg->console_path,
+				 (cfg->console_max ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC,
+				 0640);
 		if (c->out_fd < 0) {
 			r = log_errno(-errno, "console file %s", cfg->console_path);
 			goto fail;
+		}
+		if (cfg->console_max) {
+			_cleanup_free_ char *old = NULL;
+			struct stat st;
+
+			if (asprintf(&old, "%s.1", cfg->console_path) < 0) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			c->old_fd = open(old, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+			if (c->old_fd < 0) {
+				r = log_errno(-errno, "console file %s", old);
+				goto fail;
+			}
+			c->max = cfg->console_max;
+			c->size = fstat(c->out_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 		}
 		if (cfg->console_tee) {
 			r = open_unix(c, cfg->console_tee);
@@ -284,6 +342,8 @@ void console_close(struct console *c)
 		unlink(c->path);
 		free(c->path);
 	}
+	if (c->old_fd >= 0)
+		close(c->old_fd);
 	if (c->out_fd > STDERR_FILENO)
 		close(c->out_fd);
 	else if (c->in_fd > STDERR_FILENO)

@@ -34,6 +34,7 @@ static const char *const io_calls[] = {
 	"clock_gettime", "clock_nanosleep", "nanosleep", "sched_yield", "sched_getaffinity",
 	"sysinfo", "prctl", "newfstatat", "fstat", "statx", "restart_syscall",
 	"seccomp", /* a vCPU thread narrows its own filter (filters only ever add up) */
+	"ftruncate", "pwrite64", /* the console log's rotation */
 };
 
 /* A vCPU thread: KVM_RUN and the device emulation it does on exits (MMIO
@@ -45,6 +46,7 @@ static const char *const vcpu_calls[] = {
 	"rt_sigreturn", "tgkill", "tkill", "getpid", "gettid", "epoll_ctl", "eventfd2",
 	"timerfd_settime", "sendto", "clock_gettime", "clock_nanosleep", "nanosleep",
 	"sched_yield", "restart_syscall", "sigaltstack",
+	"newfstatat", "fstat", "pread64", "pwrite64", "ftruncate", /* the console's rotation */
 };
 
 /* Answered EACCES: nothing is there to open or remove (glibc may look; the

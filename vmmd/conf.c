@@ -21,6 +21,7 @@ void vmmd_conf_init(struct vmmd_conf *c)
 	c->sandbox = true;
 	c->sandbox_uid_base = VMMD_DEFAULT_SANDBOX_UID_BASE;
 	c->sandbox_uids = VMMD_DEFAULT_SANDBOX_UIDS;
+	c->console_max_bytes = VMMD_DEFAULT_CONSOLE_MAX;
 	c->readonly_socket = true;
 	c->log_level = LOG_P_INFO;
 }
@@ -306,6 +307,17 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 			r = conf_uint(v, key, 1000, 0x7fff0000, &c->sandbox_uid_base, err, errlen);
 		} else if (!strcmp(key, "sandbox_uids")) {
 			r = conf_uint(v, key, 1, 65536, &c->sandbox_uids, err, errlen);
+		} else if (!strcmp(key, "console_max_bytes")) {
+			int64_t n = json_object_get_int64(v);
+
+			if (!json_object_is_type(v, json_type_int) || n < 0 || (n && n < 4096) ||
+			    n > (int64_t)1 << 40) {
+				snprintf(err, errlen, "%s: must be 0 (no cap) or 4096..%lld bytes", key,
+					 (long long)1 << 40);
+				r = -EINVAL;
+			} else {
+				c->console_max_bytes = (uint64_t)n;
+			}
 		} else if (!strcmp(key, "idle_exit_s")) {
 			int64_t n = json_object_get_int64(v);
 			if (!json_object_is_type(v, json_type_int) || n < 0 || n > 86400) {
@@ -336,7 +348,7 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 			snprintf(err, errlen,
 				 "%.40s: unknown key (known: monitor, state_dir, runtime_dir, "
 				 "socket_group, readonly_socket, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
-				 "sandbox, sandbox_uid_base, sandbox_uids, "
+				 "sandbox, sandbox_uid_base, sandbox_uids, console_max_bytes, "
 				 "log_level, switches, netbridge_runtime)",
 				 key);
 			r = -EINVAL;

@@ -50,6 +50,7 @@ struct vmmd_conf {
 	bool sandbox;              /* monitors jailed (vmm-monitor --sandbox); default true */
 	uint32_t sandbox_uid_base; /* each running monitor gets a uid (= gid) of its own */
 	uint32_t sandbox_uids;     /* from base, this many */
+	uint64_t console_max_bytes; /* a VM's console log cap, rotated into .1 (0: none) */
 	int log_level;      /* LOG_P_* */
 };
 
@@ -59,6 +60,7 @@ struct vmmd_conf {
  * 524288..1879048191) and below 2^31. */
 #define VMMD_DEFAULT_SANDBOX_UID_BASE 0x7f000000u
 #define VMMD_DEFAULT_SANDBOX_UIDS 4096u
+#define VMMD_DEFAULT_CONSOLE_MAX (4u << 20)
 
 void vmmd_conf_init(struct vmmd_conf *c);
 void vmmd_conf_free(struct vmmd_conf *c);

@@ -120,7 +120,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	_cleanup_close_ int logfd = -1, nullfd = -1;
 	int tapfds[VMDEF_NICS_MAX + 4], hifds[VMDEF_NICS_MAX + 4];
 	struct spawn_files files = { .n = 0 };
-	char uid[16];
+	char uid[16], conmax[24];
 	unsigned nn = vm->def.nr_nics, nfd;
 	int argc = 0, r;
 	pid_t pid;
@@ -227,6 +227,9 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	argv[argc++] = vm->sock;
 	argv[argc++] = "--console";
 	argv[argc++] = console;
+	snprintf(conmax, sizeof(conmax), "%llu", (unsigned long long)d->conf.console_max_bytes);
+	argv[argc++] = "--console-max";
+	argv[argc++] = conmax;
 	argv[argc++] = "--stats";
 	argv[argc++] = "none";
 	argv[argc++] = "--stats-file";
