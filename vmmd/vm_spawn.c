@@ -111,18 +111,143 @@ static int spawn_child_main(void *arg)
 /* clone()'s stack for the child, which execs at once */
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
+/* The monitor's command line, in buffers of its own. */
+struct spawn_argv {
+	const char *v[40 + 2 * VMDEF_NICS_MAX];
+	int n;
+	char mem[16], vcpus[16], conmax[24], uid[16];
+	char console[2 * PATH_MAX + 16];
+	char nic[VMDEF_NICS_MAX][64];
+	char fdnum[4][16];
+};
+
+static void arg2(struct spawn_argv *a, const char *flag, const char *value)
+{
+	a->v[a->n++] = flag;
+	a->v[a->n++] = value;
+}
+
+/* nn tap fds at 3.., then (jailed) the kernel, initrd, /dev/kvm and stats
+ * file fds in the order vm_spawn opened them. */
+static void build_argv(struct vmmd_vm *vm, unsigned nn, struct spawn_argv *a)
+{
+	struct vmmd *d = vm->d;
+
+	snprintf(a->mem, sizeof(a->mem), "%u", vm->def.memory_mib);
+	snprintf(a->vcpus, sizeof(a->vcpus), "%u", vm->def.vcpus);
+	snprintf(a->conmax, sizeof(a->conmax), "%llu", (unsigned long long)d->conf.console_max_bytes);
+	/* the log gets everything from boot; the socket is vmctl console's live view */
+	if (vm->console[0] && !strchr(vm->log, ',') && !strchr(vm->console, ','))
+		snprintf(a->console, sizeof(a->console), "file:%s,unix:%s", vm->log, vm->console);
+	else
+		snprintf(a->console, sizeof(a->console), "file:%s", vm->log);
+	a->n = 0;
+	a->v[a->n++] = d->monitor;
+	arg2(a, "--name", vm->def.name);
+	arg2(a, "--kernel", vm->def.kernel);
+	if (vm->def.initrd)
+		arg2(a, "--initrd", vm->def.initrd);
+	if (vm->def.cmdline)
+		arg2(a, "--cmdline", vm->def.cmdline);
+	arg2(a, "--memory", a->mem);
+	arg2(a, "--vcpus", a->vcpus);
+	arg2(a, "--control", vm->sock);
+	arg2(a, "--console", a->console);
+	arg2(a, "--console-max", a->conmax);
+	arg2(a, "--stats", "none");
+	arg2(a, "--stats-file", vm->endfile);
+	for (unsigned i = 0; i < nn; i++) {
+		char mac[18];
+
+		vmdef_mac_format(vm->def.nics[i].mac, mac);
+		snprintf(a->nic[i], sizeof(a->nic[i]), "model=%s,fd=%u,mac=%s",
+			 vm->def.nics[i].model, 3 + i, mac);
+		arg2(a, "--nic", a->nic[i]);
+	}
+	if (vm->sandbox_uid) {
+		static const char *const fdflags[] = { "--kernel-fd", "--initrd-fd", "--kvm-fd",
+						       "--stats-fd" };
+		unsigned k = 0;
+
+		for (unsigned j = 0; j < ARRAY_SIZE(fdflags); j++) {
+			if (j == 1 && !vm->def.initrd)
+				continue;
+			snprintf(a->fdnum[j], sizeof(a->fdnum[j]), "%u", 3 + nn + k++);
+			arg2(a, fdflags[j], a->fdnum[j]);
+		}
+		snprintf(a->uid, sizeof(a->uid), "%u", (unsigned)vm->sandbox_uid);
+		a->v[a->n++] = "--sandbox";
+		arg2(a, "--sandbox-uid", a->uid);
+		arg2(a, "--sandbox-gid", a->uid);
+	}
+	a->v[a->n] = NULL;
+}
+
+/* What a jailed monitor gets from vmmd instead of opening it (after the taps). */
+static int spawn_open_files(struct vmmd_vm *vm, struct spawn_files *f, char *err, size_t errlen)
+{
+	int r = spawn_file(vm, f, "--kernel-fd", vm->def.kernel, O_RDONLY, err, errlen);
+
+	if (r == 0 && vm->def.initrd)
+		r = spawn_file(vm, f, "--initrd-fd", vm->def.initrd, O_RDONLY, err, errlen);
+	if (r == 0)
+		r = spawn_file(vm, f, "--kvm-fd", "/dev/kvm", O_RDWR, err, errlen);
+	if (r == 0)
+		r = spawn_file(vm, f, "--stats-fd", vm->endfile, O_WRONLY | O_CREAT | O_TRUNC, err,
+			       errlen);
+	if (r < 0)
+		spawn_files_close(f);
+	return r;
+}
+
+/* The child: jailed, PID 1 of a PID namespace of its own (the monitor does
+ * the rest of its sandbox itself, sandbox.h); else a plain fork. */
+static pid_t spawn_process(struct vmmd_vm *vm, struct spawn_child *c)
+{
+	pid_t pid;
+
+	if (vm->sandbox_uid)
+		return clone(spawn_child_main, child_stack + sizeof(child_stack),
+			     CLONE_NEWPID | SIGCHLD, c);
+	pid = fork();
+	if (pid == 0)
+		_exit(spawn_child_main(c));
+	return pid;
+}
+
+/* The spawned monitor as vmmd's child, recorded and watched. */
+static void spawn_started(struct vmmd_vm *vm, pid_t pid)
+{
+	char state;
+	int r;
+
+	vm->pid = pid;
+	vm->is_child = true;
+	vm->adopted = false;
+	vm->start_ns = now_ns();
+	if (proc_stat(pid, &state, &vm->starttime) < 0)
+		vm->starttime = 0;
+	vm_watch_child(vm);
+	r = vm_runrec_write(vm);
+	if (r < 0)
+		log_errno(r, "vm %s: runtime record in %s (a restarted vmmd will look for the "
+			  "monitor by its socket)", vm->def.name, vm->d->run_dir);
+	vm->stop_requested = vm->forced = false;
+	vm_watch_ready(vm, true);
+	vm_set_state(vm, VM_STARTING, "start");
+	log_info("vm %s: started monitor pid %d", vm->def.name, (int)pid);
+}
+
 int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
-	char mem[16], vcpus[16], console[2 * PATH_MAX + 16], head[256];
-	char nicarg[VMDEF_NICS_MAX][64];
-	const char *argv[36 + 2 * VMDEF_NICS_MAX];
 	_cleanup_close_ int logfd = -1, nullfd = -1;
 	int tapfds[VMDEF_NICS_MAX + 4], hifds[VMDEF_NICS_MAX + 4];
 	struct spawn_files files = { .n = 0 };
-	char uid[16], conmax[24];
 	unsigned nn = vm->def.nr_nics, nfd;
-	int argc = 0, r;
+	struct spawn_argv a;
+	char head[256];
+	int r;
 	pid_t pid;
 
 	vm_set_paths(vm); /* an adopted monitor may have used another runtime dir */
@@ -147,21 +272,8 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	}
 	unlink(vm->sock);
 	unlink(vm->endfile);
-	if (vm->sandbox_uid) {
-		r = spawn_file(vm, &files, "--kernel-fd", vm->def.kernel, O_RDONLY, err, errlen);
-		if (r == 0 && vm->def.initrd)
-			r = spawn_file(vm, &files, "--initrd-fd", vm->def.initrd, O_RDONLY, err,
-				       errlen);
-		if (r == 0)
-			r = spawn_file(vm, &files, "--kvm-fd", "/dev/kvm", O_RDWR, err, errlen);
-		if (r == 0)
-			r = spawn_file(vm, &files, "--stats-fd", vm->endfile,
-				       O_WRONLY | O_CREAT | O_TRUNC, err, errlen);
-		if (r < 0) {
-			spawn_files_close(&files);
-			return r;
-		}
-	}
+	if (vm->sandbox_uid && (r = spawn_open_files(vm, &files, err, errlen)) < 0)
+		return r;
 	/* A record before the fork: a vmmd killed between fork and the second
 	 * record finds the monitor by its socket path. */
 	vm->pid = 0;
@@ -175,8 +287,8 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 		return r;
 	}
 	/* Ports after the first record: a vmmd killed from here on finds them
-	 * (start-interrupted removes them). The tap fds move above 63 so that
-	 * the child can put them at 3.. without clobbering one another. */
+	 * (start-interrupted removes them). The fds move above 63 so that the
+	 * child can put them at 3.. without clobbering one another. */
 	r = net_ports_add(vm, tapfds, err, errlen);
 	if (r < 0) {
 		spawn_files_close(&files);
@@ -186,101 +298,27 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	for (unsigned j = 0; j < files.n; j++)
 		tapfds[nn + j] = files.fds[j];
 	nfd = nn + files.n;
-	files.n = 0; /* now among tapfds */
 	for (unsigned i = 0; i < nfd; i++) {
 		hifds[i] = fcntl(tapfds[i], F_DUPFD_CLOEXEC, 64);
 		close(tapfds[i]);
 		if (hifds[i] < 0) {
 			r = -errno;
-			snprintf(err, errlen, "vm %s: tap fd: %s", vm->def.name, strerror(errno));
+			snprintf(err, errlen, "vm %s: fd for the monitor: %s", vm->def.name,
+				 strerror(errno));
 			for (unsigned j = i + 1; j < nfd; j++)
 				close(tapfds[j]);
 			spawn_undo(vm, hifds, i);
 			return r;
 		}
 	}
-	snprintf(mem, sizeof(mem), "%u", vm->def.memory_mib);
-	snprintf(vcpus, sizeof(vcpus), "%u", vm->def.vcpus);
-	/* the log gets everything from boot; the socket is vmctl console's live view */
-	if (vm->console[0] && !strchr(vm->log, ',') && !strchr(vm->console, ','))
-		snprintf(console, sizeof(console), "file:%s,unix:%s", vm->log, vm->console);
-	else
-		snprintf(console, sizeof(console), "file:%s", vm->log);
-	argv[argc++] = d->monitor;
-	argv[argc++] = "--name";
-	argv[argc++] = vm->def.name;
-	argv[argc++] = "--kernel";
-	argv[argc++] = vm->def.kernel;
-	if (vm->def.initrd) {
-		argv[argc++] = "--initrd";
-		argv[argc++] = vm->def.initrd;
-	}
-	if (vm->def.cmdline) {
-		argv[argc++] = "--cmdline";
-		argv[argc++] = vm->def.cmdline;
-	}
-	argv[argc++] = "--memory";
-	argv[argc++] = mem;
-	argv[argc++] = "--vcpus";
-	argv[argc++] = vcpus;
-	argv[argc++] = "--control";
-	argv[argc++] = vm->sock;
-	argv[argc++] = "--console";
-	argv[argc++] = console;
-	snprintf(conmax, sizeof(conmax), "%llu", (unsigned long long)d->conf.console_max_bytes);
-	argv[argc++] = "--console-max";
-	argv[argc++] = conmax;
-	argv[argc++] = "--stats";
-	argv[argc++] = "none";
-	argv[argc++] = "--stats-file";
-	argv[argc++] = vm->endfile;
-	for (unsigned i = 0; i < nn; i++) {
-		char mac[18];
-		vmdef_mac_format(vm->def.nics[i].mac, mac);
-		snprintf(nicarg[i], sizeof(nicarg[i]), "model=%s,fd=%u,mac=%s",
-			 vm->def.nics[i].model, 3 + i, mac);
-		argv[argc++] = "--nic";
-		argv[argc++] = nicarg[i];
-	}
-	if (vm->sandbox_uid) {
-		/* the flags in the order the fds were opened */
-		static const char *const fdflags[] = { "--kernel-fd", "--initrd-fd", "--kvm-fd",
-						       "--stats-fd" };
-		static char fdnum[4][16];
-		unsigned k = 0;
-
-		for (unsigned j = 0; j < ARRAY_SIZE(fdflags); j++) {
-			if (j == 1 && !vm->def.initrd)
-				continue;
-			snprintf(fdnum[j], sizeof(fdnum[j]), "%u", 3 + nn + k++);
-			argv[argc++] = fdflags[j];
-			argv[argc++] = fdnum[j];
-		}
-		snprintf(uid, sizeof(uid), "%u", (unsigned)vm->sandbox_uid);
-		argv[argc++] = "--sandbox";
-		argv[argc++] = "--sandbox-uid";
-		argv[argc++] = uid;
-		argv[argc++] = "--sandbox-gid";
-		argv[argc++] = uid;
-	}
-	argv[argc] = NULL;
-
+	build_argv(vm, nn, &a);
 	snprintf(head, sizeof(head), "<6>vmmd: starting vm %s (%u MiB, %u vCPU)\n", vm->def.name,
 		 vm->def.memory_mib, vm->def.vcpus);
 	(void)!write(logfd, head, strlen(head));
-
 	{
-		struct spawn_child c = { argv, nullfd, logfd, hifds, nfd };
+		struct spawn_child c = { a.v, nullfd, logfd, hifds, nfd };
 
-		/* jailed: PID 1 of a PID namespace of its own (the monitor does
-		 * the rest of its sandbox itself, sandbox.h) */
-		if (vm->sandbox_uid)
-			pid = clone(spawn_child_main, child_stack + sizeof(child_stack),
-				    CLONE_NEWPID | SIGCHLD, &c);
-		else
-			pid = fork();
-		if (pid == 0)
-			_exit(spawn_child_main(&c));
+		pid = spawn_process(vm, &c);
 	}
 	if (pid < 0) {
 		r = -errno;
@@ -291,23 +329,6 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < nfd; i++)
 		close(hifds[i]);
-	vm->pid = pid;
-	vm->is_child = true;
-	vm->adopted = false;
-	vm->start_ns = now_ns();
-	{
-		char state;
-		if (proc_stat(pid, &state, &vm->starttime) < 0)
-			vm->starttime = 0;
-	}
-	vm_watch_child(vm);
-	r = vm_runrec_write(vm);
-	if (r < 0)
-		log_errno(r, "vm %s: runtime record in %s (a restarted vmmd will look for the "
-			  "monitor by its socket)", vm->def.name, d->run_dir);
-	vm->stop_requested = vm->forced = false;
-	vm_watch_ready(vm, true);
-	vm_set_state(vm, VM_STARTING, "start");
-	log_info("vm %s: started monitor pid %d", vm->def.name, (int)pid);
+	spawn_started(vm, pid);
 	return 0;
 }

@@ -50,12 +50,12 @@ jailed() { # NAME -> its uid on stdout
 			fail "$1: shares the host's $f namespace"
 	done
 	[ -z "$(ls -A /proc/$pid/root/)" ] || fail "$1: its root is not empty: $(ls -A /proc/$pid/root/)"
-	# its fds: anonymous inodes, sockets, /dev/kvm, /dev/null, taps, its log
+	# its fds: anonymous inodes, sockets, /dev/kvm, /dev/null, taps, its log (and .1)
 	# and stats file, its own /proc status (peak RSS)
 	for f in /proc/$pid/fd/*; do
 		case $(readlink "$f") in
 		anon_inode:* | socket:* | /dev/kvm | /dev/null | /dev/net/tun) ;;
-		"$S/logs/$1.log" | "$R/vms/$1.end.json" | "/proc/$pid/status") ;;
+		"$S/logs/$1.log" | "$S/logs/$1.log.1" | "$R/vms/$1.end.json" | "/proc/$pid/status") ;;
 		*) fail "$1: fd $(basename "$f") -> $(readlink "$f")" ;;
 		esac
 	done
