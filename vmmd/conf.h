@@ -47,11 +47,19 @@ struct vmmd_conf {
 	bool stop_vms_on_exit;
 	uint32_t stop_timeout_s;
 	uint32_t idle_exit_s; /* socket-activated: exit after this long idle (0: never) */
+	/* the read-only socket's clients: in all, per uid, and how long one may
+	 * stay without a request (0: forever); events subscribers are exempt */
+	uint32_t readonly_max_clients, readonly_max_per_uid, readonly_idle_timeout_s;
 	int log_level;      /* LOG_P_* */
 };
 
 #define VMMD_DEFAULT_STATE_DIR "/var/lib/vmmd"
 #define VMMD_DEFAULT_STOP_TIMEOUT_S 30u
+#define VMMD_DEFAULT_RO_MAX_CLIENTS 64u
+#define VMMD_DEFAULT_RO_MAX_PER_UID 8u
+#define VMMD_DEFAULT_RO_IDLE_TIMEOUT_S 30u
+/* the read-write socket's own limit; the read-only socket's may not exceed it */
+#define VMMD_MAX_CLIENTS 512u
 
 void vmmd_conf_init(struct vmmd_conf *c);
 void vmmd_conf_free(struct vmmd_conf *c);
