@@ -150,13 +150,19 @@ struct json_object *call(const char *method, struct json_object *params)
 		json_object_object_add(req, "params", params);
 	r = jsonl_send(fd, req);
 	json_object_put(req);
-	if (r < 0) {
+	/* a refused connection is closed at once: its error line is still to read */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		fprintf(stderr, "error: sending to vmmd at %s: %s\n", sock_path, strerror(-r));
 		return NULL;
 	}
 	while ((reply = read_msg())) {
-		if (json_object_object_get_ex(reply, "id", &id) && json_object_is_type(id, json_type_int) &&
-		    json_object_get_int(id) == my_id)
+		if (r == 0 && json_object_object_get_ex(reply, "id", &id) &&
+		    json_object_is_type(id, json_type_int) && json_object_get_int(id) == my_id)
+			return reply;
+		/* an error for no request: the connection was refused (permission,
+		 * limits) or is being closed; the daemon's message is the answer */
+		if (json_object_object_get_ex(reply, "id", &id) && !id &&
+		    json_object_object_get_ex(reply, "error", NULL))
 			return reply;
 		json_object_put(reply);
 	}
@@ -204,13 +210,13 @@ void print_json(struct json_object *o)
 
 int check_version(struct json_object **version)
 {
-	struct json_object *reply, *res;
+	struct json_object *reply, *res, *id;
 	int r = call_result("daemon.version", NULL, &reply, &res);
 	int64_t proto;
 
 	*version = NULL;
 	if (r != EXIT_OK) {
-		if (reply)
+		if (reply && json_object_object_get_ex(reply, "id", &id) && id)
 			fprintf(stderr, "error: vmmd at %s does not speak vmctl's protocol %d "
 				"(no daemon.version); use a vmctl of the same release\n",
 				sock_path, VMM_PROTOCOL_VERSION);

@@ -35,9 +35,16 @@ int cmd_console(const char *name)
 		return r;
 	}
 	path = json_get_str(res, "console");
+	if (!path && !json_get_str(res, "log")) {
+		/* the read-only socket (our fallback) shows no host paths */
+		fprintf(stderr, "error: vm %s: the read-only socket does not show console sockets; "
+			"vmctl console needs the read-write socket %s\n", name, sock_path);
+		json_object_put(reply);
+		return EXIT_ERR;
+	}
 	if (!path) {
 		fprintf(stderr, "error: vm %s is %s: no console to attach to (log: %s)\n", name,
-			json_get_str(res, "state"), json_get_str(res, "log") ? json_get_str(res, "log") : "-");
+			json_get_str(res, "state"), json_get_str(res, "log"));
 		json_object_put(reply);
 		return EXIT_NOT_RUNNING;
 	}

@@ -22,6 +22,9 @@
 
 #include "vmctl/vmctl.h"
 
+/* what vm.info on the read-only socket leaves out (null) */
+#define HIDDEN "(not shown on the read-only socket)"
+
 const char *pid_str(struct json_object *o, char *buf, size_t len)
 {
 	int64_t pid = json_get_i64(o, "pid", NULL);
@@ -91,7 +94,7 @@ int cmd_info(const char *name, bool status_only)
 	printf("name:        %s\n", json_get_str(res, "name"));
 	printf("state:       %s (%s)\n", json_get_str(res, "state"), json_get_str(res, "reason"));
 	printf("pid:         %s\n", pid_str(res, pid, sizeof(pid)));
-	printf("kernel:      %s\n", json_get_str(def, "kernel"));
+	printf("kernel:      %s\n", json_get_str(def, "kernel") ? json_get_str(def, "kernel") : HIDDEN);
 	if (json_get_str(def, "initrd"))
 		printf("initrd:      %s\n", json_get_str(def, "initrd"));
 	if (json_get_str(def, "cmdline"))
@@ -103,7 +106,7 @@ int cmd_info(const char *name, bool status_only)
 	       (long long)json_get_i64(res, "restarts", NULL));
 	if (json_get_str(res, "control"))
 		printf("control:     %s\n", json_get_str(res, "control"));
-	printf("log:         %s\n", json_get_str(res, "log"));
+	printf("log:         %s\n", json_get_str(res, "log") ? json_get_str(res, "log") : HIDDEN);
 	if (json_get_str(res, "last_exit_status"))
 		printf("last exit:   %s\n", json_get_str(res, "last_exit_status"));
 out:

@@ -23,6 +23,9 @@ void vmmd_conf_init(struct vmmd_conf *c)
 	c->sandbox_uids = VMMD_DEFAULT_SANDBOX_UIDS;
 	c->console_max_bytes = VMMD_DEFAULT_CONSOLE_MAX;
 	c->readonly_socket = true;
+	c->readonly_max_clients = VMMD_DEFAULT_RO_MAX_CLIENTS;
+	c->readonly_max_per_uid = VMMD_DEFAULT_RO_MAX_PER_UID;
+	c->readonly_idle_timeout_s = VMMD_DEFAULT_RO_IDLE_TIMEOUT_S;
 	c->log_level = LOG_P_INFO;
 }
 
@@ -332,6 +335,12 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 				r = -EINVAL;
 			} else
 				c->stop_timeout_s = (uint32_t)n;
+		} else if (!strcmp(key, "readonly_max_clients")) {
+			r = conf_uint(v, key, 1, VMMD_MAX_CLIENTS, &c->readonly_max_clients, err, errlen);
+		} else if (!strcmp(key, "readonly_max_per_uid")) {
+			r = conf_uint(v, key, 1, VMMD_MAX_CLIENTS, &c->readonly_max_per_uid, err, errlen);
+		} else if (!strcmp(key, "readonly_idle_timeout_s")) {
+			r = conf_uint(v, key, 0, 86400, &c->readonly_idle_timeout_s, err, errlen);
 		} else if (!strcmp(key, "log_level")) {
 			static const char *const names[] = { "err", "warning", "notice", "info",
 							     "debug" };
@@ -347,7 +356,8 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 		} else {
 			snprintf(err, errlen,
 				 "%.40s: unknown key (known: monitor, state_dir, runtime_dir, "
-				 "socket_group, readonly_socket, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
+				 "socket_group, readonly_socket, readonly_max_clients, readonly_max_per_uid, "
+				 "readonly_idle_timeout_s, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
 				 "sandbox, sandbox_uid_base, sandbox_uids, console_max_bytes, "
 				 "log_level, switches, netbridge_runtime)",
 				 key);

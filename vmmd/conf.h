@@ -51,6 +51,9 @@ struct vmmd_conf {
 	uint32_t sandbox_uid_base; /* each running monitor gets a uid (= gid) of its own */
 	uint32_t sandbox_uids;     /* from base, this many */
 	uint64_t console_max_bytes; /* a VM's console log cap, rotated into .1 (0: none) */
+	/* the read-only socket's clients: in all, per uid, and how long one may
+	 * stay without a request (0: forever); events subscribers are exempt */
+	uint32_t readonly_max_clients, readonly_max_per_uid, readonly_idle_timeout_s;
 	int log_level;      /* LOG_P_* */
 };
 
@@ -61,6 +64,11 @@ struct vmmd_conf {
 #define VMMD_DEFAULT_SANDBOX_UID_BASE 0x7f000000u
 #define VMMD_DEFAULT_SANDBOX_UIDS 4096u
 #define VMMD_DEFAULT_CONSOLE_MAX (4u << 20)
+#define VMMD_DEFAULT_RO_MAX_CLIENTS 64u
+#define VMMD_DEFAULT_RO_MAX_PER_UID 8u
+#define VMMD_DEFAULT_RO_IDLE_TIMEOUT_S 30u
+/* the read-write socket's own limit; the read-only socket's may not exceed it */
+#define VMMD_MAX_CLIENTS 512u
 
 void vmmd_conf_init(struct vmmd_conf *c);
 void vmmd_conf_free(struct vmmd_conf *c);

@@ -114,6 +114,11 @@ static int load_config(struct vmmd *d, struct vmmd_conf *c, bool required)
 	return 0;
 }
 
+static bool streq_null(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct vmmd *d = ev_userdata(loop);
@@ -125,18 +130,21 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (load_config(d, &c, true) < 0) {
 		log_err("reload: keeping the old config");
 	} else {
-		if ((c.state_dir && (!d->conf.state_dir || strcmp(c.state_dir, d->conf.state_dir))) ||
-		    (c.runtime_dir &&
-		     (!d->conf.runtime_dir || strcmp(c.runtime_dir, d->conf.runtime_dir))) ||
+		if (!streq_null(c.state_dir, d->conf.state_dir) ||
+		    !streq_null(c.runtime_dir, d->conf.runtime_dir) ||
+		    !streq_null(c.socket_group, d->conf.socket_group) ||
 		    c.readonly_socket != d->conf.readonly_socket)
-			log_warn("reload: state_dir, runtime_dir and readonly_socket take effect at "
-				 "the next start");
+			log_warn("reload: state_dir, runtime_dir, socket_group and readonly_socket take "
+				 "effect at the next start");
+		/* the sockets and the admin group are as they were made at the start */
 		free(c.state_dir);
 		free(c.runtime_dir);
+		free(c.socket_group);
 		c.state_dir = d->conf.state_dir;
 		c.runtime_dir = d->conf.runtime_dir;
+		c.socket_group = d->conf.socket_group;
 		c.readonly_socket = d->conf.readonly_socket;
-		d->conf.state_dir = d->conf.runtime_dir = NULL;
+		d->conf.state_dir = d->conf.runtime_dir = d->conf.socket_group = NULL;
 		vmmd_conf_free(&d->conf);
 		d->conf = c;
 		log_set_max_level(d->conf.log_level);

@@ -2,25 +2,25 @@
  * and the method table. Newline-delimited JSON (common/jsonl.h); every write
  * is non-blocking with a per-client output queue so that one slow client
  * never stalls the loop; a client that lets its queue grow past OUT_MAX is
- * dropped. */
+ * dropped. Who is admitted to which socket is auth.c's rule; each listener
+ * counts its own clients, so that the read-only socket's cannot take the
+ * read-write socket's places, and the read-only socket drops clients idle for
+ * readonly_idle_timeout_s. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "vmmd/auth.h"
 #include "vmmd/vmmd.h"
 
-#define MAX_CLIENTS 512
 #define OUT_MAX (8u << 20)
 #define OUT_PAUSE_READ (1u << 20)
 
@@ -30,6 +30,7 @@ struct listener {
 	bool readonly;
 	bool activated; /* from systemd: not ours to unlink */
 	const char *path;
+	unsigned nr_clients;
 };
 
 /* A request line read while an earlier request's in-order reply was still
@@ -52,10 +53,11 @@ struct client {
 	unsigned ordered; /* of those, replies that keep their place (stats): later lines wait */
 	struct held_line *held, **held_tail;
 	ev_timer resume_w; /* processes the held lines once the ordered replies are out */
+	ev_timer idle_w;   /* read-only socket: no request for readonly_idle_timeout_s */
 	bool subscriber, readonly, eof, reading;
 	bool dead; /* to be closed from its write watcher: never freed under a caller */
-	pid_t pid;
-	uid_t uid;
+	struct listener *l;
+	struct peer peer;
 };
 
 static struct listener listeners[2] = { { .fd = -1 }, { .fd = -1 } };
@@ -127,7 +129,7 @@ static bool client_queue_raw(struct client *c, const char *s, size_t len)
 	if (c->dead)
 		return false;
 	if (c->out_len - c->out_off + len > OUT_MAX) {
-		log_warn("client pid %d: more than %u bytes unread; dropping it", (int)c->pid,
+		log_warn("client pid %d: more than %u bytes unread; dropping it", (int)c->peer.pid,
 			 OUT_MAX);
 		client_kill(c);
 		return false;
@@ -179,6 +181,11 @@ void client_send(struct client *c, struct json_object *o)
 	client_queue(c, o);
 }
 
+bool client_readonly(const struct client *c)
+{
+	return c->readonly;
+}
+
 void client_send_ordered(struct client *c, struct json_object *o)
 {
 	/* the held lines go on from the next loop iteration, after this reply */
@@ -217,6 +224,7 @@ static void client_close(struct client *c)
 	ev_io_stop(d->loop, &c->rw);
 	ev_io_stop(d->loop, &c->ww);
 	ev_timer_stop(d->loop, &c->resume_w);
+	ev_timer_stop(d->loop, &c->idle_w);
 	while (c->held) {
 		struct held_line *h = c->held;
 		c->held = h->next;
@@ -231,7 +239,9 @@ static void client_close(struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->nr_clients--;
+	c->l->nr_clients--;
 	d->last_activity_ns = now_ns();
+	peer_free(&c->peer);
 	jsonl_buf_free(&c->in);
 	free(c->out);
 	free(c);
@@ -323,7 +333,7 @@ static struct json_object *m_list(struct call *m)
 
 static struct json_object *m_info(struct call *m)
 {
-	return jsonl_result(m->req, vm_info_json(m->vm));
+	return jsonl_result(m->req, vm_info_json(m->vm, m->c->readonly));
 }
 
 static struct json_object *m_stats(struct call *m)
@@ -340,6 +350,8 @@ static struct json_object *m_subscribe(struct call *m)
 	struct json_object *o = json_object_new_object();
 
 	m->c->subscriber = true;
+	/* events may be rare: a subscriber is never idle */
+	ev_timer_stop(m->d->loop, &m->c->idle_w);
 	json_object_object_add(o, "subscribed", json_object_new_boolean(true));
 	return jsonl_result(m->req, o);
 }
@@ -366,7 +378,7 @@ static struct json_object *m_switch_stats(struct call *m)
 
 static struct json_object *m_create(struct call *m)
 {
-	return vmmd_vm_create(m->d, m->req, m->params);
+	return vmmd_vm_create(m->d, m->req, m->params, &m->c->peer);
 }
 
 static struct json_object *m_delete(struct call *m)
@@ -483,7 +495,7 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 			json_object_object_get_ex(params, "name", &n);
 		log_info("%s %.80s requested by pid %d uid %d", method,
 			 n && json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "-",
-			 (int)c->pid, (int)c->uid);
+			 (int)c->peer.pid, (int)c->peer.uid);
 	}
 	if (mt->keys && (reply = check_keys(req, method, params, mt->keys)))
 		return reply;
@@ -519,6 +531,11 @@ static int process_line(struct client *c, char *line)
 static int on_line(void *ctx, char *line)
 {
 	struct client *c = ctx;
+
+	if (ev_is_active(&c->idle_w)) {
+		c->idle_w.repeat = c->d->conf.readonly_idle_timeout_s; /* SIGHUP may change it */
+		ev_timer_again(c->d->loop, &c->idle_w);
+	}
 
 	if (c->ordered || c->held) {
 		/* an earlier reply is still to come: this one waits its turn */
@@ -595,14 +612,36 @@ static void on_client_write(struct ev_loop *loop, ev_io *w, int revents)
 		client_flush(c);
 }
 
+/* Read-only socket: no request for readonly_idle_timeout_s. One that is
+ * still being answered (vm.stats) is not idle. */
+static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *c = w->data;
+	uint32_t t = c->d->conf.readonly_idle_timeout_s;
+
+	(void)revents;
+	if (c->pending || c->ordered || c->held || !t) {
+		w->repeat = t;
+		ev_timer_again(loop, w);
+		return;
+	}
+	log_debug("client pid %d uid %d: no request for %u s on the read-only socket; closing it",
+		  (int)c->peer.pid, (int)c->peer.uid, t);
+	if (client_queue(c, jsonl_error(NULL, VMMD_E_IDLE, "no request for %u s on the read-only "
+					"socket (readonly_idle_timeout_s); closing", t)))
+		client_kill(c); /* what was written is still read by the client */
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener *l = w->data;
 	struct vmmd *d = ev_userdata(loop);
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct peer p;
+	unsigned uid_clients = 0;
+	const char *refusal;
+	char msg[256];
 	struct client *c;
-	int fd;
+	int fd, r;
 
 	(void)revents;
 	fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -611,82 +650,44 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			log_warn("control socket: accept: %s", strerror(errno));
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		cred.pid = 0, cred.uid = (uid_t)-1, cred.gid = (gid_t)-1;
-	if (d->nr_clients >= MAX_CLIENTS) {
-		static const char busy[] = "{\"id\":null,\"error\":{\"code\":\"busy\",\"message\":"
-					   "\"too many clients\"}}\n";
-		log_warn("client pid %d uid %d: refused, %u clients already", (int)cred.pid,
-			 (int)cred.uid, d->nr_clients);
-		(void)!write(fd, busy, sizeof(busy) - 1);
-		close(fd);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
+	if ((r = peer_get(fd, &p)) < 0)
+		log_warn("client pid %d uid %d: its credentials: %s (taken as uid %d and gid %d only)",
+			 (int)p.pid, (int)p.uid, strerror(-r), (int)p.uid, (int)p.gid);
+	for (c = l->readonly ? d->clients : NULL; c; c = c->next)
+		uid_clients += c->readonly && c->peer.uid == p.uid;
+	refusal = auth_admit(d, &p, l->readonly, l->nr_clients, uid_clients, msg, sizeof(msg));
+	if (refusal || !(c = calloc(1, sizeof(*c)))) {
+		auth_refuse(fd, &p, l->readonly, refusal ? refusal : JSONL_E_INTERNAL,
+			    refusal ? msg : "out of memory");
+		peer_free(&p);
 		return;
 	}
 	c->d = d;
 	c->fd = fd;
+	c->l = l;
 	c->readonly = l->readonly;
-	c->pid = cred.pid;
-	c->uid = cred.uid;
+	c->peer = p;
 	ev_io_init(&c->rw, on_client_read, fd, EV_READ);
 	ev_io_init(&c->ww, on_client_write, fd, EV_WRITE);
 	ev_timer_init(&c->resume_w, on_resume, 0, 0);
+	ev_timer_init(&c->idle_w, on_idle, 0, d->conf.readonly_idle_timeout_s);
 	c->held_tail = &c->held;
-	c->rw.data = c->ww.data = c->resume_w.data = c;
+	c->rw.data = c->ww.data = c->resume_w.data = c->idle_w.data = c;
 	c->next = d->clients;
 	if (d->clients)
 		d->clients->prev = c;
 	d->clients = c;
 	d->nr_clients++;
+	l->nr_clients++;
 	d->last_activity_ns = now_ns();
-	log_debug("client pid %d uid %d gid %d connected%s", (int)cred.pid, (int)cred.uid,
-		 (int)cred.gid, l->readonly ? " (read-only socket)" : "");
+	log_debug("client pid %d uid %d gid %d connected%s", (int)p.pid, (int)p.uid, (int)p.gid,
+		  l->readonly ? " (read-only socket)" : "");
+	if (l->readonly && d->conf.readonly_idle_timeout_s)
+		ev_timer_again(loop, &c->idle_w);
 	client_update_io(c);
 }
 
 /* ---- listening sockets ---- */
-
-static int listen_on(struct vmmd *d, const char *path, mode_t mode, int *out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-	mode_t old;
-	int r;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_err("control socket %s: path longer than %zu bytes", path,
-			sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return log_errno(-errno, "control socket %s: socket", path);
-	unlink(path); /* stale: we hold the state lock */
-	old = umask(0777 & ~mode);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0)
-		return log_errno(-errno, "control socket %s: bind", path);
-	chmod(path, mode);
-	if (d->conf.socket_group) {
-		struct group *g = getgrnam(d->conf.socket_group);
-		if (!g)
-			log_warn("control socket %s: group '%s' does not exist; leaving the group "
-				 "as is", path, d->conf.socket_group);
-		else if (chown(path, (uid_t)-1, g->gr_gid) < 0)
-			log_warn("control socket %s: chgrp %s: %s", path, d->conf.socket_group,
-				 strerror(errno));
-	}
-	if (listen(fd, 256) < 0)
-		return log_errno(-errno, "control socket %s: listen", path);
-	*out = TAKE_FD(fd);
-	return 0;
-}
 
 int server_open(struct vmmd *d)
 {
@@ -721,16 +722,17 @@ int server_open(struct vmmd *d)
 		free(names);
 	}
 	if (listeners[0].fd < 0) {
-		if ((r = listen_on(d, d->sock_path, 0660, &listeners[0].fd)) < 0)
+		if ((r = auth_listen(d, d->sock_path, 0660, &listeners[0].fd)) < 0)
 			return r;
 		listeners[0].path = d->sock_path;
 	}
 	if (listeners[1].fd < 0 && d->conf.readonly_socket) {
-		if ((r = listen_on(d, d->ro_sock_path, 0666, &listeners[1].fd)) < 0)
+		if ((r = auth_listen(d, d->ro_sock_path, 0666, &listeners[1].fd)) < 0)
 			return r;
 		listeners[1].path = d->ro_sock_path;
 	}
 	listeners[1].readonly = true;
+	auth_init(d, listeners[0].fd);
 	for (unsigned i = 0; i < ARRAY_SIZE(listeners); i++) {
 		if (listeners[i].fd < 0)
 			continue;

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "vmmd/auth.h"
 #include "vmmd/vm_internal.h"
 
 /* Messages are cut to their buffers on purpose; paths are bounded by
@@ -104,19 +105,24 @@ struct json_object *vm_summary_json(struct vmmd_vm *vm)
 	return o;
 }
 
-struct json_object *vm_info_json(struct vmmd_vm *vm)
+struct json_object *vm_info_json(struct vmmd_vm *vm, bool hide_paths)
 {
-	struct json_object *o = vm_summary_json(vm);
+	struct json_object *o = vm_summary_json(vm), *def = vmdef_to_json(&vm->def);
+	struct stat st;
+	bool live = !hide_paths && vm->pid && vm->console[0] && stat(vm->console, &st) == 0 &&
+		    S_ISSOCK(st.st_mode);
 
-	json_object_object_add(o, "definition", vmdef_to_json(&vm->def));
-	json_object_object_add(o, "control", vm->pid ? json_object_new_string(vm->sock) : NULL);
-	json_object_object_add(o, "log", json_object_new_string(vm->log));
-	{
-		struct stat st;
-		bool live = vm->pid && vm->console[0] && stat(vm->console, &st) == 0 &&
-			    S_ISSOCK(st.st_mode);
-		json_object_object_add(o, "console", live ? json_object_new_string(vm->console) : NULL);
+	if (hide_paths) {
+		/* host paths and the guest's command line are for the admin group */
+		json_object_object_add(def, "kernel", NULL);
+		json_object_object_add(def, "initrd", NULL);
+		json_object_object_add(def, "cmdline", NULL);
 	}
+	json_object_object_add(o, "definition", def);
+	json_object_object_add(o, "control", vm->pid && !hide_paths ?
+						     json_object_new_string(vm->sock) : NULL);
+	json_object_object_add(o, "log", hide_paths ? NULL : json_object_new_string(vm->log));
+	json_object_object_add(o, "console", live ? json_object_new_string(vm->console) : NULL);
 	json_object_object_add(o, "started_at_ms",
 			       vm->pid ? json_object_new_int64(vm->started_at_ms) : NULL);
 	json_object_object_add(o, "adopted", json_object_new_boolean(vm->adopted));
@@ -342,7 +348,8 @@ int vm_def_save(struct vmmd_vm *vm)
 	return r;
 }
 
-struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params)
+struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params,
+				   const struct peer *p)
 {
 	struct vmdef_error err;
 	struct json_object *o;
@@ -360,6 +367,10 @@ struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, stru
 		free(vm);
 		return r == -EINVAL ? field_error(req, JSONL_E_PARAMS, err.field, err.message) :
 				      jsonl_error(req, JSONL_E_INTERNAL, "%s", strerror(-r));
+	}
+	if (auth_check_files(p, &vm->def, &err) < 0) {
+		o = field_error(req, VMMD_E_PERMISSION, err.field, err.message);
+		goto fail;
 	}
 	if (vm_find(d, vm->def.name)) {
 		snprintf(err.message, sizeof(err.message), "name: a VM named '%s' already exists",
@@ -412,7 +423,7 @@ struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, stru
 	vm_link(d, vm);
 	log_info("vm %s: defined", vm->def.name);
 	vm_set_state(vm, VM_DEFINED, "created");
-	return jsonl_result(req, vm_info_json(vm));
+	return jsonl_result(req, vm_info_json(vm, false));
 fail:
 	vmdef_free(&vm->def);
 	free(vm);
@@ -555,17 +566,20 @@ struct json_object *vm_stop_req(struct vmmd *d, struct client *c, struct json_ob
 }
 
 /* vm.stats' reply from the monitor's (or the call's error). */
-static struct json_object *stats_reply(struct vmmd_vm *vm, struct json_object *req, pid_t pid, int r,
-				       struct json_object *res, struct json_object *merr)
+static struct json_object *stats_reply(struct vmmd_vm *vm, struct client *c, struct json_object *req,
+				       pid_t pid, int r, struct json_object *res, struct json_object *merr)
 {
+	/* the monitor's socket is a host path: not for the read-only socket */
+	const char *at = c && client_readonly(c) ? "" : " at ", *sock = *at ? vm->sock : "";
+
 	if (r == -ECANCELED && vm->d->shutting_down)
 		return jsonl_error(req, VMMD_E_SHUTTING_DOWN, "vmmd is shutting down");
 	if (r == -ECANCELED)
-		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d at %s: it ended before "
-				   "it answered", vm->def.name, (int)pid, vm->sock);
+		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d%s%s: it ended before "
+				   "it answered", vm->def.name, (int)pid, at, sock);
 	if (r < 0)
-		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d at %s: %s%s%s",
-				   vm->def.name, (int)pid, vm->sock, strerror(-r), merr ? ": " : "",
+		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor %d%s%s: %s%s%s",
+				   vm->def.name, (int)pid, at, sock, strerror(-r), merr ? ": " : "",
 				   merr ? json_object_to_json_string(merr) : "");
 	if (!json_object_is_type(res, json_type_object))
 		return jsonl_error(req, VMMD_E_MONITOR, "vm %s: monitor sent stats that are not an "
@@ -584,7 +598,7 @@ static struct json_object *stats_reply(struct vmmd_vm *vm, struct json_object *r
 static void on_stats_reply(struct vmmd_vm *vm, struct vm_call_for *f, int r, struct json_object *res,
 			   struct json_object *merr)
 {
-	client_send_ordered(f->c, stats_reply(vm, f->req, f->pid, r, res, merr));
+	client_send_ordered(f->c, stats_reply(vm, f->c, f->req, f->pid, r, res, merr));
 }
 
 struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_object *req,
@@ -598,7 +612,7 @@ struct json_object *vm_stats(struct vmmd *d, struct client *c, struct json_objec
 				   vm_state_name(vm->state));
 	r = vm_call_start(vm, d->loop, "stats", NULL, on_stats_reply, &f);
 	if (r < 0)
-		return stats_reply(vm, req, f.pid, r, NULL, NULL);
+		return stats_reply(vm, c, req, f.pid, r, NULL, NULL);
 	return NULL; /* on_stats_reply answers */
 }
 

@@ -43,6 +43,7 @@ enum vm_state {
 
 struct client;
 struct nb;
+struct peer;
 struct vm_call;
 
 /* A request whose reply waits for a VM to reach a state (start, stop,
@@ -107,6 +108,8 @@ struct vmmd {
 	ev_timer fdb_age_w;        /* ages learned uplink MACs out of the forwarding tables */
 	struct client *clients;
 	unsigned nr_clients;
+	gid_t admin_gid;           /* members may use the read-write socket (auth.c); -1: none */
+	char admin_group[64];      /* its name, for messages */
 	bool shutting_down;
 	bool ready_sent;
 	bool activated;            /* the control socket came from systemd */
@@ -124,6 +127,8 @@ void client_send(struct client *c, struct json_object *o);
  * place among the client's replies (vm.stats): the client's later requests
  * are processed after it. c may be NULL. */
 void client_send_ordered(struct client *c, struct json_object *o);
+/* c came through the read-only socket: its replies show no host paths. */
+bool client_readonly(const struct client *c);
 /* Sends {"event":name,"data":data,"ts_ms":...} to subscribers (takes data). */
 void server_event(struct vmmd *d, const char *name, struct json_object *data);
 /* Answers the daemon's methods; NULL when the reply comes later. */
@@ -137,10 +142,14 @@ struct vmmd_vm *vm_find(struct vmmd *d, const char *name);
 int vm_load_all(struct vmmd *d);
 void vm_autostart(struct vmmd *d);
 struct json_object *vm_summary_json(struct vmmd_vm *vm);
-struct json_object *vm_info_json(struct vmmd_vm *vm);
+/* hide_paths: kernel, initrd, cmdline, log, control and console are null
+ * (the read-only socket). */
+struct json_object *vm_info_json(struct vmmd_vm *vm, bool hide_paths);
 /* The methods working on VMs; each returns the reply, or NULL if it will be
- * sent later to c. */
-struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params);
+ * sent later to c. vm.create: p is the client, and the files it names must be
+ * readable by it (auth.h). */
+struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, struct json_object *params,
+				   const struct peer *p);
 struct json_object *vm_delete(struct vmmd *d, struct json_object *req, struct vmmd_vm *vm);
 /* Writes the VM's definition to STATE/vms/NAME.json (atomically). */
 int vm_def_save(struct vmmd_vm *vm);

@@ -21,7 +21,10 @@ def main():
         if len(sys.argv) > 3:
             req["params"] = json.loads(sys.argv[3])
         line = json.dumps(req)
-    s.sendall(line.encode() + b"\n")
+    try:
+        s.sendall(line.encode() + b"\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # refused at once (vmmd's limits, permissions): its error line is still to read
     buf = b""
     while not buf.endswith(b"\n"):
         chunk = s.recv(65536)

@@ -306,7 +306,8 @@ static void test_conf(void **state)
 	assert_non_null(f);
 	fputs("{\"monitor\":\"/usr/libexec/vmm/vmm-monitor\",\"state_dir\":\"/s\",\"runtime_dir\":\"\","
 	      "\"socket_group\":\"kvm\",\"stop_vms_on_exit\":true,\"stop_timeout_s\":5,"
-	      "\"readonly_socket\":false,\"log_level\":\"debug\",\"idle_exit_s\":120}",
+	      "\"readonly_socket\":false,\"log_level\":\"debug\",\"idle_exit_s\":120,"
+	      "\"readonly_max_clients\":16,\"readonly_max_per_uid\":2,\"readonly_idle_timeout_s\":0}",
 	      f);
 	fclose(f);
 	vmmd_conf_init(&c);
@@ -320,6 +321,9 @@ static void test_conf(void **state)
 	assert_int_equal(c.stop_timeout_s, 5);
 	assert_int_equal(c.log_level, 7);
 	assert_int_equal(c.idle_exit_s, 120);
+	assert_int_equal(c.readonly_max_clients, 16);
+	assert_int_equal(c.readonly_max_per_uid, 2);
+	assert_int_equal(c.readonly_idle_timeout_s, 0);
 	vmmd_conf_free(&c);
 
 	f = fopen(path, "w");
@@ -384,6 +388,9 @@ static void test_conf_switches(void **state)
 		{ "{\"switches\":[{\"name\":\"a\",\"uplink\":\"eth0\",\"vxlan\":{\"vni\":1,"
 		  "\"local\":\"198.51.100.1\",\"remote\":[\"198.51.100.2\"]}}]}",
 		  "switches[0]: uplink and vxlan exclude each other" },
+		{ "{\"readonly_max_clients\":0}", "readonly_max_clients: must be an integer in 1..512" },
+		{ "{\"readonly_max_per_uid\":\"8\"}", "readonly_max_per_uid: must be an integer" },
+		{ "{\"readonly_idle_timeout_s\":-1}", "readonly_idle_timeout_s: must be an integer in 0..86400" },
 	};
 	struct vmmd_conf c;
 	char err[256];
