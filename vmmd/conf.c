@@ -22,6 +22,7 @@ void vmmd_conf_init(struct vmmd_conf *c)
 	c->sandbox_uid_base = VMMD_DEFAULT_SANDBOX_UID_BASE;
 	c->sandbox_uids = VMMD_DEFAULT_SANDBOX_UIDS;
 	c->console_max_bytes = VMMD_DEFAULT_CONSOLE_MAX;
+	c->cgroup_parent = strdup("vmm");
 	c->readonly_socket = true;
 	c->readonly_max_clients = VMMD_DEFAULT_RO_MAX_CLIENTS;
 	c->readonly_max_per_uid = VMMD_DEFAULT_RO_MAX_PER_UID;
@@ -36,6 +37,7 @@ void vmmd_conf_free(struct vmmd_conf *c)
 	free(c->runtime_dir);
 	free(c->socket_group);
 	free(c->netbridge_runtime);
+	free(c->cgroup_parent);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -310,6 +312,20 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 			r = conf_uint(v, key, 1000, 0x7fff0000, &c->sandbox_uid_base, err, errlen);
 		} else if (!strcmp(key, "sandbox_uids")) {
 			r = conf_uint(v, key, 1, 65536, &c->sandbox_uids, err, errlen);
+		} else if (!strcmp(key, "cgroup_parent")) {
+			r = conf_str(v, key, &c->cgroup_parent, err, errlen);
+			if (!r && c->cgroup_parent) {
+				const char *q = c->cgroup_parent;
+				bool ok = strlen(q) <= 128 && *q != '/' && !strstr(q, "..");
+				for (; ok && *q; q++)
+					ok = isalnum((unsigned char)*q) || strchr("_.-/", *q);
+				if (!ok) {
+					snprintf(err, errlen, "%s: a path under /sys/fs/cgroup of "
+						 "[A-Za-z0-9_.-/], no '..', not absolute, at most 128 "
+						 "characters, or \"\" for none", key);
+					r = -EINVAL;
+				}
+			}
 		} else if (!strcmp(key, "console_max_bytes")) {
 			int64_t n = json_object_get_int64(v);
 
@@ -358,7 +374,7 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 				 "%.40s: unknown key (known: monitor, state_dir, runtime_dir, "
 				 "socket_group, readonly_socket, readonly_max_clients, readonly_max_per_uid, "
 				 "readonly_idle_timeout_s, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
-				 "sandbox, sandbox_uid_base, sandbox_uids, console_max_bytes, "
+				 "sandbox, sandbox_uid_base, sandbox_uids, console_max_bytes, cgroup_parent, "
 				 "log_level, switches, netbridge_runtime)",
 				 key);
 			r = -EINVAL;

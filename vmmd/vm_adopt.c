@@ -48,6 +48,7 @@ void vm_runrec_remove(struct vmmd_vm *vm)
 	if (vm->console[0])
 		unlink(vm->console);
 	vm->sandbox_uid = 0;
+	vm_cgroup_remove(vm);
 	snprintf(file, sizeof(file), "%s.json", vm->def.name);
 	r = state_remove(vm->d->run_dir, file);
 	if (r < 0)

@@ -89,6 +89,13 @@ int vm_monitor_call_sync(struct vmmd_vm *vm, const char *method, struct json_obj
 /* State letter and start time (clock ticks since boot) of a process. */
 int proc_stat(pid_t pid, char *state, uint64_t *starttime);
 uid_t proc_uid(pid_t pid);
+
+/* cgroup.c: the monitor's cgroup v2 with the VM's limits. *procs_fd: its
+ * cgroup.procs for the child to join (-1: no cgroups on this host). */
+#define VMMD_CGROUP_OVERHEAD_MIB 64u /* memory.max above the guest's RAM */
+#define VMMD_CGROUP_EXTRA_TASKS 16u  /* pids.max above the vCPUs */
+int vm_cgroup_create(struct vmmd_vm *vm, int *procs_fd, char *err, size_t errlen);
+void vm_cgroup_remove(struct vmmd_vm *vm);
 /* True if pid is a live vmm-monitor started at starttime (0: any). */
 bool proc_is_monitor(pid_t pid, uint64_t starttime);
 /* The running monitor whose command line has `--control sock`; 0: none. */

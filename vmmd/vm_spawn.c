@@ -87,6 +87,7 @@ struct spawn_child {
 	int nullfd, logfd;
 	const int *fds;
 	unsigned nfd;
+	int cgroup_fd; /* its cgroup's cgroup.procs, or -1 */
 };
 
 static int spawn_child_main(void *arg)
@@ -94,6 +95,11 @@ static int spawn_child_main(void *arg)
 	struct spawn_child *c = arg;
 	sigset_t all;
 
+	/* into its cgroup before anything runs: exec and all */
+	if (c->cgroup_fd >= 0 && write(c->cgroup_fd, "0", 1) != 1) {
+		dprintf(c->logfd, "<3>vmmd: joining the VM's cgroup: %s\n", strerror(errno));
+		return MON_EXIT_OSERR;
+	}
 	setsid();
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -241,7 +247,7 @@ static void spawn_started(struct vmmd_vm *vm, pid_t pid)
 int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
-	_cleanup_close_ int logfd = -1, nullfd = -1;
+	_cleanup_close_ int logfd = -1, nullfd = -1, cgfd = -1;
 	int tapfds[VMDEF_NICS_MAX + 4], hifds[VMDEF_NICS_MAX + 4];
 	struct spawn_files files = { .n = 0 };
 	unsigned nn = vm->def.nr_nics, nfd;
@@ -274,6 +280,11 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	unlink(vm->endfile);
 	if (vm->sandbox_uid && (r = spawn_open_files(vm, &files, err, errlen)) < 0)
 		return r;
+	r = vm_cgroup_create(vm, &cgfd, err, errlen);
+	if (r < 0) {
+		spawn_files_close(&files);
+		return r;
+	}
 	/* A record before the fork: a vmmd killed between fork and the second
 	 * record finds the monitor by its socket path. */
 	vm->pid = 0;
@@ -284,6 +295,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "vm %s: runtime record in %s: %s", vm->def.name, d->run_dir,
 			 strerror(-r));
 		spawn_files_close(&files);
+		vm_cgroup_remove(vm);
 		return r;
 	}
 	/* Ports after the first record: a vmmd killed from here on finds them
@@ -316,7 +328,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 		 vm->def.memory_mib, vm->def.vcpus);
 	(void)!write(logfd, head, strlen(head));
 	{
-		struct spawn_child c = { a.v, nullfd, logfd, hifds, nfd };
+		struct spawn_child c = { a.v, nullfd, logfd, hifds, nfd, cgfd };
 
 		pid = spawn_process(vm, &c);
 	}

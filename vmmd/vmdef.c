@@ -289,15 +289,17 @@ int vmdef_from_json(struct json_object *o, unsigned flags, struct vmdef *d, stru
 	memset(err, 0, sizeof(*err));
 	d->memory_mib = VMDEF_MEM_DEFAULT_MIB;
 	d->vcpus = 1;
+	d->cpu_weight = VMDEF_CPU_WEIGHT_DEFAULT;
 	if (!o || !json_object_is_type(o, json_type_object))
 		return fail(err, "", "a VM definition must be a JSON object");
 	json_object_object_foreach(o, key, val) {
 		if (strcmp(key, "name") && strcmp(key, "kernel") && strcmp(key, "initrd") &&
 		    strcmp(key, "cmdline") && strcmp(key, "memory_mib") && strcmp(key, "vcpus") &&
+		    strcmp(key, "cpu_weight") &&
 		    strcmp(key, "autostart") && strcmp(key, "restart") && strcmp(key, "nics"))
 			return fail(err, key,
 				    "%.48s: unknown key (known: name, kernel, initrd, cmdline, memory_mib, "
-				    "vcpus, autostart, restart, nics)",
+				    "vcpus, cpu_weight, autostart, restart, nics)",
 				    key);
 		(void)val;
 	}
@@ -337,6 +339,9 @@ int vmdef_from_json(struct json_object *o, unsigned flags, struct vmdef *d, stru
 	if (json_object_object_get_ex(o, "memory_mib", &v) &&
 	    (r = get_uint(err, "memory_mib", v, VMDEF_MEM_MIN_MIB, VMDEF_MEM_MAX_MIB, " MiB",
 			  &d->memory_mib)) < 0)
+		return r;
+	if (json_object_object_get_ex(o, "cpu_weight", &v) &&
+	    (r = get_uint(err, "cpu_weight", v, 1, 10000, "", &d->cpu_weight)) < 0)
 		return r;
 	if (json_object_object_get_ex(o, "vcpus", &v) &&
 	    (r = get_uint(err, "vcpus", v, 1, VMDEF_VCPUS_MAX, "", &d->vcpus)) < 0)
@@ -396,6 +401,7 @@ struct json_object *vmdef_to_json(const struct vmdef *d)
 		json_object_object_add(o, "cmdline", json_object_new_string(d->cmdline));
 	json_object_object_add(o, "memory_mib", json_object_new_int64(d->memory_mib));
 	json_object_object_add(o, "vcpus", json_object_new_int64(d->vcpus));
+	json_object_object_add(o, "cpu_weight", json_object_new_int64(d->cpu_weight));
 	json_object_object_add(o, "autostart", json_object_new_boolean(d->autostart));
 	json_object_object_add(o, "restart", json_object_new_string(vmdef_restart_name(d->restart)));
 	if (d->nr_nics) {

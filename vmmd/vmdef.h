@@ -20,6 +20,7 @@
 #define VMDEF_VCPUS_MAX 64u
 #define VMDEF_CMDLINE_MAX 4095u
 #define VMDEF_NICS_MAX 8
+#define VMDEF_CPU_WEIGHT_DEFAULT 100u
 #define VMDEF_SWITCH_NAME_MAX 15 /* an interface name */
 
 enum vmdef_restart { VMDEF_RESTART_NO, VMDEF_RESTART_ON_FAILURE, VMDEF_RESTART_ALWAYS };
@@ -46,6 +47,7 @@ struct vmdef {
 	char name[VMDEF_NAME_MAX + 1];
 	char *kernel, *initrd, *cmdline; /* initrd, cmdline may be NULL */
 	uint32_t memory_mib, vcpus;
+	uint32_t cpu_weight;  /* its cgroup's cpu.weight, 1..10000 */
 	bool autostart;
 	enum vmdef_restart restart;
 	unsigned nr_nics;
