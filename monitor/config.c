@@ -25,7 +25,9 @@ void config_init(struct monitor_config *c)
 	c->console_fd = -1;
 	c->stats = STATS_HUMAN;
 	c->kernel_fd = c->initrd_fd = c->kvm_fd = c->stats_fd = -1;
+	c->console_log_fd = c->console_old_fd = -1;
 	c->sandbox.uid = c->sandbox.gid = SANDBOX_UID_DEFAULT;
+	c->sandbox.enabled = sandbox_default();
 }
 
 void config_free(struct monitor_config *c)
@@ -160,6 +162,9 @@ void config_usage(FILE *f)
 		"                       socket a live view and the input)\n"
 		"  --console-max BYTES  a console file's cap: past it the file becomes FILE.1\n"
 		"                       and starts again (0, the default: no cap)\n"
+		"  --console-log-fd N, --console-old-fd N\n"
+		"                       inherited fds for the console file and FILE.1 (read and\n"
+		"                       written instead of the paths)\n"
 		"  --stats FORMAT       exit-accounting summary on stderr at exit: human (default),\n"
 		"                       json, none\n"
 		"  --stats-file PATH    also write the JSON summary to PATH at exit\n"
@@ -169,7 +174,9 @@ void config_usage(FILE *f)
 		"                       write the stats file to\n"
 		"  --sandbox            run the guest jailed: own PID, mount (empty root) and IPC\n"
 		"                       namespaces, an unprivileged uid, no capabilities,\n"
-		"                       no_new_privs, a seccomp allow-list (needs root to start)\n"
+		"                       no_new_privs, a seccomp allow-list (needs root to start;\n"
+		"                       the default when started as root)\n"
+		"  --no-sandbox         run unjailed (debugging with gdb or strace)\n"
 		"  --sandbox-uid N, --sandbox-gid N\n"
 		"                       the ids it runs as (default %u)\n"
 		"  --nic model=pcnet,tap=NAME|fd=N[,mac=MAC][,opt=LIST]\n"
@@ -191,7 +198,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_NAME, OPT_CONFIG,
 	OPT_CONTROL, OPT_CONTROL_FD, OPT_CONSOLE, OPT_STATS, OPT_STATS_FILE, OPT_DEBUG, OPT_HELP, OPT_NIC,
 	OPT_KERNEL_FD, OPT_INITRD_FD, OPT_KVM_FD, OPT_STATS_FD, OPT_SANDBOX, OPT_SANDBOX_UID,
-	OPT_SANDBOX_GID, OPT_CONSOLE_MAX,
+	OPT_SANDBOX_GID, OPT_CONSOLE_MAX, OPT_NO_SANDBOX, OPT_CONSOLE_LOG_FD, OPT_CONSOLE_OLD_FD,
 };
 
 /* --X-fd N: an inherited fd number */
@@ -231,6 +238,9 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
 		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
 		{ "console-max", required_argument, NULL, OPT_CONSOLE_MAX },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "console-log-fd", required_argument, NULL, OPT_CONSOLE_LOG_FD },
+		{ "console-old-fd", required_argument, NULL, OPT_CONSOLE_OLD_FD },
 		{}
 	};
 	int o, r = 0;
@@ -254,7 +264,14 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 		case OPT_INITRD_FD: r = parse_fd_opt("--initrd-fd", v, &c->initrd_fd); break;
 		case OPT_KVM_FD: r = parse_fd_opt("--kvm-fd", v, &c->kvm_fd); break;
 		case OPT_STATS_FD: r = parse_fd_opt("--stats-fd", v, &c->stats_fd); break;
+		case OPT_CONSOLE_LOG_FD:
+			r = parse_fd_opt("--console-log-fd", v, &c->console_log_fd);
+			break;
+		case OPT_CONSOLE_OLD_FD:
+			r = parse_fd_opt("--console-old-fd", v, &c->console_old_fd);
+			break;
 		case OPT_SANDBOX: c->sandbox.enabled = true; break;
+		case OPT_NO_SANDBOX: c->sandbox.enabled = false; break;
 		case OPT_CONSOLE_MAX:
 			if (parse_u64(v, UINT64_C(1) << 40, &c->console_max) < 0 ||
 			    (c->console_max && c->console_max < 4096)) {

@@ -42,6 +42,8 @@ struct monitor_config {
 	 * the kernel and initrd (read instead of the paths, which then only name
 	 * them in messages), /dev/kvm, the stats file. */
 	int kernel_fd, initrd_fd, kvm_fd, stats_fd;
+	/* the console file (file:PATH) and, with a cap, PATH.1, opened by vmmd */
+	int console_log_fd, console_old_fd;
 	struct sandbox_config sandbox; /* --sandbox, --sandbox-uid, --sandbox-gid */
 };
 

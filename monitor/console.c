@@ -260,7 +260,8 @@ int console_open(struct console **out, struct ioloop *loop, const struct monitor
 		break;
 	case CONSOLE_FILE:
 		/* readable too when capped: the rotation copies it */
-		c->out_fd = open(cfg->console_path,
+		c->out_fd = cfg->console_log_fd >= 0 ? cfg->console_log_fd :
+			    open(cfg->console_path,
 				 (cfg->console_max ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC,
 				 0640);
 		if (c->out_fd < 0) {
@@ -275,7 +276,8 @@ int console_open(struct console **out, struct ioloop *loop, const struct monitor
 				r = -ENOMEM;
 				goto fail;
 			}
-			c->old_fd = open(old, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+			c->old_fd = cfg->console_old_fd >= 0 ? cfg->console_old_fd :
+				    open(old, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
 			if (c->old_fd < 0) {
 				r = log_errno(-errno, "console file %s", old);
 				goto fail;

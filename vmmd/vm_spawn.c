@@ -46,7 +46,7 @@ static uid_t sandbox_uid_pick(struct vmmd_vm *vm)
 /* What vmmd opens for a jailed monitor, passed as fds after the taps:
  * the kernel, the initrd, /dev/kvm and the stats file. */
 struct spawn_files {
-	int fds[4];
+	int fds[6];
 	unsigned n;
 };
 
@@ -119,12 +119,12 @@ static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
 /* The monitor's command line, in buffers of its own. */
 struct spawn_argv {
-	const char *v[40 + 2 * VMDEF_NICS_MAX];
+	const char *v[48 + 2 * VMDEF_NICS_MAX]; /* 23 + fds 12 + jail 5 + NULL, and the NICs */
 	int n;
 	char mem[16], vcpus[16], conmax[24], uid[16];
 	char console[2 * PATH_MAX + 16];
 	char nic[VMDEF_NICS_MAX][64];
-	char fdnum[4][16];
+	char fdnum[6][16];
 };
 
 static void arg2(struct spawn_argv *a, const char *flag, const char *value)
@@ -172,11 +172,12 @@ static void build_argv(struct vmmd_vm *vm, unsigned nn, struct spawn_argv *a)
 	}
 	if (vm->sandbox_uid) {
 		static const char *const fdflags[] = { "--kernel-fd", "--initrd-fd", "--kvm-fd",
-						       "--stats-fd" };
+						       "--stats-fd", "--console-log-fd",
+						       "--console-old-fd" };
 		unsigned k = 0;
 
 		for (unsigned j = 0; j < ARRAY_SIZE(fdflags); j++) {
-			if (j == 1 && !vm->def.initrd)
+			if ((j == 1 && !vm->def.initrd) || (j == 5 && !d->conf.console_max_bytes))
 				continue;
 			snprintf(a->fdnum[j], sizeof(a->fdnum[j]), "%u", 3 + nn + k++);
 			arg2(a, fdflags[j], a->fdnum[j]);
@@ -185,11 +186,15 @@ static void build_argv(struct vmmd_vm *vm, unsigned nn, struct spawn_argv *a)
 		a->v[a->n++] = "--sandbox";
 		arg2(a, "--sandbox-uid", a->uid);
 		arg2(a, "--sandbox-gid", a->uid);
+	} else {
+		a->v[a->n++] = "--no-sandbox"; /* the config says so */
 	}
 	a->v[a->n] = NULL;
 }
 
-/* What a jailed monitor gets from vmmd instead of opening it (after the taps). */
+/* What a jailed monitor gets from vmmd instead of opening it (after the
+ * taps): the kernel, initrd, /dev/kvm, the stats file, the console log and
+ * its previous part. */
 static int spawn_open_files(struct vmmd_vm *vm, struct spawn_files *f, char *err, size_t errlen)
 {
 	int r = spawn_file(vm, f, "--kernel-fd", vm->def.kernel, O_RDONLY, err, errlen);
@@ -201,6 +206,15 @@ static int spawn_open_files(struct vmmd_vm *vm, struct spawn_files *f, char *err
 	if (r == 0)
 		r = spawn_file(vm, f, "--stats-fd", vm->endfile, O_WRONLY | O_CREAT | O_TRUNC, err,
 			       errlen);
+	if (r == 0)
+		r = spawn_file(vm, f, "--console-log-fd", vm->log, O_RDWR | O_CREAT | O_APPEND, err,
+			       errlen);
+	if (r == 0 && vm->d->conf.console_max_bytes) {
+		char old[PATH_MAX + 2];
+
+		snprintf(old, sizeof(old), "%s.1", vm->log);
+		r = spawn_file(vm, f, "--console-old-fd", old, O_WRONLY | O_CREAT, err, errlen);
+	}
 	if (r < 0)
 		spawn_files_close(f);
 	return r;
@@ -248,7 +262,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
 	_cleanup_close_ int logfd = -1, nullfd = -1, cgfd = -1;
-	int tapfds[VMDEF_NICS_MAX + 4], hifds[VMDEF_NICS_MAX + 4];
+	int tapfds[VMDEF_NICS_MAX + 6], hifds[VMDEF_NICS_MAX + 6];
 	struct spawn_files files = { .n = 0 };
 	unsigned nn = vm->def.nr_nics, nfd;
 	struct spawn_argv a;
