@@ -9,7 +9,7 @@
 # monitor pid after), `systemctl reload`, and journald keeping vmmd's lines
 # with their priorities; systemd-machined: the VM is machine vmm-demo of
 # class vm, its monitor in machine-vmm\x2ddemo.scope in machine.slice with the
-# VM's limits, kept (not registered again) across the restart, gone after
+# VM's limits and its tap, kept (not registered again) across the restart, gone after
 # stop, and the name free for the next start.
 . tests/lib/common.sh
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -46,7 +46,8 @@ for lib in \$(ldd $BUILD/vmmd $BUILD/vmctl $BUILD/vmm-monitor | awk '\$2 == "=>"
 done
 sed 's|@PREFIX@|/usr/local|g; s|@SYSCONFDIR@|/etc|g' $PWD/systemd/vmmd.service >$ROOT/etc/systemd/system/vmmd.service
 cp $PWD/systemd/vmmd.socket $PWD/systemd/vmmd-ro.socket $ROOT/etc/systemd/system/
-cp $PWD/etc/vmmd.json $ROOT/etc/vmmd/vmmd.json
+# the shipped config and a switch, for a VM with a NIC (a tap in this netns)
+python3 -c 'import json; c = json.load(open("$PWD/etc/vmmd.json")); c["switches"] = [{"name": "sw0", "uplink": None, "host_port": None}]; json.dump(c, open("$ROOT/etc/vmmd/vmmd.json", "w"))'
 mkdir -p $ROOT/etc/systemd/system/vmmd.service.d
 printf '[Service]\nWatchdogSec=2\n' >$ROOT/etc/systemd/system/vmmd.service.d/test.conf
 # no udev here: a getty waiting for ttyS0 would hold the boot for 90 s
@@ -88,7 +89,7 @@ in_ns systemctl start vmmd.socket vmmd-ro.socket || fail "sockets: $(in_ns syste
 in_ns vmctl version | grep -q 'protocol 1' || fail "vmctl through the activated socket"
 [ "$(in_ns systemctl is-active vmmd.service)" = active ] || fail "vmmd not active"
 in_ns systemctl show -p StatusText vmmd | grep -q 'VMs defined' || fail "no STATUS: $(in_ns systemctl show -p StatusText vmmd)"
-in_ns vmctl create demo --kernel /var/lib/vmm-test/netguest.elf --cmdline idle --memory 16 >/dev/null || fail "create"
+in_ns vmctl create demo --kernel /var/lib/vmm-test/netguest.elf --cmdline idle --memory 16 --nic model=pcnet,switch=sw0 >/dev/null || fail "create"
 in_ns vmctl start demo >/dev/null || fail "start: $(in_ns journalctl -u vmmd --no-pager | tail)"
 pid=$(in_ns vmctl list --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["pid"])')
 in_ns systemctl show -p StatusText vmmd | grep -q '1 running' || fail "STATUS after start"
@@ -106,6 +107,11 @@ check_machine() {
 	# (nsenter leaves the cgroup namespace: the path from the host's root)
 	in_ns grep '^0::' /proc/$pid/cgroup | grep -qF '/machine.slice/machine-vmm\x2ddemo.scope' ||
 		fail "$1: monitor's cgroup: $(in_ns cat /proc/$pid/cgroup)"
+	# CreateMachineWithNetwork: the tap's ifindex (in systemd's netns)
+	tapidx=$(nsenter -t "$SD" -n ip -o link show vmm-demo-0 | cut -d: -f1)
+	ifs=$(in_ns busctl get-property org.freedesktop.machine1 /org/freedesktop/machine1/machine/vmm_2ddemo \
+		org.freedesktop.machine1.Machine NetworkInterfaces)
+	[ -n "$tapidx" ] && [ "$ifs" = "ai 1 $tapidx" ] || fail "$1: interfaces '$ifs', tap $tapidx"
 }
 check_machine start
 
