@@ -6,7 +6,7 @@ VMMD_LIB_SRCS := vmmd/vmdef.c vmmd/conf.c vmmd/state.c vmmd/peer.c
 VMMD_LIB_OBJS := $(VMMD_LIB_SRCS:%.c=$(B)/obj/%.o)
 VMMD_LIB_SAN_OBJS := $(VMMD_LIB_SRCS:%.c=$(B)/san/%.o)
 VMMD_SRCS := vmmd/main.c vmmd/server.c vmmd/auth.c vmmd/vm.c vmmd/vm_spawn.c vmmd/vm_supervise.c \
-	vmmd/vm_adopt.c vmmd/vm_monitor.c vmmd/vm_proc.c vmmd/net.c vmmd/cgroup.c
+	vmmd/vm_adopt.c vmmd/vm_monitor.c vmmd/vm_proc.c vmmd/net.c vmmd/cgroup.c vmmd/machined.c
 VMMD_OBJS := $(VMMD_SRCS:%.c=$(B)/obj/%.o)
 # netbridge (netbridge/build.mk): the switch library, its objects for the
 # sanitized daemon.

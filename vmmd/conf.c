@@ -23,6 +23,7 @@ void vmmd_conf_init(struct vmmd_conf *c)
 	c->sandbox_uids = VMMD_DEFAULT_SANDBOX_UIDS;
 	c->console_max_bytes = VMMD_DEFAULT_CONSOLE_MAX;
 	c->cgroup_parent = strdup("vmm");
+	c->machined = true;
 	c->readonly_socket = true;
 	c->readonly_max_clients = VMMD_DEFAULT_RO_MAX_CLIENTS;
 	c->readonly_max_per_uid = VMMD_DEFAULT_RO_MAX_PER_UID;
@@ -326,6 +327,16 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 					r = -EINVAL;
 				}
 			}
+		} else if (!strcmp(key, "machined")) {
+			const char *m = json_object_get_string(v);
+
+			if (!json_object_is_type(v, json_type_string) ||
+			    (strcmp(m, "auto") && strcmp(m, "no"))) {
+				snprintf(err, errlen, "%s: must be \"auto\" or \"no\"", key);
+				r = -EINVAL;
+			} else {
+				c->machined = !strcmp(m, "auto");
+			}
 		} else if (!strcmp(key, "console_max_bytes")) {
 			int64_t n = json_object_get_int64(v);
 
@@ -375,6 +386,7 @@ int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errl
 				 "socket_group, readonly_socket, readonly_max_clients, readonly_max_per_uid, "
 				 "readonly_idle_timeout_s, stop_vms_on_exit, stop_timeout_s, idle_exit_s, "
 				 "sandbox, sandbox_uid_base, sandbox_uids, console_max_bytes, cgroup_parent, "
+				 "machined, "
 				 "log_level, switches, netbridge_runtime)",
 				 key);
 			r = -EINVAL;

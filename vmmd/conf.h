@@ -52,6 +52,7 @@ struct vmmd_conf {
 	uint32_t sandbox_uids;     /* from base, this many */
 	uint64_t console_max_bytes; /* a VM's console log cap, rotated into .1 (0: none) */
 	char *cgroup_parent;       /* under /sys/fs/cgroup, the VMs' groups (NULL: none) */
+	bool machined;             /* "auto": systemd-machined where there is one; "no" */
 	/* the read-only socket's clients: in all, per uid, and how long one may
 	 * stay without a request (0: forever); events subscribers are exempt */
 	uint32_t readonly_max_clients, readonly_max_per_uid, readonly_idle_timeout_s;

@@ -48,7 +48,10 @@ void vm_runrec_remove(struct vmmd_vm *vm)
 	if (vm->console[0])
 		unlink(vm->console);
 	vm->sandbox_uid = 0;
-	vm_cgroup_remove(vm);
+	if (vm->machine)
+		vm_machined_end(vm);
+	else
+		vm_cgroup_remove(vm);
 	snprintf(file, sizeof(file), "%s.json", vm->def.name);
 	r = state_remove(vm->d->run_dir, file);
 	if (r < 0)
@@ -135,6 +138,7 @@ void vm_readopt(struct vmmd_vm *vm)
 			vm->starttime = rec.starttime;
 	}
 	vm->sandbox_uid = proc_uid(pid); /* its uid stays taken */
+	vm_machined_adopted(vm);         /* registered already: not again */
 	snprintf(vm->sock, sizeof(vm->sock), "%s", rec.sock);
 	vm_watch_adopted(vm);
 	if (rec.pid != pid && (r = vm_runrec_write(vm)) < 0)

@@ -96,6 +96,21 @@ uid_t proc_uid(pid_t pid);
 #define VMMD_CGROUP_EXTRA_TASKS 16u  /* pids.max above the vCPUs */
 int vm_cgroup_create(struct vmmd_vm *vm, int *procs_fd, char *err, size_t errlen);
 void vm_cgroup_remove(struct vmmd_vm *vm);
+
+/* machined.c: under systemd, the monitor registered with systemd-machined
+ * (a scope in machine.slice with the VM's limits) instead of the cgroup. */
+/* True if this VM's monitor is to be registered: "machined" is "auto",
+ * systemd runs, machined answers and takes the VM's name. */
+bool vm_machined_use(struct vmmd_vm *vm);
+/* ifindex[i]: the interface index of tapfds[i] (0: unknown). */
+void vm_machined_nics(const int *tapfds, unsigned n, int *ifindex);
+/* Registers the spawned monitor vm->pid; a failure is logged (the VM runs
+ * on, in vmmd's cgroup). 0 or -errno. */
+int vm_machined_register(struct vmmd_vm *vm, const int *ifindex, unsigned n);
+/* A re-adopted monitor: vm->machine if machined has it. */
+void vm_machined_adopted(struct vmmd_vm *vm);
+/* The monitor ended: its machine terminated, if it has one. */
+void vm_machined_end(struct vmmd_vm *vm);
 /* True if pid is a live vmm-monitor started at starttime (0: any). */
 bool proc_is_monitor(pid_t pid, uint64_t starttime);
 /* The running monitor whose command line has `--control sock`; 0: none. */

@@ -262,7 +262,8 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 {
 	struct vmmd *d = vm->d;
 	_cleanup_close_ int logfd = -1, nullfd = -1, cgfd = -1;
-	int tapfds[VMDEF_NICS_MAX + 6], hifds[VMDEF_NICS_MAX + 6];
+	int tapfds[VMDEF_NICS_MAX + 6], hifds[VMDEF_NICS_MAX + 6], ifindex[VMDEF_NICS_MAX];
+	bool machined;
 	struct spawn_files files = { .n = 0 };
 	unsigned nn = vm->def.nr_nics, nfd;
 	struct spawn_argv a;
@@ -294,7 +295,9 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	unlink(vm->endfile);
 	if (vm->sandbox_uid && (r = spawn_open_files(vm, &files, err, errlen)) < 0)
 		return r;
-	r = vm_cgroup_create(vm, &cgfd, err, errlen);
+	/* under systemd, machined's scope instead of our own group: not both */
+	machined = vm_machined_use(vm);
+	r = machined ? 0 : vm_cgroup_create(vm, &cgfd, err, errlen);
 	if (r < 0) {
 		spawn_files_close(&files);
 		return r;
@@ -353,8 +356,11 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 		spawn_undo(vm, hifds, nfd);
 		return r;
 	}
+	vm_machined_nics(hifds, nn, ifindex);
 	for (unsigned i = 0; i < nfd; i++)
 		close(hifds[i]);
 	spawn_started(vm, pid);
+	if (machined)
+		vm_machined_register(vm, ifindex, nn);
 	return 0;
 }

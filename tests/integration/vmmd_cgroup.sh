@@ -4,7 +4,7 @@
 #   /proc/PID/cgroup is /vmm/vm-NAME; memory.max = RAM + 64 MiB, pids.max =
 #   vCPUs + 16, cpu.weight from the definition (300) or the default (100);
 #   the group goes when the VM stops; a bad cgroup_parent is refused naming
-#   the key. A host without cgroup v2 controllers (a v1 or hybrid host) runs
+#   the key (and a bad "machined"). A host without cgroup v2 controllers (a v1 or hybrid host) runs
 #   this test in the test host, whose kernel has them.
 . tests/lib/common.sh
 cg_ok() { grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; }
@@ -20,6 +20,10 @@ timeout 10 "$VMMD" --config "$TMP/bad.json" --state-dir "$TMP/sb" --runtime-dir 
 	>"$TMP/bad.log" 2>&1 && fail "vmmd took an absolute cgroup_parent"
 grep -q 'cgroup_parent: a path under /sys/fs/cgroup' "$TMP/bad.log" ||
 	fail "bad cgroup_parent: $(cat "$TMP/bad.log")"
+echo '{"machined": "yes"}' >"$TMP/bad.json"
+timeout 10 "$VMMD" --config "$TMP/bad.json" --state-dir "$TMP/sb" --runtime-dir "$TMP/rb" \
+	>"$TMP/bad.log" 2>&1 && fail "vmmd took machined \"yes\""
+grep -q 'machined: must be "auto" or "no"' "$TMP/bad.log" || fail "bad machined: $(cat "$TMP/bad.log")"
 
 PARENT=vmmtest$$
 echo "{\"cgroup_parent\": \"$PARENT\"}" >"$TMP/cg.json"

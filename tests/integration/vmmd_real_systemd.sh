@@ -7,7 +7,10 @@
 # activation (vmmd starts on the first vmctl), Type=notify readiness and
 # STATUS, the watchdog, `systemctl restart vmmd` with a VM running (same
 # monitor pid after), `systemctl reload`, and journald keeping vmmd's lines
-# with their priorities.
+# with their priorities; systemd-machined: the VM is machine vmm-demo of
+# class vm, its monitor in machine-vmm\x2ddemo.scope in machine.slice with the
+# VM's limits and its tap, kept (not registered again) across the restart, gone after
+# stop, and the name free for the next start.
 . tests/lib/common.sh
 [ "$(id -u)" = 0 ] || skip "needs root"
 need_kvm
@@ -15,9 +18,9 @@ command -v debootstrap >/dev/null || skip "debootstrap not installed"
 for f in build/vmmd build/vmctl build/vmm-monitor build/netguest.elf; do [ -e $f ] || fail "build first: $f"; done
 
 CACHE=build/cache/debian-systemd-root
-if [ ! -d "$CACHE" ]; then
+if ! scripts/build-systemd-root.sh --is-current "$CACHE"; then
 	[ "${VMM_SKIP_SLOW:-}" = 1 ] && skip "VMM_SKIP_SLOW and no cached Debian root"
-	[ -n "${TESTHOST:-}" ] && fail "no $CACHE: the test host has no network; tests/run.sh prepares it outside"
+	[ -n "${TESTHOST:-}" ] && fail "no current $CACHE: the test host has no network; tests/run.sh prepares it outside"
 	scripts/build-systemd-root.sh "$CACHE" 2>"$TMP/debootstrap.log" ||
 		skip "cannot build the Debian root (no archive?): $(tail -n 2 "$TMP/debootstrap.log")"
 fi
@@ -43,7 +46,8 @@ for lib in \$(ldd $BUILD/vmmd $BUILD/vmctl $BUILD/vmm-monitor | awk '\$2 == "=>"
 done
 sed 's|@PREFIX@|/usr/local|g; s|@SYSCONFDIR@|/etc|g' $PWD/systemd/vmmd.service >$ROOT/etc/systemd/system/vmmd.service
 cp $PWD/systemd/vmmd.socket $PWD/systemd/vmmd-ro.socket $ROOT/etc/systemd/system/
-cp $PWD/etc/vmmd.json $ROOT/etc/vmmd/vmmd.json
+# the shipped config and a switch, for a VM with a NIC (a tap in this netns)
+python3 -c 'import json; c = json.load(open("$PWD/etc/vmmd.json")); c["switches"] = [{"name": "sw0", "uplink": None, "host_port": None}]; json.dump(c, open("$ROOT/etc/vmmd/vmmd.json", "w"))'
 mkdir -p $ROOT/etc/systemd/system/vmmd.service.d
 printf '[Service]\nWatchdogSec=2\n' >$ROOT/etc/systemd/system/vmmd.service.d/test.conf
 # no udev here: a getty waiting for ttyS0 would hold the boot for 90 s
@@ -85,10 +89,31 @@ in_ns systemctl start vmmd.socket vmmd-ro.socket || fail "sockets: $(in_ns syste
 in_ns vmctl version | grep -q 'protocol 1' || fail "vmctl through the activated socket"
 [ "$(in_ns systemctl is-active vmmd.service)" = active ] || fail "vmmd not active"
 in_ns systemctl show -p StatusText vmmd | grep -q 'VMs defined' || fail "no STATUS: $(in_ns systemctl show -p StatusText vmmd)"
-in_ns vmctl create demo --kernel /var/lib/vmm-test/netguest.elf --cmdline idle --memory 16 >/dev/null || fail "create"
+in_ns vmctl create demo --kernel /var/lib/vmm-test/netguest.elf --cmdline idle --memory 16 --nic model=pcnet,switch=sw0 >/dev/null || fail "create"
 in_ns vmctl start demo >/dev/null || fail "start: $(in_ns journalctl -u vmmd --no-pager | tail)"
 pid=$(in_ns vmctl list --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["pid"])')
 in_ns systemctl show -p StatusText vmmd | grep -q '1 running' || fail "STATUS after start"
+
+# systemd-machined: 16 MiB + 64, 1 vCPU + 16 tasks, the default weight
+check_machine() {
+	in_ns machinectl list --no-legend | grep -Eq '^vmm-demo +vm +vmmd' ||
+		fail "$1: machinectl list: $(in_ns machinectl list 2>&1); $(in_ns journalctl -u vmmd --no-pager | tail -n 5)"
+	unit=$(in_ns machinectl show vmm-demo -p Unit --value)
+	[ "$unit" = 'machine-vmm\x2ddemo.scope' ] || fail "$1: unit '$unit'"
+	[ "$(in_ns machinectl show vmm-demo -p Leader --value)" = "$pid" ] || fail "$1: leader not $pid"
+	props=$(in_ns systemctl show "$unit" -p Slice -p MemoryMax -p TasksMax -p CPUWeight | sort | paste -sd' ')
+	[ "$props" = "CPUWeight=100 MemoryMax=$(((16 + 64) << 20)) Slice=machine.slice TasksMax=17" ] ||
+		fail "$1: scope properties: $props"
+	# (nsenter leaves the cgroup namespace: the path from the host's root)
+	in_ns grep '^0::' /proc/$pid/cgroup | grep -qF '/machine.slice/machine-vmm\x2ddemo.scope' ||
+		fail "$1: monitor's cgroup: $(in_ns cat /proc/$pid/cgroup)"
+	# CreateMachineWithNetwork: the tap's ifindex (in systemd's netns)
+	tapidx=$(nsenter -t "$SD" -n ip -o link show vmm-demo-0 | cut -d: -f1)
+	ifs=$(in_ns busctl get-property org.freedesktop.machine1 /org/freedesktop/machine1/machine/vmm_2ddemo \
+		org.freedesktop.machine1.Machine NetworkInterfaces)
+	[ -n "$tapidx" ] && [ "$ifs" = "ai 1 $tapidx" ] || fail "$1: interfaces '$ifs', tap $tapidx"
+}
+check_machine start
 
 # watchdog at 2 s: still active after 5 s, pings seen
 w1=$(in_ns systemctl show -p WatchdogTimestampMonotonic --value vmmd)
@@ -103,6 +128,7 @@ in_ns systemctl restart vmmd || fail "restart"
 [ "$(in_ns systemctl show -p MainPID --value vmmd)" != "$vpid" ] || fail "vmmd not restarted"
 state=$(in_ns vmctl list --output json | python3 -c 'import json,sys; v=json.load(sys.stdin)[0]; print(v["state"], v["pid"], v["reason"])')
 [ "$state" = "running $pid adopted" ] || fail "after restart: $state (want running $pid adopted)"
+check_machine restart
 in_ns systemctl reload vmmd || fail "reload"
 WAIT_SECS=5 wait_for sh -c "nsenter -t $SD -p -m -r -w journalctl -u vmmd --no-pager | grep -q 'reloaded config'" || fail "reload not logged"
 
@@ -117,6 +143,17 @@ assert any(m.startswith("vmmd: ready:") and p == "6" for m, p in pr.items()), "n
 assert any("re-adopted running monitor" in m for m in pr), "no re-adoption line"
 ' || fail "journal: $(in_ns journalctl -u vmmd --no-pager | tail)"
 
+[ "$(in_ns journalctl -u vmmd --no-pager | grep -c 'vm demo: machine vmm-demo')" = 1 ] ||
+	fail "registered not once: $(in_ns journalctl -u vmmd --no-pager | grep machine)"
+
 in_ns vmctl stop demo >/dev/null || fail "stop"
+gone() { ! nsenter -t "$SD" -p -m -r -w machinectl show vmm-demo >/dev/null 2>&1; }
+WAIT_SECS=5 wait_for gone || fail "machine vmm-demo still there after stop"
+# at once again: the name is free
+in_ns vmctl start demo >/dev/null || fail "second start"
+pid=$(in_ns vmctl list --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["pid"])')
+check_machine "second start"
+in_ns vmctl stop demo >/dev/null || fail "second stop"
+WAIT_SECS=5 wait_for gone || fail "machine vmm-demo still there after the second stop"
 in_ns systemctl stop vmmd
 echo pass
