@@ -167,3 +167,29 @@ int auth_check_files(const struct peer *p, const struct vmdef *def, struct vmdef
 	}
 	return 0;
 }
+
+void auth_record_owner(const struct peer *p, struct vmdef *def)
+{
+	struct vmdef_owner *ow = &def->owner;
+
+	memset(ow, 0, sizeof(*ow));
+	if (p->uid == 0 || p->uid == geteuid() || p->uid == (uid_t)-1)
+		return;
+	ow->set = true;
+	ow->uid = p->uid;
+	ow->gid = p->gid;
+	ow->nr_groups = MIN(p->nr_groups, (unsigned)VMDEF_GROUPS_MAX);
+	for (unsigned i = 0; i < ow->nr_groups; i++)
+		ow->groups[i] = p->groups[i];
+}
+
+int auth_open_as_owner(const struct vmdef *def, const char *path)
+{
+	gid_t groups[VMDEF_GROUPS_MAX];
+	struct peer p = { .uid = def->owner.uid, .gid = def->owner.gid, .groups = groups,
+			  .nr_groups = def->owner.nr_groups };
+
+	for (unsigned i = 0; i < p.nr_groups; i++)
+		groups[i] = def->owner.groups[i];
+	return peer_open_read(&p, path);
+}

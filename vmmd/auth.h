@@ -37,3 +37,8 @@ void auth_refuse(int fd, const struct peer *p, bool readonly, const char *code, 
  * name a kernel and initrd that the client could read itself (peer_can_read).
  * 0, or -errno with err naming the field and the file. */
 int auth_check_files(const struct peer *p, const struct vmdef *def, struct vmdef_error *err);
+/* Records p in def->owner when p is neither root nor vmmd's uid (else
+ * clears it): the files are opened with p's credentials at every start. */
+void auth_record_owner(const struct peer *p, struct vmdef *def);
+/* path opened for reading with def->owner's credentials: an fd, or -errno. */
+int auth_open_as_owner(const struct vmdef *def, const char *path);

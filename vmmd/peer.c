@@ -122,37 +122,88 @@ bool peer_in_group(const struct peer *p, gid_t gid)
 	return false;
 }
 
-int peer_can_read(const struct peer *p, const char *path)
+/* The child's side: p's identity, then the open; the fd goes back over
+ * sock. Exits with 0 or the errno. */
+static void open_as(const struct peer *p, const char *path, int sock)
 {
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	char one = 1;
+	struct iovec iov = { &one, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct stat st;
+	int fd;
+
+	if (setgroups(p->nr_groups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
+	    setresuid(p->uid, p->uid, p->uid) < 0)
+		_exit(EPERM);
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		_exit(errno);
+	if (fstat(fd, &st) < 0)
+		_exit(errno);
+	if (!S_ISREG(st.st_mode))
+		_exit(EINVAL);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	_exit(sendmsg(sock, &mh, 0) == 1 ? 0 : errno);
+}
+
+int peer_open_read(const struct peer *p, const char *path)
+{
+	char ctl[CMSG_SPACE(sizeof(int))], one;
+	struct iovec iov = { &one, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	int sv[2], status, fd = -1;
 	sigset_t all;
-	int status;
 	pid_t pid;
 
 	/* -1 would mean "leave as it is" to setresuid: the daemon's own identity */
 	if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
 		return -EPERM;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
 	sigfillset(&all);
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
 		return -errno;
+	}
 	if (pid == 0) {
-		struct stat st;
-		int fd;
-
 		/* the daemon's signal handlers are not for this child */
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (setgroups(p->nr_groups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
-		    setresuid(p->uid, p->uid, p->uid) < 0)
-			_exit(EPERM);
-		fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			_exit(errno);
-		_exit(fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL);
+		close(sv[0]);
+		open_as(p, path, sv[1]);
 	}
+	close(sv[1]);
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			close(sv[0]);
 			return -errno;
-	if (!WIFEXITED(status))
-		return -ECHILD;
-	return -WEXITSTATUS(status);
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		close(sv[0]);
+		return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
+	}
+	if (recvmsg(sv[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == 1 &&
+	    (cm = CMSG_FIRSTHDR(&mh)) && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(sv[0]);
+	return fd >= 0 ? fd : -EIO;
+}
+
+int peer_can_read(const struct peer *p, const char *path)
+{
+	int fd = peer_open_read(p, path);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }

@@ -39,3 +39,6 @@ bool peer_in_group(const struct peer *p, gid_t gid);
  * this process may not take p's identity). Blocks until the child is done
  * (an open: no reads; O_NONBLOCK, so a FIFO does not wait for a writer). */
 int peer_can_read(const struct peer *p, const char *path);
+/* The same, keeping the file: the child hands the fd it opened back over a
+ * socket pair. An O_CLOEXEC fd, or -errno. */
+int peer_open_read(const struct peer *p, const char *path);

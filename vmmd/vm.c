@@ -277,7 +277,7 @@ int vm_load_all(struct vmmd *d)
 			closedir(dir);
 			return -ENOMEM;
 		}
-		r = vmdef_from_json(o, 0, &vm->def, &err);
+		r = vmdef_from_json(o, VMDEF_STORED, &vm->def, &err);
 		json_object_put(o);
 		if (r < 0 || strlen(vm->def.name) != n - 5 || strncmp(vm->def.name, de->d_name, n - 5)) {
 			log_err("definition %s/%s: skipped: %s", d->vms_dir, de->d_name,
@@ -372,6 +372,7 @@ struct json_object *vmmd_vm_create(struct vmmd *d, struct json_object *req, stru
 		o = field_error(req, VMMD_E_PERMISSION, err.field, err.message);
 		goto fail;
 	}
+	auth_record_owner(p, &vm->def);
 	if (vm_find(d, vm->def.name)) {
 		snprintf(err.message, sizeof(err.message), "name: a VM named '%s' already exists",
 			 vm->def.name);

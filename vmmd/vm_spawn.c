@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "vmmd/auth.h"
 #include "vmmd/vm_internal.h"
 
 /* Messages are cut to their buffers on purpose; paths are bounded by
@@ -47,19 +48,27 @@ static uid_t sandbox_uid_pick(struct vmmd_vm *vm)
  * the kernel, the initrd, /dev/kvm and the stats file. */
 struct spawn_files {
 	int fds[6];
+	const char *flags[6]; /* the monitor's flag for each */
 	unsigned n;
 };
 
+/* path opened for the monitor (with the VM's owner's credentials when it
+ * has one and asked: kernel and initrd), passed as flag's fd. */
 static int spawn_file(struct vmmd_vm *vm, struct spawn_files *f, const char *flag,
-		      const char *path, int flags, char *err, size_t errlen)
+		      const char *path, int flags, bool as_owner, char *err, size_t errlen)
 {
-	int fd = open(path, flags | O_CLOEXEC, 0640);
+	int fd = as_owner ? auth_open_as_owner(&vm->def, path) : open(path, flags | O_CLOEXEC, 0640);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "vm %s: %s %s: %s", vm->def.name, flag + 2, path,
-			 strerror(errno));
-		return -errno;
+		int r = as_owner ? fd : -errno;
+
+		/* "--kernel-fd" names the kernel */
+		snprintf(err, errlen, "vm %s: %.*s %s: %s%s", vm->def.name, (int)strlen(flag) - 5,
+			 flag + 2, path, strerror(-r),
+			 as_owner && r == -EACCES ? " (to the uid that defined it)" : "");
+		return r;
 	}
+	f->flags[f->n] = flag;
 	f->fds[f->n++] = fd;
 	return 0;
 }
@@ -135,7 +144,8 @@ static void arg2(struct spawn_argv *a, const char *flag, const char *value)
 
 /* nn tap fds at 3.., then (jailed) the kernel, initrd, /dev/kvm and stats
  * file fds in the order vm_spawn opened them. */
-static void build_argv(struct vmmd_vm *vm, unsigned nn, struct spawn_argv *a)
+static void build_argv(struct vmmd_vm *vm, unsigned nn, const struct spawn_files *files,
+		       struct spawn_argv *a)
 {
 	struct vmmd *d = vm->d;
 
@@ -170,18 +180,11 @@ static void build_argv(struct vmmd_vm *vm, unsigned nn, struct spawn_argv *a)
 			 vm->def.nics[i].model, 3 + i, mac);
 		arg2(a, "--nic", a->nic[i]);
 	}
+	for (unsigned j = 0; j < files->n; j++) {
+		snprintf(a->fdnum[j], sizeof(a->fdnum[j]), "%u", 3 + nn + j);
+		arg2(a, files->flags[j], a->fdnum[j]);
+	}
 	if (vm->sandbox_uid) {
-		static const char *const fdflags[] = { "--kernel-fd", "--initrd-fd", "--kvm-fd",
-						       "--stats-fd", "--console-log-fd",
-						       "--console-old-fd" };
-		unsigned k = 0;
-
-		for (unsigned j = 0; j < ARRAY_SIZE(fdflags); j++) {
-			if ((j == 1 && !vm->def.initrd) || (j == 5 && !d->conf.console_max_bytes))
-				continue;
-			snprintf(a->fdnum[j], sizeof(a->fdnum[j]), "%u", 3 + nn + k++);
-			arg2(a, fdflags[j], a->fdnum[j]);
-		}
 		snprintf(a->uid, sizeof(a->uid), "%u", (unsigned)vm->sandbox_uid);
 		a->v[a->n++] = "--sandbox";
 		arg2(a, "--sandbox-uid", a->uid);
@@ -192,28 +195,33 @@ static void build_argv(struct vmmd_vm *vm, unsigned nn, struct spawn_argv *a)
 	a->v[a->n] = NULL;
 }
 
-/* What a jailed monitor gets from vmmd instead of opening it (after the
- * taps): the kernel, initrd, /dev/kvm, the stats file, the console log and
- * its previous part. */
+/* What vmmd opens for the monitor and passes after the taps: the kernel and
+ * initrd when jailed or when the VM has an owner (opened with its
+ * credentials), and for a jailed monitor /dev/kvm, the stats file, the
+ * console log and its previous part. */
 static int spawn_open_files(struct vmmd_vm *vm, struct spawn_files *f, char *err, size_t errlen)
 {
-	int r = spawn_file(vm, f, "--kernel-fd", vm->def.kernel, O_RDONLY, err, errlen);
+	bool jailed = vm->sandbox_uid, owner = vm->def.owner.set;
+	int r = 0;
 
-	if (r == 0 && vm->def.initrd)
-		r = spawn_file(vm, f, "--initrd-fd", vm->def.initrd, O_RDONLY, err, errlen);
-	if (r == 0)
-		r = spawn_file(vm, f, "--kvm-fd", "/dev/kvm", O_RDWR, err, errlen);
-	if (r == 0)
-		r = spawn_file(vm, f, "--stats-fd", vm->endfile, O_WRONLY | O_CREAT | O_TRUNC, err,
-			       errlen);
-	if (r == 0)
-		r = spawn_file(vm, f, "--console-log-fd", vm->log, O_RDWR | O_CREAT | O_APPEND, err,
-			       errlen);
-	if (r == 0 && vm->d->conf.console_max_bytes) {
+	if (jailed || owner)
+		r = spawn_file(vm, f, "--kernel-fd", vm->def.kernel, O_RDONLY, owner, err, errlen);
+	if (r == 0 && (jailed || owner) && vm->def.initrd)
+		r = spawn_file(vm, f, "--initrd-fd", vm->def.initrd, O_RDONLY, owner, err, errlen);
+	if (r == 0 && jailed)
+		r = spawn_file(vm, f, "--kvm-fd", "/dev/kvm", O_RDWR, false, err, errlen);
+	if (r == 0 && jailed)
+		r = spawn_file(vm, f, "--stats-fd", vm->endfile, O_WRONLY | O_CREAT | O_TRUNC, false,
+			       err, errlen);
+	if (r == 0 && jailed)
+		r = spawn_file(vm, f, "--console-log-fd", vm->log, O_RDWR | O_CREAT | O_APPEND,
+			       false, err, errlen);
+	if (r == 0 && jailed && vm->d->conf.console_max_bytes) {
 		char old[PATH_MAX + 2];
 
 		snprintf(old, sizeof(old), "%s.1", vm->log);
-		r = spawn_file(vm, f, "--console-old-fd", old, O_WRONLY | O_CREAT, err, errlen);
+		r = spawn_file(vm, f, "--console-old-fd", old, O_WRONLY | O_CREAT, false, err,
+			       errlen);
 	}
 	if (r < 0)
 		spawn_files_close(f);
@@ -293,7 +301,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	}
 	unlink(vm->sock);
 	unlink(vm->endfile);
-	if (vm->sandbox_uid && (r = spawn_open_files(vm, &files, err, errlen)) < 0)
+	if ((r = spawn_open_files(vm, &files, err, errlen)) < 0)
 		return r;
 	/* under systemd, machined's scope instead of our own group: not both */
 	machined = vm_machined_use(vm);
@@ -326,7 +334,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 	}
 	for (unsigned j = 0; j < files.n; j++)
 		tapfds[nn + j] = files.fds[j];
-	nfd = nn + files.n;
+	nfd = nn + files.n; /* files.flags stay for the argv */
 	for (unsigned i = 0; i < nfd; i++) {
 		hifds[i] = fcntl(tapfds[i], F_DUPFD_CLOEXEC, 64);
 		close(tapfds[i]);
@@ -340,7 +348,7 @@ int vm_spawn(struct vmmd_vm *vm, char *err, size_t errlen)
 			return r;
 		}
 	}
-	build_argv(vm, nn, &a);
+	build_argv(vm, nn, &files, &a);
 	snprintf(head, sizeof(head), "<6>vmmd: starting vm %s (%u MiB, %u vCPU)\n", vm->def.name,
 		 vm->def.memory_mib, vm->def.vcpus);
 	(void)!write(logfd, head, strlen(head));

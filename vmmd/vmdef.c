@@ -278,6 +278,30 @@ static int nic_from_json(struct json_object *o, unsigned i, struct vmdef_nic *ni
 	return 0;
 }
 
+static int owner_from_json(struct json_object *v, unsigned flags, struct vmdef_owner *ow,
+			   struct vmdef_error *err)
+{
+	struct json_object *uid, *gid, *groups;
+
+	if (!(flags & VMDEF_STORED))
+		return fail(err, "owner", "owner: set by vmmd (the client that defines the VM), "
+			    "not in a definition");
+	if (!json_object_is_type(v, json_type_object) ||
+	    !json_object_object_get_ex(v, "uid", &uid) || !json_object_is_type(uid, json_type_int) ||
+	    !json_object_object_get_ex(v, "gid", &gid) || !json_object_is_type(gid, json_type_int) ||
+	    !json_object_object_get_ex(v, "groups", &groups) ||
+	    !json_object_is_type(groups, json_type_array) ||
+	    json_object_array_length(groups) > VMDEF_GROUPS_MAX)
+		return fail(err, "owner", "owner: must be {uid, gid, groups: [...]}");
+	ow->uid = (uint32_t)json_object_get_int64(uid);
+	ow->gid = (uint32_t)json_object_get_int64(gid);
+	ow->nr_groups = (unsigned)json_object_array_length(groups);
+	for (unsigned i = 0; i < ow->nr_groups; i++)
+		ow->groups[i] = (uint32_t)json_object_get_int64(json_object_array_get_idx(groups, i));
+	ow->set = true;
+	return 0;
+}
+
 int vmdef_from_json(struct json_object *o, unsigned flags, struct vmdef *d, struct vmdef_error *err)
 {
 	struct json_object *v;
@@ -295,7 +319,7 @@ int vmdef_from_json(struct json_object *o, unsigned flags, struct vmdef *d, stru
 	json_object_object_foreach(o, key, val) {
 		if (strcmp(key, "name") && strcmp(key, "kernel") && strcmp(key, "initrd") &&
 		    strcmp(key, "cmdline") && strcmp(key, "memory_mib") && strcmp(key, "vcpus") &&
-		    strcmp(key, "cpu_weight") &&
+		    strcmp(key, "cpu_weight") && strcmp(key, "owner") &&
 		    strcmp(key, "autostart") && strcmp(key, "restart") && strcmp(key, "nics"))
 			return fail(err, key,
 				    "%.48s: unknown key (known: name, kernel, initrd, cmdline, memory_mib, "
@@ -339,6 +363,9 @@ int vmdef_from_json(struct json_object *o, unsigned flags, struct vmdef *d, stru
 	if (json_object_object_get_ex(o, "memory_mib", &v) &&
 	    (r = get_uint(err, "memory_mib", v, VMDEF_MEM_MIN_MIB, VMDEF_MEM_MAX_MIB, " MiB",
 			  &d->memory_mib)) < 0)
+		return r;
+	if (json_object_object_get_ex(o, "owner", &v) &&
+	    (r = owner_from_json(v, flags, &d->owner, err)) < 0)
 		return r;
 	if (json_object_object_get_ex(o, "cpu_weight", &v) &&
 	    (r = get_uint(err, "cpu_weight", v, 1, 10000, "", &d->cpu_weight)) < 0)
@@ -402,6 +429,16 @@ struct json_object *vmdef_to_json(const struct vmdef *d)
 	json_object_object_add(o, "memory_mib", json_object_new_int64(d->memory_mib));
 	json_object_object_add(o, "vcpus", json_object_new_int64(d->vcpus));
 	json_object_object_add(o, "cpu_weight", json_object_new_int64(d->cpu_weight));
+	if (d->owner.set) {
+		struct json_object *ow = json_object_new_object(), *g = json_object_new_array();
+
+		json_object_object_add(ow, "uid", json_object_new_int64(d->owner.uid));
+		json_object_object_add(ow, "gid", json_object_new_int64(d->owner.gid));
+		for (unsigned i = 0; i < d->owner.nr_groups; i++)
+			json_object_array_add(g, json_object_new_int64(d->owner.groups[i]));
+		json_object_object_add(ow, "groups", g);
+		json_object_object_add(o, "owner", ow);
+	}
 	json_object_object_add(o, "autostart", json_object_new_boolean(d->autostart));
 	json_object_object_add(o, "restart", json_object_new_string(vmdef_restart_name(d->restart)));
 	if (d->nr_nics) {

@@ -43,6 +43,17 @@ struct vmdef_nic {
 	struct vmdef_limit limit;
 };
 
+/* Who defined the VM, when that was neither root nor vmmd's own uid: its
+ * kernel and initrd are opened with these credentials at every start, so
+ * that the client can make vmmd read no file it could not read itself. */
+#define VMDEF_GROUPS_MAX 64
+struct vmdef_owner {
+	bool set;
+	uint32_t uid, gid;
+	uint32_t groups[VMDEF_GROUPS_MAX];
+	unsigned nr_groups;
+};
+
 struct vmdef {
 	char name[VMDEF_NAME_MAX + 1];
 	char *kernel, *initrd, *cmdline; /* initrd, cmdline may be NULL */
@@ -52,6 +63,7 @@ struct vmdef {
 	enum vmdef_restart restart;
 	unsigned nr_nics;
 	struct vmdef_nic nics[VMDEF_NICS_MAX];
+	struct vmdef_owner owner; /* vmmd's record, never a client's */
 };
 
 /* Why a definition was refused: the field ("memory_mib", "nics[1].mac", or
@@ -63,6 +75,8 @@ struct vmdef_error {
 
 /* Check that kernel and initrd exist and are readable regular files. */
 #define VMDEF_CHECK_FILES 1u
+/* vmmd's own stored definition: "owner" is read (a client's is refused). */
+#define VMDEF_STORED 2u
 
 /* Fills d from a JSON object, validating every field: unknown keys, types,
  * ranges, names, paths, MACs (unicast, not repeated within the VM). Returns 0

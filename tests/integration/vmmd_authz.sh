@@ -74,6 +74,22 @@ as_member "$VMCTL" --socket "$SOCK" create m1 --kernel "$GUEST_ABS" --cmdline id
 	fail "member with a readable kernel"
 as_member "$VMCTL" --socket "$SOCK" start m1 >/dev/null || fail "member start m1"
 as_member "$VMCTL" --socket "$SOCK" stop --force m1 >/dev/null || fail "member stop m1"
+# the owner is recorded and the files are opened as the owner at every start:
+# a kernel swapped for a link to a root-only file after the check fails the
+# start, naming the uid
+mkdir "$TMP/own" && cp "$GUEST_ABS" "$TMP/own/k.elf" && chown -R $MEMBER "$TMP/own"
+as_member "$VMCTL" --socket "$SOCK" create m2 --kernel "$TMP/own/k.elf" --cmdline idle --memory 16 \
+	>/dev/null || fail "member create m2"
+python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["owner"]["uid"] != int(sys.argv[2]))' \
+	"$S/vms/m2.json" $MEMBER || fail "no owner in m2: $(cat "$S/vms/m2.json")"
+as_member "$VMCTL" --socket "$SOCK" start m2 >/dev/null || fail "member start m2"
+as_member "$VMCTL" --socket "$SOCK" stop --force m2 >/dev/null || fail "member stop m2"
+as_member ln -sf "$TMP/secret.elf" "$TMP/own/k.elf" || fail "swap the kernel"
+as_member "$VMCTL" --socket "$SOCK" start m2 2>"$TMP/err" && fail "m2 started on a root-only kernel"
+grep -q "kernel $TMP/own/k.elf: Permission denied (to the uid that defined it)" "$TMP/err" ||
+	fail "swapped kernel: $(cat "$TMP/err")"
+$OCTL "$SOCK" vm.create "{\"name\":\"m3\",\"kernel\":\"$GUEST_ABS\",\"owner\":{\"uid\":0,\"gid\":0,\"groups\":[]}}" >"$TMP/out"
+grep -q 'owner: set by vmmd' "$TMP/out" || fail "a client's owner was taken: $(cat "$TMP/out")"
 vmctl create r0 --kernel "$TMP/secret.elf" --cmdline idle --memory 16 >/dev/null || fail "root with a 0600 kernel"
 
 # --- the read-only socket shows no host paths; the read-write socket does
