@@ -1,7 +1,8 @@
 # vmmd: the VM host daemon (vmctl, its client, has vmctl/build.mk).
-# vmdef.c and state.c (definitions, config, state files) need only json-c:
-# unit tests link them without libev or libsystemd.
-VMMD_LIB_SRCS := vmmd/vmdef.c vmmd/conf.c vmmd/state.c
+# vmdef.c, conf.c, state.c and request.c (definitions, config, state files,
+# request checks) need only json-c: unit tests and fuzz targets link them
+# without libev or libsystemd.
+VMMD_LIB_SRCS := vmmd/vmdef.c vmmd/conf.c vmmd/state.c vmmd/request.c
 VMMD_LIB_OBJS := $(VMMD_LIB_SRCS:%.c=$(B)/obj/%.o)
 VMMD_LIB_SAN_OBJS := $(VMMD_LIB_SRCS:%.c=$(B)/san/%.o)
 VMMD_SRCS := vmmd/main.c vmmd/server.c vmmd/vm.c vmmd/vm_spawn.c vmmd/vm_supervise.c \

@@ -248,16 +248,30 @@ static int conf_switches(struct vmmd_conf *c, struct json_object *v, char *err, 
 int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errlen)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	struct json_object *o;
 	size_t len;
 	int r;
 
-	r = read_file(path, 1 << 20, &buf, &len);
+	r = read_file(path, VMMD_CONF_MAX, &buf, &len);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", strerror(-r));
 		return r;
 	}
-	o = json_tokener_parse((char *)buf);
+	return vmmd_conf_parse(c, (const char *)buf, len, err, errlen);
+}
+
+int vmmd_conf_parse(struct vmmd_conf *c, const char *text, size_t len, char *err, size_t errlen)
+{
+	_cleanup_free_ char *buf = malloc(len + 1);
+	struct json_object *o;
+	int r;
+
+	if (!buf) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	o = json_tokener_parse(buf);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		snprintf(err, errlen, "not a JSON object");

@@ -467,3 +467,12 @@ int vmmd_runrec_from_json(struct json_object *o, struct vmmd_runrec *r)
 		r->exit_status = json_object_get_int(st);
 	return 0;
 }
+
+int vmmd_endfile_status(struct json_object *o)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, "exit_status", &v) && json_object_is_type(v, json_type_int))
+		return json_object_get_int(v);
+	return -1;
+}

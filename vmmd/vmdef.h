@@ -101,6 +101,10 @@ struct vmmd_runrec {
 struct json_object *vmmd_runrec_to_json(const struct vmmd_runrec *r);
 int vmmd_runrec_from_json(struct json_object *o, struct vmmd_runrec *r);
 
+/* The exit status in a monitor's end file (its --stats-file, parsed), or
+ * -1 when it has none. */
+int vmmd_endfile_status(struct json_object *o);
+
 /* Writes o to dir/file atomically: a temporary file in dir, fsync, rename,
  * fsync of dir. 0 or -errno; on failure the old file is untouched. */
 int state_write_json(const char *dir, const char *file, struct json_object *o);

@@ -292,6 +292,17 @@ static void test_runrec(void **state)
 	back = json_tokener_parse("{\"pid\":1,\"starttime\":0,\"started_at_ms\":0}");
 	assert_int_equal(vmmd_runrec_from_json(back, &b), -EINVAL);
 	json_object_put(back);
+
+	/* the monitor's end file */
+	back = json_tokener_parse("{\"exit_status\":81,\"exits\":{\"total\":3}}");
+	assert_int_equal(vmmd_endfile_status(back), 81);
+	json_object_put(back);
+	back = json_tokener_parse("{\"exit_status\":\"81\"}");
+	assert_int_equal(vmmd_endfile_status(back), -1);
+	json_object_put(back);
+	back = json_tokener_parse("[81]");
+	assert_int_equal(vmmd_endfile_status(back), -1);
+	json_object_put(back);
 }
 
 static void test_conf(void **state)
