@@ -203,7 +203,10 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 	uint32_t fd;
 
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc then forgets where it stopped in the last argv (an
+	 * unknown short option leaves it inside "-ab"), so a second call parses
+	 * its own argv from the start */
+	optind = 0;
 	while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		const char *v = optarg;
 		switch (o) {
