@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/util.h"
 #include "vmmd/conf.h"
 #include "vmmd/vmdef.h"
 
@@ -471,12 +472,12 @@ static void test_mac_and_names(void **state)
 	char s[18];
 
 	(void)state;
-	assert_int_equal(vmdef_mac_parse("52:54:00:12:34:56", mac), 0);
+	assert_int_equal(mac_parse("52:54:00:12:34:56", mac), 0);
 	vmdef_mac_format(mac, s);
 	assert_string_equal(s, "52:54:00:12:34:56");
-	assert_int_equal(vmdef_mac_parse("52:54:00:12:34:5", mac), -EINVAL);
-	assert_int_equal(vmdef_mac_parse("52-54-00-12-34-56", mac), -EINVAL);
-	assert_int_equal(vmdef_mac_parse(" 2:54:00:12:34:56", mac), -EINVAL);
+	assert_int_equal(mac_parse("52:54:00:12:34:5", mac), -EINVAL);
+	assert_int_equal(mac_parse("52-54-00-12-34-56", mac), -EINVAL);
+	assert_int_equal(mac_parse(" 2:54:00:12:34:56", mac), -EINVAL);
 	assert_true(vmdef_name_valid("a"));
 	assert_true(vmdef_name_valid("Web-1.prod_x"));
 	assert_false(vmdef_name_valid(""));
