@@ -346,6 +346,28 @@ static void test_conf(void **state)
 	vmmd_conf_init(&c);
 	assert_int_equal(vmmd_conf_load(&c, "/nonexistent.json", err, sizeof(err)), -ENOENT);
 	vmmd_conf_free(&c);
+
+	/* the same from text; refused: what follows the object (white space
+	 * and what lies past a NUL aside), and strings with a NUL in them */
+	{
+		static const char ok[] = "{\"stop_timeout_s\":7}\n\t \r\n\0junk";
+		static const char *const bad[] = { "{\"stop_timeout_s\":7}}",
+						   "{\"stop_timeout_s\":7} {\"log_level\":\"debug\"}",
+						   "{} x",
+						   /* strings cut short at a NUL */
+						   "{\"state_dir\":\"/var/lib\\u0000/x\"}",
+						   "{\"switches\":[{\"name\":\"sw\\u00000\"}]}" };
+		vmmd_conf_init(&c);
+		assert_int_equal(vmmd_conf_parse(&c, ok, sizeof(ok) - 1, err, sizeof(err)), 0);
+		assert_int_equal(c.stop_timeout_s, 7);
+		vmmd_conf_free(&c);
+		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			vmmd_conf_init(&c);
+			assert_int_equal(vmmd_conf_parse(&c, bad[i], strlen(bad[i]), err, sizeof(err)),
+					 -EINVAL);
+			vmmd_conf_free(&c);
+		}
+	}
 }
 
 /* conf_file: writes text to the test's config file and loads it. */
