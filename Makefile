@@ -2,7 +2,7 @@
 #   make            build everything into build/
 #   make check      install missing packages, build, run all tests (unit, sanitizer, integration)
 #   make bench      benchmarks (numbers side by side with peers); bench-quick: CI smoke
-#   make fuzz       libFuzzer targets per device (fuzz-smoke: short run, part of make check)
+#   make fuzz       libFuzzer targets per device and parser (fuzz-smoke: short run, part of make check)
 #   make demo       the main job: vmmd + a demo VM on the bundled guest
 #   make testhost   the nested-KVM test host's kernel (testhost/; built on demand)
 .DEFAULT_GOAL := all

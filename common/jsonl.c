@@ -117,7 +117,9 @@ int jsonl_parse_request(const char *line, struct json_object **req, const char *
 		*reply = jsonl_error(NULL, JSONL_E_INTERNAL, "out of memory");
 		return -EINVAL;
 	}
-	o = json_tokener_parse_ex(tok, line, (int)len);
+	/* with its NUL: a number or literal at the end of the line ends there
+	 * (without, json-c waits for more and "1" would be no JSON text) */
+	o = json_tokener_parse_ex(tok, line, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	if (o && jerr == json_tokener_success && (size_t)tok->char_offset < len &&
 	    strspn(line + tok->char_offset, " \t\r") != len - (size_t)tok->char_offset) {

@@ -1,9 +1,11 @@
 /* util.c: see util.h. */
 #include "common/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -91,5 +93,22 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if (v > max)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+int mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+				      &v[4], &v[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[i * 3]) || !isxdigit((unsigned char)s[i * 3 + 1]) ||
+		    (i < 5 && s[i * 3 + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)v[i];
+	}
 	return 0;
 }

@@ -52,3 +52,7 @@ uint64_t now_ns(void);
 /* Parses a decimal unsigned integer that must fill the whole string and be
  * <= max. 0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* "52:54:00:12:34:56" (six pairs of hex digits, either case) to bytes. 0 or
+ * -EINVAL. */
+int mac_parse(const char *s, uint8_t mac[6]);

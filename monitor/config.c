@@ -8,12 +8,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "monitor/nic.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
+
+/* Jailed unless asked not to: when started as root (the jail needs root to
+ * set up), except in sanitizer builds (LeakSanitizer traces the process at
+ * exit, which no jail allows). */
+static bool sandbox_default(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return false;
+#else
+	return geteuid() == 0;
+#endif
+}
 
 void config_init(struct monitor_config *c)
 {
@@ -247,7 +260,10 @@ int config_parse_args(struct monitor_config *c, int argc, char **argv)
 	uint32_t id;
 
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc then forgets where it stopped in the last argv (an
+	 * unknown short option leaves it inside "-ab"), so a second call parses
+	 * its own argv from the start */
+	optind = 0;
 	while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		const char *v = optarg;
 		switch (o) {

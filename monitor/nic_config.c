@@ -12,13 +12,8 @@
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+	if (mac_parse(s, mac) < 0)
 		return -EINVAL;
-	for (unsigned i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
 	return mac[0] & 1 ? -EINVAL : 0; /* multicast is no station address */
 }
 

@@ -103,15 +103,6 @@ int sandbox_vcpu_thread(void)
 	return load_filter(vcpu_calls, ARRAY_SIZE(vcpu_calls), false);
 }
 
-bool sandbox_default(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return false;
-#else
-	return geteuid() == 0;
-#endif
-}
-
 static pid_t child_pid;
 static pid_t host_pid;
 

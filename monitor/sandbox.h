@@ -25,10 +25,6 @@ struct sandbox_config {
 	gid_t gid;
 };
 
-/* Jailed unless asked not to: when started as root (the jail needs root to
- * set up), except in sanitizer builds (LeakSanitizer traces the process at
- * exit, which no jail allows). */
-bool sandbox_default(void);
 /* By hand (not already PID 1 of a namespace): unshare the PID namespace and
  * fork; the child returns 0 and goes on as PID 1 (killed if the parent
  * dies), the parent waits, passes SIGTERM/SIGINT/SIGHUP on, removes the

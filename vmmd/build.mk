@@ -1,8 +1,8 @@
 # vmmd: the VM host daemon (vmctl, its client, has vmctl/build.mk).
-# vmdef.c and state.c (definitions, config, state files) need only json-c,
-# peer.c (client credentials) nothing: unit tests link them without libev or
-# libsystemd.
-VMMD_LIB_SRCS := vmmd/vmdef.c vmmd/conf.c vmmd/state.c vmmd/peer.c
+# vmdef.c, conf.c, state.c and request.c (definitions, config, state files,
+# request checks) need only json-c, peer.c (client credentials) nothing: unit
+# tests and fuzz targets link them without libev or libsystemd.
+VMMD_LIB_SRCS := vmmd/vmdef.c vmmd/conf.c vmmd/state.c vmmd/request.c vmmd/peer.c
 VMMD_LIB_OBJS := $(VMMD_LIB_SRCS:%.c=$(B)/obj/%.o)
 VMMD_LIB_SAN_OBJS := $(VMMD_LIB_SRCS:%.c=$(B)/san/%.o)
 VMMD_SRCS := vmmd/main.c vmmd/server.c vmmd/auth.c vmmd/vm.c vmmd/vm_spawn.c vmmd/vm_supervise.c \

@@ -1,5 +1,7 @@
 /* cgroup.c: each running monitor in a cgroup v2 of its own,
- * <root>/<cgroup_parent>/vm-NAME, with the VM's resource limits:
+ * <root>/<cgroup_parent>/<instance>/vm-NAME, with the VM's resource limits
+ * (instance: 8 hex digits of a hash of vmmd's state directory, so that two
+ * vmmds on one host never share a group):
  *   memory.max  guest RAM + VMMD_CGROUP_OVERHEAD_MIB (the monitor, KVM's
  *               page tables and vCPU state, device buffers)
  *   pids.max    vCPUs + VMMD_CGROUP_EXTRA_TASKS (the I/O thread and room)
@@ -51,6 +53,14 @@ static bool has_controllers(const char *dir)
 	return strstr(buf, "memory") && strstr(buf, "pids") && strstr(buf, "cpu");
 }
 
+/* A group whose children get the memory, pids and cpu controllers. */
+static int make_level(const char *dir)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return write_str(dir, "cgroup.subtree_control", "+memory +pids +cpu");
+}
+
 /* The parent with the controllers handed down to its children; "" when
  * there is no usable cgroup v2 here (said once). */
 static const char *parent_dir(struct vmmd *d)
@@ -70,10 +80,17 @@ static const char *parent_dir(struct vmmd *d)
 	else if (write_str(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids +cpu") < 0 &&
 		 !has_controllers(dir))
 		why = "cannot enable the memory, pids and cpu controllers";
-	else if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		why = "cannot create the parent group";
-	else if (write_str(dir, "cgroup.subtree_control", "+memory +pids +cpu") < 0)
-		why = "cannot hand the controllers down in the parent group";
+	else if (make_level(dir) < 0)
+		why = "cannot create the parent group or hand the controllers down in it";
+	else {
+		uint32_t h = 2166136261u;
+
+		for (const char *p = d->state_dir; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%08x", h);
+		if (make_level(dir) < 0)
+			why = "cannot create vmmd's group or hand the controllers down in it";
+	}
 	if (why) {
 		if (!said)
 			log_warn("cgroups: %s (%s): VMs run without memory, task and CPU limits", why,

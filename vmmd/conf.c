@@ -42,6 +42,12 @@ void vmmd_conf_free(struct vmmd_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A JSON string with a NUL in it ("\u0000") would be cut short there. */
+static bool has_nul(struct json_object *v)
+{
+	return strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
+}
+
 static int conf_str(struct json_object *v, const char *key, char **out, char *err, size_t errlen)
 {
 	if (json_object_is_type(v, json_type_null) ||
@@ -52,6 +58,10 @@ static int conf_str(struct json_object *v, const char *key, char **out, char *er
 	}
 	if (!json_object_is_type(v, json_type_string)) {
 		snprintf(err, errlen, "%s: must be a string", key);
+		return -EINVAL;
+	}
+	if (has_nul(v)) {
+		snprintf(err, errlen, "%s: contains a NUL byte", key);
 		return -EINVAL;
 	}
 	free(*out);
@@ -90,7 +100,7 @@ static int conf_text(struct json_object *v, const char *key, char *dst, size_t c
 		     bool (*check)(const char *), const char *what, char *err, size_t errlen)
 {
 	if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) >= (int)cap ||
-	    !check(json_object_get_string(v))) {
+	    has_nul(v) || !check(json_object_get_string(v))) {
 		snprintf(err, errlen, "%s: must be %s", key, what);
 		return -EINVAL;
 	}
@@ -258,16 +268,46 @@ static int conf_switches(struct vmmd_conf *c, struct json_object *v, char *err, 
 int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errlen)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	struct json_object *o;
 	size_t len;
 	int r;
 
-	r = read_file(path, 1 << 20, &buf, &len);
+	r = read_file(path, VMMD_CONF_MAX, &buf, &len);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", strerror(-r));
 		return r;
 	}
-	o = json_tokener_parse((char *)buf);
+	return vmmd_conf_parse(c, (const char *)buf, len, err, errlen);
+}
+
+int vmmd_conf_parse(struct vmmd_conf *c, const char *text, size_t len, char *err, size_t errlen)
+{
+	_cleanup_free_ char *buf = malloc(len + 1);
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	const char *rest;
+	int r;
+
+	if (!buf || !tok) {
+		json_tokener_free(tok);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	o = json_tokener_parse_ex(tok, buf, -1);
+	if (o && json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	/* what follows the object would be settings silently left out (json-c
+	 * may count the NUL it stopped at) */
+	rest = buf + MIN(json_tokener_get_parse_end(tok), strlen(buf));
+	json_tokener_free(tok);
+	if (o && strspn(rest, " \t\r\n") != strlen(rest)) {
+		json_object_put(o);
+		snprintf(err, errlen, "data after the JSON object");
+		return -EINVAL;
+	}
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		snprintf(err, errlen, "not a JSON object");

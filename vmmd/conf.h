@@ -74,7 +74,11 @@ struct vmmd_conf {
 
 void vmmd_conf_init(struct vmmd_conf *c);
 void vmmd_conf_free(struct vmmd_conf *c);
+#define VMMD_CONF_MAX (1u << 20) /* bytes of a config file */
+
 /* Loads a config file over the defaults in c. 0 or -errno; on a bad file
- * -EINVAL with a message in err. */
+ * -EINVAL with a message in err. On failure c may be partly set: free it. */
 int vmmd_conf_load(struct vmmd_conf *c, const char *path, char *err, size_t errlen);
+/* The same from len bytes of text (a NUL byte ends it, as in a file). */
+int vmmd_conf_parse(struct vmmd_conf *c, const char *text, size_t len, char *err, size_t errlen);
 

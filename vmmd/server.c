@@ -1,5 +1,6 @@
 /* server.c: vmmd's control sockets (read-write and read-only), their clients
- * and the method table. Newline-delimited JSON (common/jsonl.h); every write
+ * and the method handlers (the method table and the checks before a handler
+ * runs are in request.c). Newline-delimited JSON (common/jsonl.h); every write
  * is non-blocking with a per-client output queue so that one slow client
  * never stalls the loop; a client that lets its queue grow past OUT_MAX is
  * dropped. Who is admitted to which socket is auth.c's rule; each listener
@@ -249,59 +250,24 @@ static void client_close(struct client *c)
 
 /* ---- methods ---- */
 
-
-static struct json_object *params_error(struct json_object *req, const char *field,
-					const char *fmt, const char *arg)
+/* The VM called name, or NULL with *reply set. */
+static struct vmmd_vm *vm_named(struct vmmd *d, struct json_object *req, const char *name,
+				struct json_object **reply)
 {
-	struct json_object *reply = jsonl_error(req, JSONL_E_PARAMS, fmt, arg), *e;
+	struct vmmd_vm *vm = vm_find(d, name);
 
-	if (json_object_object_get_ex(reply, "error", &e))
-		json_object_object_add(e, "field", json_object_new_string(field));
-	return reply;
-}
-
-/* Checks that params has only the allowed keys (NULL-terminated list). */
-static struct json_object *check_keys(struct json_object *req, const char *method,
-				      struct json_object *params, const char *const *allowed)
-{
-	if (!params)
-		return NULL;
-	json_object_object_foreach(params, key, v) {
-		bool ok = false;
-		(void)v;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= !strcmp(*a, key);
-		if (!ok) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "%.60s: unknown parameter of %s", key, method);
-			return params_error(req, key, "%s", msg);
-		}
-	}
-	return NULL;
+	if (!vm)
+		*reply = jsonl_error(req, VMMD_E_NOT_FOUND, "no VM named '%.80s'", name);
+	return vm;
 }
 
 /* The VM named by params.name, or NULL with *reply set. */
 static struct vmmd_vm *get_vm(struct vmmd *d, struct json_object *req, struct json_object *params,
-			 struct json_object **reply)
+			      struct json_object **reply)
 {
-	struct json_object *v;
-	struct vmmd_vm *vm;
+	const char *name = vmmd_request_name(req, params, reply);
 
-	if (!params || !json_object_object_get_ex(params, "name", &v)) {
-		*reply = params_error(req, "name", "%s", "name: missing");
-		return NULL;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		*reply = params_error(req, "name", "%s", "name: must be a string");
-		return NULL;
-	}
-	vm = vm_find(d, json_object_get_string(v));
-	if (!vm) {
-		*reply = jsonl_error(req, VMMD_E_NOT_FOUND, "no VM named '%.80s'",
-				     json_object_get_string(v));
-		return NULL;
-	}
-	return vm;
+	return name ? vm_named(d, req, name, reply) : NULL;
 }
 
 /* One request, as the method handlers see it. */
@@ -312,12 +278,6 @@ struct call {
 	const char *method;
 	struct vmmd_vm *vm; /* the VM named by params.name, for methods that take one */
 };
-
-static const char *const name_only[] = { "name", NULL };
-static const char *const no_params[] = { NULL };
-static const char *const stop_keys[] = { "name", "force", "timeout", NULL };
-static const char *const switch_keys[] = { "name", NULL };
-static const char *const limit_keys[] = { "name", "nic", "limit", NULL };
 
 static struct json_object *m_version(struct call *m);
 
@@ -362,7 +322,7 @@ static struct json_object *switch_list(struct call *m, bool stats)
 
 	if (m->params && json_object_object_get_ex(m->params, "name", &v) &&
 	    !json_object_is_type(v, json_type_string))
-		return params_error(m->req, "name", "%s", "name: must be a string");
+		return vmmd_params_error(m->req, "name", "%s", "name: must be a string");
 	return net_switch_list(m->d, m->req, v ? json_object_get_string(v) : NULL, stats);
 }
 
@@ -399,14 +359,14 @@ static struct json_object *stop_or_restart(struct call *m, bool restart)
 
 	if (m->params && json_object_object_get_ex(m->params, "force", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return params_error(m->req, "force", "%s", "force: must be true or false");
+			return vmmd_params_error(m->req, "force", "%s", "force: must be true or false");
 		force = json_object_get_boolean(v);
 	}
 	if (m->params && json_object_object_get_ex(m->params, "timeout", &v)) {
 		int64_t t = json_object_get_int64(v);
 		if (!json_object_is_type(v, json_type_int) || t < 1 || t > 86400)
-			return params_error(m->req, "timeout", "%s",
-					    "timeout: must be an integer number of seconds in 1..86400");
+			return vmmd_params_error(m->req, "timeout", "%s",
+						 "timeout: must be an integer number of seconds in 1..86400");
 		timeout = (uint32_t)t;
 	}
 	/* the VM is looked up after its parameters are checked */
@@ -430,29 +390,21 @@ static struct json_object *m_restart(struct call *m)
 	return stop_or_restart(m, true);
 }
 
-/* The protocol's methods (vmmd/PROTOCOL.md), in the order daemon.version
- * lists them. keys: the parameters it takes (NULL: the handler checks them);
- * vm: params.name must name a VM, found before the handler runs; writes: it
- * changes state, so the read-only socket and a shutting-down daemon refuse it. */
-static const struct method {
-	const char *name;
-	struct json_object *(*fn)(struct call *m);
-	const char *const *keys;
-	bool vm, writes;
-} methods[] = {
-	{ "daemon.version", m_version, no_params, false, false },
-	{ "vm.list", m_list, no_params, false, false },
-	{ "vm.info", m_info, name_only, true, false },
-	{ "vm.stats", m_stats, name_only, true, false },
-	{ "events.subscribe", m_subscribe, no_params, false, false },
-	{ "switch.list", m_switch_list, switch_keys, false, false },
-	{ "switch.stats", m_switch_stats, switch_keys, false, false },
-	{ "vm.create", m_create, NULL, false, true },
-	{ "vm.delete", m_delete, name_only, true, true },
-	{ "vm.start", m_start, name_only, true, true },
-	{ "vm.stop", m_stop, stop_keys, false, true },
-	{ "vm.restart", m_restart, stop_keys, false, true },
-	{ "vm.set_limit", m_set_limit, limit_keys, true, true },
+/* The handlers of vmmd_methods (vmmd/request.h), by method. */
+static struct json_object *(*const handlers[VMMD_M_COUNT])(struct call *m) = {
+	[VMMD_M_VERSION] = m_version,
+	[VMMD_M_LIST] = m_list,
+	[VMMD_M_INFO] = m_info,
+	[VMMD_M_STATS] = m_stats,
+	[VMMD_M_SUBSCRIBE] = m_subscribe,
+	[VMMD_M_SWITCH_LIST] = m_switch_list,
+	[VMMD_M_SWITCH_STATS] = m_switch_stats,
+	[VMMD_M_CREATE] = m_create,
+	[VMMD_M_DELETE] = m_delete,
+	[VMMD_M_START] = m_start,
+	[VMMD_M_STOP] = m_stop,
+	[VMMD_M_RESTART] = m_restart,
+	[VMMD_M_SET_LIMIT] = m_set_limit,
 };
 
 static struct json_object *m_version(struct call *m)
@@ -463,8 +415,8 @@ static struct json_object *m_version(struct call *m)
 	json_object_object_add(o, "version", json_object_new_string(VMMD_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "readonly", json_object_new_boolean(m->c->readonly));
-	for (unsigned i = 0; i < ARRAY_SIZE(methods); i++)
-		json_object_array_add(a, json_object_new_string(methods[i].name));
+	for (unsigned i = 0; i < ARRAY_SIZE(vmmd_methods); i++)
+		json_object_array_add(a, json_object_new_string(vmmd_methods[i].name));
 	json_object_object_add(o, "methods", a);
 	return jsonl_result(m->req, o);
 }
@@ -473,21 +425,13 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 				    const char *method, struct json_object *params)
 {
 	struct call m = { .d = d, .c = c, .req = req, .params = params, .method = method };
-	const struct method *mt = NULL;
+	const struct vmmd_method *mt;
 	struct json_object *reply;
+	const char *name;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(methods) && !mt; i++)
-		if (!strcmp(method, methods[i].name))
-			mt = &methods[i];
+	mt = vmmd_request_method(req, method, c->readonly, d->shutting_down, d->sock_path, &reply);
 	if (!mt)
-		return jsonl_error(req, JSONL_E_METHOD, "unknown method '%.80s' (see daemon.version)",
-				   method);
-	if (c->readonly && mt->writes)
-		return jsonl_error(req, VMMD_E_READ_ONLY,
-				   "%s changes state; this is the read-only socket (use %s)", method,
-				   d->sock_path);
-	if (d->shutting_down && mt->writes)
-		return jsonl_error(req, VMMD_E_SHUTTING_DOWN, "vmmd is shutting down");
+		return reply;
 	if (mt->writes) {
 		/* who changed what: one line per changing request */
 		struct json_object *n = NULL;
@@ -497,11 +441,11 @@ struct json_object *server_dispatch(struct vmmd *d, struct client *c, struct jso
 			 n && json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "-",
 			 (int)c->peer.pid, (int)c->peer.uid);
 	}
-	if (mt->keys && (reply = check_keys(req, method, params, mt->keys)))
+	if ((reply = vmmd_request_params(req, mt, params, &name)))
 		return reply;
-	if (mt->vm && !(m.vm = get_vm(d, req, params, &reply)))
+	if (mt->vm && !(m.vm = vm_named(d, req, name, &reply)))
 		return reply;
-	return mt->fn(&m);
+	return handlers[mt - vmmd_methods](&m);
 }
 
 /* ---- clients ---- */

@@ -240,18 +240,17 @@ enum vm_state vm_classify_exit(int status, char *reason, size_t len)
  * are not our children. -1 if it left none (killed). */
 int vm_endfile_status(struct vmmd_vm *vm)
 {
-	struct json_object *o, *v;
+	struct json_object *o;
 	char *slash = strrchr(vm->endfile, '/');
 	char dir[PATH_MAX];
-	int status = -1;
+	int status;
 
 	if (!slash)
 		return -1;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - vm->endfile), vm->endfile);
 	if (state_read_json(dir, slash + 1, &o) < 0)
 		return -1;
-	if (json_object_object_get_ex(o, "exit_status", &v) && json_object_is_type(v, json_type_int))
-		status = json_object_get_int(v);
+	status = vmmd_endfile_status(o);
 	json_object_put(o);
 	return status;
 }

@@ -51,23 +51,6 @@ const char *vmdef_restart_name(enum vmdef_restart r)
 	return "no";
 }
 
-int vmdef_mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char tail;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-				      &v[4], &v[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		if (!isxdigit((unsigned char)s[i * 3]) || !isxdigit((unsigned char)s[i * 3 + 1]) ||
-		    (i < 5 && s[i * 3 + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)v[i];
-	}
-	return 0;
-}
-
 void vmdef_mac_format(const uint8_t mac[6], char out[18])
 {
 	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
@@ -254,7 +237,7 @@ static int nic_from_json(struct json_object *o, unsigned i, struct vmdef_nic *ni
 		} else if (!strcmp(key, "mac")) {
 			if ((r = get_str(err, field, v, 17, &s)) < 0)
 				return r;
-			if (vmdef_mac_parse(s, nic->mac) < 0)
+			if (mac_parse(s, nic->mac) < 0)
 				return fail(err, field, "%s: '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
 					    field, s);
 			if (nic->mac[0] & 1)
@@ -509,4 +492,13 @@ int vmmd_runrec_from_json(struct json_object *o, struct vmmd_runrec *r)
 	if (json_object_object_get_ex(o, "exit_status", &st) && json_object_is_type(st, json_type_int))
 		r->exit_status = json_object_get_int(st);
 	return 0;
+}
+
+int vmmd_endfile_status(struct json_object *o)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, "exit_status", &v) && json_object_is_type(v, json_type_int))
+		return json_object_get_int(v);
+	return -1;
 }

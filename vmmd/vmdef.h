@@ -97,8 +97,7 @@ int vmdef_limit_from_json(struct json_object *o, const char *field, struct vmdef
 struct json_object *vmdef_limit_to_json(const struct vmdef_limit *l);
 bool vmdef_rate_set(const struct vmdef_rate *r);
 
-/* "52:54:00:12:34:56" <-> bytes. parse: 0 or -EINVAL. */
-int vmdef_mac_parse(const char *s, uint8_t mac[6]);
+/* bytes -> "52:54:00:12:34:56" (mac_parse in common/util.h reads it). */
 void vmdef_mac_format(const uint8_t mac[6], char out[18]);
 
 /* The runtime record STATE/run/<name>.json of a running monitor: what a
@@ -116,6 +115,10 @@ struct vmmd_runrec {
 
 struct json_object *vmmd_runrec_to_json(const struct vmmd_runrec *r);
 int vmmd_runrec_from_json(struct json_object *o, struct vmmd_runrec *r);
+
+/* The exit status in a monitor's end file (its --stats-file, parsed), or
+ * -1 when it has none. */
+int vmmd_endfile_status(struct json_object *o);
 
 /* Writes o to dir/file atomically: a temporary file in dir, fsync, rename,
  * fsync of dir. 0 or -errno; on failure the old file is untouched. */

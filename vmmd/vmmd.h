@@ -13,24 +13,10 @@
 #include "common/contract.h"
 #include "common/jsonl.h"
 #include "vmmd/conf.h"
+#include "vmmd/request.h"
 #include "vmmd/vmdef.h"
 
 #define VMMD_VERSION "0.1.0"
-
-/* Stable error codes beyond the framing's (jsonl.h). */
-#define VMMD_E_NOT_FOUND "not_found"
-#define VMMD_E_EXISTS "already_exists"
-#define VMMD_E_MAC_CONFLICT "mac_conflict"
-#define VMMD_E_NOT_RUNNING "not_running"
-#define VMMD_E_RUNNING "running"
-#define VMMD_E_BUSY "busy"
-#define VMMD_E_START_FAILED "start_failed"
-#define VMMD_E_MONITOR "monitor_error"
-#define VMMD_E_STORAGE "storage_error"
-#define VMMD_E_READ_ONLY "read_only"
-#define VMMD_E_UNSUPPORTED "unsupported"
-#define VMMD_E_SHUTTING_DOWN "shutting_down"
-#define VMMD_E_NETWORK "network_error"
 
 enum vm_state {
 	VM_DEFINED,

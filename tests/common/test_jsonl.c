@@ -89,6 +89,16 @@ static void test_parse_request(void **state)
 	assert_int_equal(jsonl_parse_request("[1]", &req, &method, &params, &reply), -EINVAL);
 	assert_string_equal(error_code(reply), JSONL_E_INVALID);
 	json_object_put(reply);
+	/* a number or literal that ends the line is a JSON text too, not an object */
+	assert_int_equal(jsonl_parse_request("1", &req, &method, &params, &reply), -EINVAL);
+	assert_string_equal(error_code(reply), JSONL_E_INVALID);
+	json_object_put(reply);
+	assert_int_equal(jsonl_parse_request("true", &req, &method, &params, &reply), -EINVAL);
+	assert_string_equal(error_code(reply), JSONL_E_INVALID);
+	json_object_put(reply);
+	assert_int_equal(jsonl_parse_request("12x", &req, &method, &params, &reply), -EINVAL);
+	assert_string_equal(error_code(reply), JSONL_E_PARSE);
+	json_object_put(reply);
 	assert_int_equal(jsonl_parse_request("{\"id\":1}", &req, &method, &params, &reply), -EINVAL);
 	assert_string_equal(error_code(reply), JSONL_E_INVALID);
 	assert_true(json_object_object_get_ex(reply, "id", &id));

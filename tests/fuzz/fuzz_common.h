@@ -3,6 +3,7 @@
  * format (tests/fuzz/README.md). A target describes its I/O regions and its
  * host-side events; the input is run as a guest program against a device on
  * a real struct iobus, as the unit tests do (tests/devices/fake_machine.h).
+ * The input reader and guest RAM are fuzz_input.h's.
  *
  * Input: one config byte (the target decides what it means), then ops until
  * the input ends. Every op is one opcode byte (taken modulo FZ_OP_COUNT) and
@@ -14,99 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "devices/dev.h"
 #include "devices/iobus.h"
 #include "common/log.h"
 #include "devices/pci.h"
-
-/* An invariant that failed: abort, so that libFuzzer saves the input. */
-#define FZ_CHECK(cond)                                                                     \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                                    \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
-
-/* Invariant checks are not for coverage: libFuzzer should steer by the
- * device's branches, and tracing every compare of a check is slow. */
-#define FZ_NOCOV __attribute__((no_sanitize("coverage")))
-
-/* ---- the input ---- */
-
-struct fz {
-	const uint8_t *p;
-	size_t n;
-};
-
-static inline bool fz_more(const struct fz *f)
-{
-	return f->n > 0;
-}
-static inline uint8_t fz_u8(struct fz *f)
-{
-	if (!f->n)
-		return 0;
-	f->n--;
-	return *f->p++;
-}
-static inline uint16_t fz_u16(struct fz *f)
-{
-	uint16_t v = fz_u8(f);
-	return (uint16_t)(v | fz_u8(f) << 8);
-}
-static inline uint32_t fz_u32(struct fz *f)
-{
-	uint32_t v = fz_u16(f);
-	return v | (uint32_t)fz_u16(f) << 16;
-}
-/* Up to len bytes straight from the input; *got says how many. */
-static inline const uint8_t *fz_bytes(struct fz *f, size_t len, size_t *got)
-{
-	const uint8_t *p = f->p;
-
-	*got = len < f->n ? len : f->n;
-	f->p += *got;
-	f->n -= *got;
-	return p;
-}
-
-/* ---- guest RAM: FZ_RAM_SIZE bytes with a PROT_NONE page on each side, so
- * that any access just outside RAM faults (gmem_ptr is what should stop it).
- * Mapped once; fz_ram_reset() gives zero pages back before every input. */
-
-#ifndef FZ_RAM_SIZE
-#define FZ_RAM_SIZE (16u << 20)
-#endif
-
-static inline struct gmem *fz_ram(void)
-{
-	static struct gmem mem;
-
-	if (!mem.host) {
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		uint8_t *m = mmap(NULL, FZ_RAM_SIZE + 2 * page, PROT_NONE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (m == MAP_FAILED || mprotect(m + page, FZ_RAM_SIZE, PROT_READ | PROT_WRITE)) {
-			perror("fuzz: guest RAM");
-			abort();
-		}
-		mem.host = m + page;
-		mem.size = FZ_RAM_SIZE;
-	}
-	return &mem;
-}
-
-static inline void fz_ram_reset(void)
-{
-	struct gmem *m = fz_ram();
-
-	madvise(m->host, m->size, MADV_DONTNEED); /* private anonymous: reads 0 again */
-}
+#include "tests/fuzz/fuzz_input.h"
 
 /* ---- the op format ---- */
 
@@ -244,14 +158,7 @@ static inline void fz_run(const struct fz_target *t, struct fz *f)
  * builds new devices), unless FUZZ_VERBOSE is set. */
 static inline void fz_init_logging(void)
 {
-	static bool done;
-
-	if (!done) {
-		done = true;
-		log_set_ident("fuzz");
-		if (!getenv("FUZZ_VERBOSE"))
-			log_set_max_level(LOG_P_ERR);
-	}
+	fz_quiet_logging(LOG_P_ERR);
 }
 
 /* An interrupt input that checks how the device drives it: a level-style

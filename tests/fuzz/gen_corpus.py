@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora tests/fuzz/corpus/<target>/ in the op format of
-fuzz_common.h (see README.md): each seed is a realistic driver sequence
-(Linux's pcnet32 open/xmit/receive, 8250 setup, i8042/atkbd probing, PCI BAR
-sizing and moves, the power-off and debug-exit writes). Run it from the
-repository root after changing the op format; the files are checked in."""
+"""Writes the seed corpora tests/fuzz/corpus/<target>/ (see README.md). The
+device targets' seeds are in the op format of fuzz_common.h, each a
+realistic driver sequence (Linux's pcnet32 open/xmit/receive, 8250 setup,
+i8042/atkbd probing, PCI BAR sizing and moves, the power-off and debug-exit
+writes); the parsers' seeds are valid examples from the documentation and
+tests plus edge cases, in each target's input format (its header comment).
+Run it from the repository root after changing a format; the files are
+checked in."""
 import os
 import struct
 import sys
@@ -267,11 +270,169 @@ def virtio_net_seeds():
     return {'linux_open_xmit_rx': plain, 'mrg_rxbuf_csum': mrg, 'event_idx': evidx}
 
 
+# ---- the parsers ----
+
+def lines(*ls):
+    return ''.join(l + '\n' for l in ls).encode()
+
+
+def jsonl_seeds():
+    reqs = lines('{"id":7,"method":"vm.start","params":{"name":"web1"}}',
+                 '{"id":"a","method":"vm.list"}\r', '', ' \t', '{"method":"daemon.version","id":null}')
+    # "1": a number that ends the line was taken for no JSON text (parse_error)
+    bad = lines('[]', '1', 'null', '{"id":1.5,"method":"vm.list"}', '{"method":1}',
+                '{"method":"vm.info","params":[]}', '{"method":"x"} x', '{"method":"x"', '{"m\x00":1}')
+    # config: bit 4 a long line first (past its start: 8 + 7, filler '{'), chunks of <= 8
+    long = bytes([0x13, 15, ord('{')]) + lines('"method":"vm.list"}', '{"id":2,"method":"vm.list"}')
+    stop = bytes([0x25, 2]) + reqs
+    return {'requests': bytes([0x03]) + reqs, 'bad_lines': bytes([0x00]) + bad, 'long_line': long,
+            'stop': stop}
+
+
+VMDEF = ('{"name":"web1","kernel":"/var/lib/vmm/netguest.elf","initrd":"/boot/initrd.img",'
+         '"cmdline":"console=ttyS0","memory_mib":256,"vcpus":2,"autostart":true,"restart":"on-failure",'
+         '"nics":[{"model":"pcnet","switch":"lan","mac":"52:54:00:12:34:56",'
+         '"limit":{"tx":{"bits_per_s":100000000,"burst_bytes":125000},"rx":null}},'
+         '{"model":"virtio-net","switch":"sw0"}]}')
+
+
+def vmmd_request_seeds():
+    methods = lines('{"id":1,"method":"daemon.version"}', '{"id":2,"method":"vm.list","params":{}}',
+                    '{"id":3,"method":"vm.info","params":{"name":"web1"}}',
+                    '{"id":4,"method":"vm.stats","params":{"name":"web1"}}',
+                    '{"id":5,"method":"events.subscribe"}', '{"id":6,"method":"switch.list"}',
+                    '{"id":7,"method":"switch.stats","params":{"name":"lan"}}',
+                    '{"id":8,"method":"vm.create","params":' + VMDEF + '}',
+                    '{"id":9,"method":"vm.start","params":{"name":"web1"}}',
+                    '{"id":10,"method":"vm.stop","params":{"name":"web1","force":true,"timeout":5}}',
+                    '{"id":11,"method":"vm.restart","params":{"name":"web1"}}',
+                    '{"id":12,"method":"vm.set_limit","params":{"name":"web1","nic":0,'
+                    '"limit":{"rx":{"pkts_per_s":1000}}}}',
+                    '{"id":13,"method":"vm.delete","params":{"name":"web1"}}')
+    bad = lines('{"id":"x","method":"vm.nope"}', '{"id":1,"method":"vm.info"}',
+                '{"id":2,"method":"vm.info","params":{"name":7}}',
+                '{"id":3,"method":"vm.list","params":{"name":"a"}}',
+                '{"id":4,"method":"vm.stop","params":{"name":"a","bogus":1}}')
+    return {'methods': bytes([0]) + methods, 'readonly': bytes([1]) + methods,
+            'shutting_down_bad_params': bytes([2]) + bad}
+
+
+def vmdef_seeds():
+    return {'full': VMDEF.encode(),
+            'minimal': b'{"name":"a","kernel":"/k"}',
+            'limit': b'{"tx":{"bits_per_s":1000000,"pkts_per_s":100,"burst_bytes":3000,"burst_pkts":10},'
+                     b'"rx":null}',
+            'bad': b'{"name":".a","kernel":"k","memory_mib":4,"nics":[{"mac":"01:00:5e:00:00:01"}],"x":1}'}
+
+
+def vmmd_conf_seeds():
+    full = ('{"monitor":"/usr/libexec/vmm/vmm-monitor","state_dir":"/var/lib/vmmd","runtime_dir":"/run/vmmd",'
+            '"socket_group":"kvm","readonly_socket":false,"stop_vms_on_exit":true,"stop_timeout_s":5,'
+            '"idle_exit_s":60,"log_level":"debug","netbridge_runtime":"t-1","switches":['
+            '{"name":"lan","host_port":"lan-host","vxlan":{"vni":42,"local":"198.51.100.129",'
+            '"remote":["198.51.100.130","2001:db8::1"],"port":4789,"mtu":1500,"name":"vx42"}},'
+            '{"name":"wan","uplink":"eth0","host_port":null},'
+            '{"name":"mc","vxlan":{"vni":7,"local":"2001:db8::2","group":"ff05::7","dev":"eth1"}}]}')
+    with open('etc/vmmd.json', 'rb') as f:
+        default = f.read()
+    return {'vmmd.json': default, 'full': full.encode(),
+            'bad': b'{"switches":[{"name":"a"},{"name":"a","uplink":"e","vxlan":{"vni":1}}]}',
+            # what followed the object was ignored
+            'trailing_data': b'{"stop_timeout_s":7}, "log_level":"debug"}\n',
+            # strings were cut short at a NUL
+            'nul_in_string': b'{"monitor":"\\u0000/usr/libexec/vmm/vmm-monitor","switches":[{"name":"lan\\u0000x"}]}'}
+
+
+def runrec_seeds():
+    return {'running': b'{"pid":4242,"starttime":123456,"started_at_ms":1767225600123,'
+                       b'"control":"/run/vmmd/vms/web1.sock"}',
+            'restart_pending': b'{"pid":0,"starttime":0,"started_at_ms":0,"control":"/run/vmmd/vms/web1.sock",'
+                               b'"restart_pending":true,"reason":"guest-exit-3","exit_status":3}',
+            'endfile': b'{"exit_status":137,"exits":{"total":12345,"io":100},"nics":[]}'}
+
+
+def monitor_config_seeds():
+    json_cfg = ('{"name":"web1","kernel":"/k.elf","initrd":"/i.gz","cmdline":"console=ttyS0","memory_mib":256,'
+                '"vcpus":2,"control":"/run/s","console":"file:/log,unix:/c","stats":"json",'
+                '"stats_file":"/end.json"}')
+    args = ['--nic', 'model=pcnet,tap=tap0,mac=52:54:00:12:34:56,opt=-combine', '--memory', '512',
+            '--console', 'unix:/x', '--control-fd', '3', '--debug', '--stats', 'none']
+    flags = ['--kernel', 'k', '--initrd', 'i', '--cmdline', 'a b', '--vcpus', '4', '--name', 'n',
+             '--control', '/s', '--console', 'fd:5', '--stats-file', '/e', '--nic', 'model=virtio-net,fd=3']
+    return {'json_then_flags': bytes([3]) + json_cfg.encode() + b'\0' + b'\0'.join(a.encode() for a in args),
+            'flags': bytes([2]) + b'\0'.join(a.encode() for a in flags),
+            # an unknown short option left getopt inside "-ab" for the next call
+            'getopt_cluster': bytes([2]) + b'-ab'}
+
+
+def nic_config_seeds():
+    return {'pcnet_tap': b'model=pcnet,tap=tap0,mac=52:54:00:12:34:56,opt=coalesce+irqfd,txirq_frames=16,'
+                         b'txirq_us=100,txkick_us=50',
+            'virtio_fd': b'model=virtio-net,fd=3,opt=-combine',
+            # one hex digit in the last byte was taken for 05
+            'mac_one_digit': b'model=pcnet,tap=tap0,mac=52:54:00:12:34:5'}
+
+
+def bzimage(relocatable=True, pref=0x1000000, payload=256):
+    k = bytearray(1024 + payload)
+    k[0x1f1] = 1                                  # setup_sects: the kernel at 1024
+    k[0x1fe:0x200] = b'\x55\xaa'
+    k[0x200:0x202] = bytes([0xeb, 0x66])          # jump: the header runs to 0x268
+    k[0x202:0x206] = b'HdrS'
+    struct.pack_into('<H', k, 0x206, 0x020f)      # protocol 2.15
+    k[0x211] = 0x01                               # LOADED_HIGH
+    struct.pack_into('<I', k, 0x22c, 0x7fffffff)  # initrd_addr_max
+    struct.pack_into('<I', k, 0x230, 0x200000)    # kernel_alignment
+    k[0x234] = 1 if relocatable else 0
+    struct.pack_into('<H', k, 0x236, 0x1)         # XLF_KERNEL_64
+    struct.pack_into('<I', k, 0x238, 2047)        # cmdline_size
+    struct.pack_into('<Q', k, 0x258, pref)
+    struct.pack_into('<I', k, 0x260, 0x20000)     # init_size
+    for i in range(payload):
+        k[1024 + i] = (i * 7) & 0xff
+    return bytes(k)
+
+
+def pvh_elf(elf64=True, entry=0x100000):
+    note = struct.pack('<III', 4, 4, 18) + b'Xen\0' + struct.pack('<I', entry)
+    code = bytes(range(64))
+    if elf64:
+        ehdr = struct.pack('<16sHHIQQQIHHHHHH', b'\x7fELF\x02\x01\x01', 2, 62, 1, entry, 64, 0, 0, 64, 56, 2,
+                           0, 0, 0)
+        ph = struct.pack('<IIQQQQQQ', 4, 4, 0x100, 0, 0, len(note), len(note), 4) + \
+            struct.pack('<IIQQQQQQ', 1, 5, 0x120, entry, entry, len(code), 0x2000, 0x1000)
+    else:
+        ehdr = struct.pack('<16sHHIIIIIHHHHHH', b'\x7fELF\x01\x01\x01', 2, 3, 1, entry, 52, 0, 0, 52, 32, 2,
+                           0, 0, 0)
+        ph = struct.pack('<IIIIIIII', 4, 0x100, 0, 0, len(note), len(note), 4, 4) + \
+            struct.pack('<IIIIIIII', 1, 0x120, entry, entry, len(code), 0x2000, 5, 0x1000)
+    img = bytearray(0x120 + len(code))
+    img[:len(ehdr) + len(ph)] = ehdr + ph
+    img[0x100:0x100 + len(note)] = note
+    img[0x120:] = code
+    return bytes(img)
+
+
+def boot_seeds():
+    initrd = bytes(range(200))
+    cmdline = b'console=ttyS0 root=/dev/ram0'
+    extras = struct.pack('<H', len(initrd)) + initrd + struct.pack('<H', len(cmdline)) + cmdline
+    # config: bits 0-1 memory (1, 2, 5 + 12 KiB, 16 MiB), bit 2 initrd, bit 3 cmdline
+    return {'bzimage_initrd_cmdline': bytes([0x0f]) + extras + bzimage(),
+            'bzimage_fixed_address': bytes([0x02]) + bzimage(relocatable=False, pref=0x100000),
+            'pvh64_initrd_cmdline': bytes([0x0e]) + extras + pvh_elf(),
+            'pvh32': bytes([0x01]) + pvh_elf(elf64=False)}
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else 'tests/fuzz/corpus'
     for target, seeds in (('pcnet', pcnet_seeds()), ('uart16550', uart_seeds()), ('i8042', i8042_seeds()),
                           ('pci', pci_seeds()), ('ports', ports_seeds()),
-                          ('virtio_net', virtio_net_seeds())):
+                          ('virtio_net', virtio_net_seeds()), ('jsonl', jsonl_seeds()),
+                          ('vmmd_request', vmmd_request_seeds()), ('vmdef', vmdef_seeds()),
+                          ('vmmd_conf', vmmd_conf_seeds()), ('runrec', runrec_seeds()),
+                          ('monitor_config', monitor_config_seeds()), ('nic_config', nic_config_seeds()),
+                          ('boot', boot_seeds())):
         os.makedirs(os.path.join(root, target), exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(root, target, name), 'wb') as f:

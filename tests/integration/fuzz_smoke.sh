@@ -1,7 +1,7 @@
 #!/bin/bash
-# The device fuzz targets (tests/fuzz) build with clang's libFuzzer and
-# ASan+UBSan, and a short run of each over its seed corpus and new inputs
-# finds no crash, sanitizer report or broken invariant. Skips when clang or
+# The fuzz targets (tests/fuzz: device models and parsers) build with clang's
+# libFuzzer and ASan+UBSan, and a short run of each over its seed corpus and
+# new inputs finds no crash, sanitizer report or broken invariant. Skips when clang or
 # its fuzzer runtime is missing. make fuzz runs them for longer.
 . tests/lib/common.sh
 CC_FUZZ=${FUZZ_CC:-clang}

@@ -25,7 +25,7 @@ wait $VMMD_PID 2>/dev/null
 for p in $pa $pb $pc; do is_monitor $p || fail "monitor $p died with vmmd"; done
 
 # a start left half done: record without pid, monitor already running
-setsid "$MONITOR" --name half --kernel "$GUEST_ABS" --cmdline idle --memory 16 \
+setsid "$MONITOR" --no-sandbox --name half --kernel "$GUEST_ABS" --cmdline idle --memory 16 \
 	--control "$R/vms/half.sock" --console "file:$S/logs/half.log" --stats none \
 	</dev/null >/dev/null 2>&1 &
 ph=$!

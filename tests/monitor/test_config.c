@@ -66,6 +66,22 @@ static void test_bad_flags(void **state)
 	config_free(&c);
 }
 
+/* An unknown short option stops getopt inside its argument ("-ab"); the
+ * next call must still parse its own argv from the start. */
+static void test_parse_again(void **state)
+{
+	struct monitor_config c;
+	const char *cluster[] = { "-ab", NULL };
+	const char *good[] = { "--kernel", "k", "--memory", "64", NULL };
+	(void)state;
+	config_init(&c);
+	assert_int_equal(parse(&c, cluster), MON_EXIT_USAGE);
+	assert_int_equal(parse(&c, good), 0);
+	assert_string_equal(c.kernel, "k");
+	assert_int_equal(c.memory_mib, 64);
+	config_free(&c);
+}
+
 static void test_validate_ranges(void **state)
 {
 	struct monitor_config c;
@@ -114,6 +130,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_bad_flags),
+		cmocka_unit_test(test_parse_again),
 		cmocka_unit_test(test_validate_ranges),
 		cmocka_unit_test(test_json),
 	};

@@ -85,6 +85,9 @@ static void test_errors(void **state)
 		"model=pcnet,tap=t,mac=01:00:5e:00:00:01",   /* multicast */
 		"model=pcnet,tap=t,mac=52:54:00:12:34",
 		"model=pcnet,tap=t,mac=52:54:00:12:34:56:78",
+		"model=pcnet,tap=t,mac=52:54:00:12:34:5",    /* one digit */
+		"model=pcnet,tap=t,mac=02:-1:00:00:00:01",   /* a sign: read as ff */
+		"model=pcnet,tap=t,mac=02: 1:00:00:00:01",
 		"model=pcnet,tap=t,opt=fast",
 		"model=pcnet,tap=t,colour=blue",
 		"model=pcnet,tap=t,novalue",

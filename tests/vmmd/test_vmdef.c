@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/util.h"
 #include "vmmd/conf.h"
 #include "vmmd/vmdef.h"
 
@@ -292,6 +293,17 @@ static void test_runrec(void **state)
 	back = json_tokener_parse("{\"pid\":1,\"starttime\":0,\"started_at_ms\":0}");
 	assert_int_equal(vmmd_runrec_from_json(back, &b), -EINVAL);
 	json_object_put(back);
+
+	/* the monitor's end file */
+	back = json_tokener_parse("{\"exit_status\":81,\"exits\":{\"total\":3}}");
+	assert_int_equal(vmmd_endfile_status(back), 81);
+	json_object_put(back);
+	back = json_tokener_parse("{\"exit_status\":\"81\"}");
+	assert_int_equal(vmmd_endfile_status(back), -1);
+	json_object_put(back);
+	back = json_tokener_parse("[81]");
+	assert_int_equal(vmmd_endfile_status(back), -1);
+	json_object_put(back);
 }
 
 static void test_conf(void **state)
@@ -338,6 +350,28 @@ static void test_conf(void **state)
 	vmmd_conf_init(&c);
 	assert_int_equal(vmmd_conf_load(&c, "/nonexistent.json", err, sizeof(err)), -ENOENT);
 	vmmd_conf_free(&c);
+
+	/* the same from text; refused: what follows the object (white space
+	 * and what lies past a NUL aside), and strings with a NUL in them */
+	{
+		static const char ok[] = "{\"stop_timeout_s\":7}\n\t \r\n\0junk";
+		static const char *const bad[] = { "{\"stop_timeout_s\":7}}",
+						   "{\"stop_timeout_s\":7} {\"log_level\":\"debug\"}",
+						   "{} x",
+						   /* strings cut short at a NUL */
+						   "{\"state_dir\":\"/var/lib\\u0000/x\"}",
+						   "{\"switches\":[{\"name\":\"sw\\u00000\"}]}" };
+		vmmd_conf_init(&c);
+		assert_int_equal(vmmd_conf_parse(&c, ok, sizeof(ok) - 1, err, sizeof(err)), 0);
+		assert_int_equal(c.stop_timeout_s, 7);
+		vmmd_conf_free(&c);
+		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			vmmd_conf_init(&c);
+			assert_int_equal(vmmd_conf_parse(&c, bad[i], strlen(bad[i]), err, sizeof(err)),
+					 -EINVAL);
+			vmmd_conf_free(&c);
+		}
+	}
 }
 
 /* conf_file: writes text to the test's config file and loads it. */
@@ -467,12 +501,12 @@ static void test_mac_and_names(void **state)
 	char s[18];
 
 	(void)state;
-	assert_int_equal(vmdef_mac_parse("52:54:00:12:34:56", mac), 0);
+	assert_int_equal(mac_parse("52:54:00:12:34:56", mac), 0);
 	vmdef_mac_format(mac, s);
 	assert_string_equal(s, "52:54:00:12:34:56");
-	assert_int_equal(vmdef_mac_parse("52:54:00:12:34:5", mac), -EINVAL);
-	assert_int_equal(vmdef_mac_parse("52-54-00-12-34-56", mac), -EINVAL);
-	assert_int_equal(vmdef_mac_parse(" 2:54:00:12:34:56", mac), -EINVAL);
+	assert_int_equal(mac_parse("52:54:00:12:34:5", mac), -EINVAL);
+	assert_int_equal(mac_parse("52-54-00-12-34-56", mac), -EINVAL);
+	assert_int_equal(mac_parse(" 2:54:00:12:34:56", mac), -EINVAL);
 	assert_true(vmdef_name_valid("a"));
 	assert_true(vmdef_name_valid("Web-1.prod_x"));
 	assert_false(vmdef_name_valid(""));
