@@ -76,6 +76,7 @@ struct vmmd_vm {
 	char console[PATH_MAX];    /* console socket (tee with the log); "" if the path is too long */
 	uid_t sandbox_uid;         /* its monitor's uid and gid (0: not jailed) */
 	bool machine;              /* registered with systemd-machined (machined.c) */
+	struct machined_reg *machined_reg; /* a registration in flight */
 };
 
 struct vmmd {
