@@ -334,8 +334,8 @@ static int vxlan_peer_add(const char *name, int ifindex, const struct nb_addr *p
 int nb_vxlan_create(const char *name, const struct nb_vxlan *vx)
 {
 	struct nb_addr local, group, peers[NB_VXLAN_PEERS_MAX];
-	__u32 vni = vx->vni, mtu = vx->mtu ?: 1500, link = 0;
-	__u16 port = htons(vx->port ?: 4789);
+	__u32 vni = vx->vni, mtu = vx->mtu ?: NB_VXLAN_MTU_DEFAULT, link = 0;
+	__u16 port = htons(vx->port ?: NB_VXLAN_PORT_DEFAULT);
 	__u8 learning = 1;
 	size_t linkinfo, data;
 	struct nl_msg m;

@@ -11,10 +11,6 @@
 
 #define NSEC 1000000000ull
 #define FULL_FRAME 1514u
-/* above any link a host has: a typo (bits for bytes, a missing unit) is
- * refused instead of silently meaning "unlimited" */
-#define RATE_BITS_MAX (1000ull * 1000 * 1000 * 1000 * 10) /* 10 Tbit/s */
-#define RATE_PKTS_MAX (1000ull * 1000 * 1000)            /* 1 G frames/s */
 
 void nb_limit_reset(struct nb *nb, __u32 idx, bool paced)
 {
@@ -52,10 +48,10 @@ static int dir_from_rate(const char *port, const char *name, const struct nb_rat
 {
 	__u64 bytes, pkts, ns = 0;
 
-	if (r->bits_per_s > RATE_BITS_MAX || r->pkts_per_s > RATE_PKTS_MAX)
+	if (r->bits_per_s > NB_RATE_BITS_MAX || r->pkts_per_s > NB_RATE_PKTS_MAX)
 		return nb_fail(-ERANGE, "port %s: %s limit %llu bit/s, %llu frames/s (at most "
 				  "%llu and %llu)", port, name, (unsigned long long)r->bits_per_s,
-			       (unsigned long long)r->pkts_per_s, RATE_BITS_MAX, RATE_PKTS_MAX);
+			       (unsigned long long)r->pkts_per_s, NB_RATE_BITS_MAX, NB_RATE_PKTS_MAX);
 	if ((r->burst_bytes && !r->bits_per_s) || (r->burst_pkts && !r->pkts_per_s))
 		return nb_fail(-EINVAL, "port %s: %s burst without its rate", port, name);
 	d->bits_per_s = r->bits_per_s;

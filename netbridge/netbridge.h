@@ -93,6 +93,8 @@ int nb_set_uplink(struct nb *nb, const char *sw, const char *ifname);
  * the multicast group; the device learns which remote has which MAC, the
  * switch learns the remote MACs against the uplink port. */
 #define NB_VXLAN_PEERS_MAX 16
+#define NB_VXLAN_PORT_DEFAULT 4789 /* IANA's VXLAN port */
+#define NB_VXLAN_MTU_DEFAULT 1500
 struct nb_vxlan {
 	uint32_t vni;          /* 1..16777215 */
 	const char *local;     /* this host's underlay address, IPv4 or IPv6 */
@@ -153,6 +155,10 @@ struct nb_rate {
 	uint64_t burst_pkts;  /* 0: NB_BURST_DEFAULT_MS of pkts_per_s, at least 2 */
 };
 #define NB_BURST_DEFAULT_MS 10
+/* Above any link a host has: a typo (bits for bytes, a missing unit) is
+ * refused instead of silently meaning "unlimited". */
+#define NB_RATE_BITS_MAX 10000000000000ull /* 10 Tbit/s */
+#define NB_RATE_PKTS_MAX 1000000000ull     /* 1 G frames/s */
 struct nb_port_limit {
 	struct nb_rate tx, rx;
 };

@@ -370,8 +370,8 @@ static struct json_object *vxlan_json(const struct vmmd_vxlan_conf *x)
 		json_object_array_add(a, json_object_new_string(x->remotes[i]));
 	json_object_object_add(o, "remote", a);
 	json_object_object_add(o, "group", x->group[0] ? json_object_new_string(x->group) : NULL);
-	json_object_object_add(o, "port", json_object_new_int(x->port ?: 4789));
-	json_object_object_add(o, "mtu", json_object_new_int64(x->mtu ?: 1500));
+	json_object_object_add(o, "port", json_object_new_int(x->port ?: NB_VXLAN_PORT_DEFAULT));
+	json_object_object_add(o, "mtu", json_object_new_int64(x->mtu ?: NB_VXLAN_MTU_DEFAULT));
 	return o;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "netbridge/netbridge.h"
 #include "common/util.h"
 
 static int fail(struct vmdef_error *err, const char *field, const char *fmt, ...)
@@ -112,10 +113,6 @@ static int get_str(struct vmdef_error *err, const char *field, struct json_objec
 	return 0;
 }
 
-/* Above any host's link: a typo is refused, not taken for "unlimited". */
-#define RATE_BITS_MAX 10000000000000ull /* 10 Tbit/s */
-#define RATE_PKTS_MAX 1000000000ull
-
 bool vmdef_rate_set(const struct vmdef_rate *r)
 {
 	return r->bits_per_s || r->pkts_per_s;
@@ -126,7 +123,7 @@ static int rate_from_json(struct json_object *o, const char *field, struct vmdef
 {
 	static const char *const keys[] = { "bits_per_s", "pkts_per_s", "burst_bytes",
 					    "burst_pkts" };
-	static const uint64_t max[] = { RATE_BITS_MAX, RATE_PKTS_MAX, UINT32_MAX, UINT32_MAX };
+	static const uint64_t max[] = { NB_RATE_BITS_MAX, NB_RATE_PKTS_MAX, UINT32_MAX, UINT32_MAX };
 	uint64_t *dst[] = { &r->bits_per_s, &r->pkts_per_s, &r->burst_bytes, &r->burst_pkts };
 	char f[96];
 
