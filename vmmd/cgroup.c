@@ -62,16 +62,19 @@ static int make_level(const char *dir)
 }
 
 /* The parent with the controllers handed down to its children; "" when
- * there is no usable cgroup v2 here (said once). */
+ * there is no usable cgroup v2 here (said once). Set up once: later calls
+ * (every start and stop) only return it. */
 static const char *parent_dir(struct vmmd *d)
 {
-	static char dir[PATH_MAX];
+	static char dir[PATH_MAX], made_for[PATH_MAX];
 	static bool said;
 	struct statfs st;
 	const char *why = NULL;
 
 	if (!d->conf.cgroup_parent || !*d->conf.cgroup_parent)
 		return "";
+	if (*made_for && !strcmp(made_for, d->conf.cgroup_parent))
+		return dir;
 	snprintf(dir, sizeof(dir), CGROUP_ROOT "/%s", d->conf.cgroup_parent);
 	if (statfs(CGROUP_ROOT, &st) < 0 || st.f_type != CGROUP2_SUPER_MAGIC)
 		why = "no cgroup v2 at " CGROUP_ROOT;
@@ -98,6 +101,7 @@ static const char *parent_dir(struct vmmd *d)
 		said = true;
 		return "";
 	}
+	snprintf(made_for, sizeof(made_for), "%s", d->conf.cgroup_parent);
 	return dir;
 }
 
