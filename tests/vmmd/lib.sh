@@ -112,3 +112,12 @@ start_net_vmmd() {
 	wait_for "$VMCTL" --socket "$SOCK" version >/dev/null 2>&1 ||
 		fail "vmmd did not answer: $(tail -n 20 "$VMMD_LOG")"
 }
+
+# refuses_config JSON PATTERN: vmmd started with JSON as its config does not
+# start, and its message matches PATTERN (grep's basic regex)
+refuses_config() {
+	echo "$1" >"$TMP/bad.json"
+	timeout 10 "$VMMD" --config "$TMP/bad.json" --state-dir "$TMP/sbad" --runtime-dir "$TMP/rbad" \
+		>"$TMP/bad.log" 2>&1 && fail "vmmd started with the config $1"
+	grep -q -- "$2" "$TMP/bad.log" || fail "config $1: $(cat "$TMP/bad.log")"
+}
