@@ -13,30 +13,17 @@
 #   B's vmmd stopped with its VMs (stop_vms_on_exit): its VXLAN device is
 #   gone, and A's vmmd, VM and switch keep running (A's host pings A's VM).
 . tests/vmmd/lib.sh
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, BPF)"
-command -v nsenter >/dev/null || skip "nsenter not installed"
-[ -d /sys/kernel/btf ] || skip "no kernel BTF"
-NBCTL=${NBCTL:-build/nbctl}
-[ -x "$NBCTL" ] || fail "build first: $NBCTL"
-cp "$NBCTL" "$TMP/bin/nbctl" && NBCTL=$TMP/bin/nbctl
+net_prereqs
 ip link add vmmdvx-probe type vxlan id 1 dstport 4789 local 127.0.0.1 2>/dev/null ||
 	skip "this kernel has no VXLAN devices"
 ip link del vmmdvx-probe
 
-trap 'exit 143' TERM
-trap 'exit 130' INT
 A=vmmdvxa$$
 B=vmmdvxb$$
 ina() { nsenter --net="/var/run/netns/$A" "$@"; }
 inb() { nsenter --net="/var/run/netns/$B" "$@"; }
-for ns in $A $B; do
-	ip netns add $ns || skip "cannot create a network namespace"
-	CLEANUP+=("ip netns del $ns")
-	CLEANUP+=("rm -rf /sys/fs/bpf/$ns")
-	CLEANUP+=("nsenter --net=/var/run/netns/$ns $NBCTL -r $ns destroy-all >/dev/null 2>&1")
-	nsenter --net="/var/run/netns/$ns" ip link set lo up
-	nsenter --net="/var/run/netns/$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
-done
+net_ns_add $A
+net_ns_add $B
 ip link add ula netns $A mtu 1550 type veth peer name ulb netns $B mtu 1550 || fail "underlay veth"
 ina ip addr add 198.51.100.129/25 dev ula && ina ip link set ula up
 inb ip addr add 198.51.100.130/25 dev ulb && inb ip link set ulb up

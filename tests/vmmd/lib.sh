@@ -85,6 +85,14 @@ wait_new_pid() { WAIT_SECS=${3:-10} wait_for _new_pid "$1" "$2"; }
 # and a netbridge runtime $RT, both named PREFIX$$ and removed on every exit
 # path; inns CMD runs CMD in $NS. vmmd runs in $NS with start_net_vmmd CONFIG.
 net_setup() {
+	net_prereqs
+	NS=$1$$
+	RT=$1$$
+	NSP=/var/run/netns/$NS
+	net_ns_add "$NS"
+}
+# net_prereqs: root, nsenter, BTF, a private nbctl; signals end through CLEANUP
+net_prereqs() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespace, BPF)"
 	command -v nsenter >/dev/null || skip "nsenter not installed"
 	[ -d /sys/kernel/btf ] || skip "no kernel BTF"
@@ -93,15 +101,17 @@ net_setup() {
 	cp "$NBCTL" "$TMP/bin/nbctl" && NBCTL=$TMP/bin/nbctl
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
-	NS=$1$$
-	RT=$1$$
-	NSP=/var/run/netns/$NS
-	ip netns add "$NS" || skip "cannot create a network namespace"
-	CLEANUP+=("ip netns del $NS")
-	CLEANUP+=("rm -rf /sys/fs/bpf/$RT")
-	CLEANUP+=("inns $NBCTL -r $RT destroy-all >/dev/null 2>&1")
-	inns ip link set lo up
-	inns sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
+}
+# net_ns_add NAME: namespace NAME (lo up, no IPv6 chatter) and the netbridge
+# runtime of the same name, both removed on every exit path
+net_ns_add() {
+	local p=/var/run/netns/$1
+	ip netns add "$1" || skip "cannot create a network namespace"
+	CLEANUP+=("ip netns del $1")
+	CLEANUP+=("rm -rf /sys/fs/bpf/$1")
+	CLEANUP+=("nsenter --net=$p $NBCTL -r $1 destroy-all >/dev/null 2>&1")
+	nsenter --net="$p" ip link set lo up
+	nsenter --net="$p" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
 }
 inns() { nsenter --net="$NSP" "$@"; }
 # start_net_vmmd CONFIG: vmmd in $NS (nsenter execs it: $VMMD_PID is vmmd)
