@@ -252,3 +252,65 @@ deb_pack_initramfs() {
 		cpio -o -H newc -R 0:0 --quiet) | gzip -9 -n >"$2" ||
 		deb_die "packing the initramfs with cpio/gzip failed"
 }
+
+# Follows symlinks of path $2 (absolute, as inside the tree) within the
+# extracted package tree $1: an absolute link target is taken inside $1, not
+# on this machine. Prints the tree path of the file, or fails.
+_deb_tree_path() {
+	local tree=$1 p=$2 t n=0
+	while [[ -L $tree$p ]]; do
+		((n++ < 16)) || return 1
+		t=$(readlink "$tree$p")
+		if [[ $t == /* ]]; then p=$t; else p=$(dirname "$p")/$t; fi
+	done
+	[[ -f $tree$p ]] && echo "$tree$p"
+}
+
+# Copies the dynamically linked executables $3... (absolute paths inside the
+# extracted package tree $2, e.g. /usr/bin/iperf3) into the root $1 at the
+# same paths, with their program interpreter at its path (PT_INTERP,
+# /lib64/ld-linux-x86-64.so.2) and every shared library they need
+# (DT_NEEDED, recursively) into $1/lib/x86_64-linux-gnu, one of the loader's
+# default folders. Only what is needed, so the initramfs stays small; dies
+# naming a library that no extracted package holds.
+deb_add_elf() {
+	local root=$1 tree=$2
+	shift 2
+	local -A have=()
+	local -a todo=() libs=()
+	local exe src interp lib d dst
+	for exe in "$@"; do
+		src=$(_deb_tree_path "$tree" "$exe") || deb_die "$exe: not in the extracted packages"
+		interp=$(readelf -l "$src" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)\]$/\1/p')
+		[[ -n $interp ]] || deb_die "$exe: no program interpreter (not dynamically linked?)"
+		if [[ -z ${have[${interp##*/}]:-} ]]; then
+			d=$(_deb_tree_path "$tree" "$interp") || deb_die "$exe: its interpreter $interp is not in the extracted packages (add libc6)"
+			mkdir -p "$root$(dirname "$interp")"
+			cp "$d" "$root$interp"
+			# libc.so.6 needs the loader by name; the loaded one answers.
+			have[${interp##*/}]=1
+			libs+=("$interp")
+		fi
+		mkdir -p "$root$(dirname "$exe")"
+		cp "$src" "$root$exe"
+		todo+=("$src")
+	done
+	mkdir -p "$root/lib/x86_64-linux-gnu"
+	while ((${#todo[@]})); do
+		src=${todo[0]}
+		todo=("${todo[@]:1}")
+		for lib in $(readelf -d "$src" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+			[[ -z ${have[$lib]:-} ]] || continue
+			have[$lib]=1
+			dst=""
+			for d in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /lib /usr/lib; do
+				dst=$(_deb_tree_path "$tree" "$d/$lib") && break
+			done
+			[[ -n $dst ]] || deb_die "$lib (needed by ${src#"$tree"}) is in none of the extracted packages; add its package"
+			cp "$dst" "$root/lib/x86_64-linux-gnu/$lib"
+			libs+=("/lib/x86_64-linux-gnu/$lib")
+			todo+=("$dst")
+		done
+	done
+	deb_log "$*: with ${libs[*]}"
+}
