@@ -3,15 +3,20 @@
 #
 # Downloads (apt-get download, into OUTDIR/cache) the newest concrete
 # linux-image-<abi>-amd64 package that the linux-image-amd64 metapackage
-# depends on, and busybox-static; extracts them with dpkg-deb -x; produces
+# depends on, busybox-static, and iperf3 with the packages of its shared
+# libraries; extracts them with dpkg-deb -x; produces
 #   OUTDIR/bzImage             the package's vmlinuz, unchanged
 #   OUTDIR/vmlinux             the uncompressed kernel ELF carved out of the
 #                              bzImage payload, --strip-debug'ed; it must carry
 #                              the Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)
-#   OUTDIR/initramfs.cpio.gz   busybox + /init + the NIC modules (newc, gzip)
-#   OUTDIR/VERSION             "<package> <version>" of the kernel (+ busybox)
-# Idempotent: does nothing when the outputs are newer than the cached .debs
-# and than this script. See guest/linux/README.md.
+#   OUTDIR/initramfs.cpio.gz   busybox (init, acpid), the files of
+#                              guest/linux/rootfs, the NIC and power-button
+#                              modules, iperf3 and its libraries (newc, gzip)
+#   OUTDIR/VERSION             "<package> <version>", one line per package,
+#                              the kernel first
+# Idempotent: does nothing when the outputs are newer than the cached .debs,
+# than this script, its library and guest/linux/rootfs. See
+# guest/linux/README.md.
 #
 # Environment: LINUX_IMAGE_PKG=linux-image-X-amd64 pins the kernel package;
 # LINUX_GUEST_OFFLINE=1 uses whatever is in the cache without asking apt.
@@ -21,20 +26,32 @@ SELF=$(readlink -f "$0")
 OUTDIR=${1:-build/linux}
 CACHE=$OUTDIR/cache
 BB_PKG=busybox-static
+# iperf3 and the packages that hold the libraries it loads (readelf -d:
+# libiperf.so.0 -> libcrypto.so.3 (libssl3), libsctp.so.1, libm.so.6,
+# libc.so.6 and the loader (libc6)). Not the Depends closure: that also
+# pulls debconf, adduser and init-system-helpers for iperf3's daemon.
+# deb_add_elf fails naming the library if a new version needs another one.
+IPERF_PKGS=(iperf3 libiperf0 libssl3 libsctp1 libc6)
 # Modules the guest loads, targets only: dependencies are added in order from
-# each module's "depends=" field (what this yields for 6.1: mii pcnet32 virtio_ring virtio virtio_pci_modern_dev
-# virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net).
-MOD_TARGETS=(mii pcnet32 virtio_pci virtio_net)
+# each module's "depends=" field (what this yields for 6.1: mii pcnet32
+# virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio virtio_pci
+# failover net_failover virtio_net button evdev). button turns the ACPI
+# fixed-feature power button into KEY_POWER on an input device, evdev gives
+# it the /dev/input/eventN that acpid reads.
+MOD_TARGETS=(mii pcnet32 virtio_pci virtio_net button evdev)
+ROOTFS_SRC=$(dirname "$(dirname "$SELF")")/guest/linux/rootfs
+LIB=$(dirname "$SELF")/lib/debpkg.sh
 
-for tool in apt-cache apt-get dpkg-deb readelf strip cpio gzip find od dd; do
+for tool in apt-cache apt-get dpkg-deb readelf strip cpio gzip find od dd sed; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "build-linux-guest: error: required tool '$tool' not found" >&2; exit 1; }
 done
 
 mkdir -p "$CACHE" || { echo "build-linux-guest: error: cannot create $CACHE" >&2; exit 1; }
 OUTDIR=$(readlink -f "$OUTDIR")
 CACHE=$OUTDIR/cache
+[[ -f $ROOTFS_SRC/etc/inittab ]] || { echo "build-linux-guest: error: $ROOTFS_SRC/etc/inittab missing (incomplete checkout?)" >&2; exit 1; }
 # shellcheck source=lib/debpkg.sh
-. "$(dirname "$SELF")/lib/debpkg.sh"
+. "$LIB"
 DEB_LOG_PREFIX=build-linux-guest
 DEB_CACHE=$CACHE
 DEB_OFFLINE=${LINUX_GUEST_OFFLINE:-0}
@@ -55,16 +72,26 @@ deb_fetch "$KPKG"
 KDEB=$DEB_FILE
 deb_fetch "$BB_PKG"
 BBDEB=$DEB_FILE
+IPERF_DEBS=()
+for p in "${IPERF_PKGS[@]}"; do
+	deb_fetch "$p"
+	IPERF_DEBS+=("$DEB_FILE")
+done
 KVER_DEB=$(dpkg-deb -f "$KDEB" Version)
-BBVER_DEB=$(dpkg-deb -f "$BBDEB" Version)
-VERSION_TEXT="$KPKG $KVER_DEB
-$BB_PKG $BBVER_DEB"
+VERSION_TEXT="$KPKG $KVER_DEB"
+for d in "$BBDEB" "${IPERF_DEBS[@]}"; do
+	VERSION_TEXT+=$'\n'"$(dpkg-deb -f "$d" Package) $(dpkg-deb -f "$d" Version)"
+done
 
 OUTPUTS=("$OUTDIR/bzImage" "$OUTDIR/vmlinux" "$OUTDIR/initramfs.cpio.gz" "$OUTDIR/VERSION")
 up_to_date() {
-	local o
+	local o i
 	for o in "${OUTPUTS[@]}"; do
-		[[ -s $o && $o -nt $KDEB && $o -nt $BBDEB && $o -nt $SELF ]] || return 1
+		[[ -s $o && $o -nt $SELF && $o -nt $LIB ]] || return 1
+		for i in "$KDEB" "$BBDEB" "${IPERF_DEBS[@]}"; do
+			[[ $o -nt $i ]] || return 1
+		done
+		[[ -z $(find "$ROOTFS_SRC" -newer "$o" -print -quit) ]] || return 1
 	done
 	[[ $(cat "$OUTDIR/VERSION") == "$VERSION_TEXT" ]]
 }
@@ -146,47 +173,24 @@ log "vmlinux: PVH entry (XEN_ELFNOTE_PHYS32_ENTRY) at ${pvh_entry:-?}"
 
 ROOT=$TMP/root
 deb_busybox_root "$ROOT" "$BBDEB"
+for applet in sbin/init sbin/acpid bin/cttyhack usr/bin/setsid; do
+	[[ -L $ROOT/$applet ]] || die "$BB_PKG: busybox lacks the '${applet##*/}' applet (at /$applet) that the guest's init needs"
+done
 deb_add_modules "$ROOT" "$MODDIR" "${MOD_TARGETS[@]}"
 
-cat >"$ROOT/init" <<'EOF'
-#!/bin/sh
-# vmm Linux test guest (scripts/build-linux-guest.sh).
-# Kernel command line: vmmguest.shell=1 drops to a shell instead of powering off.
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
-[ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
-echo "vmm-linux-guest: init reached (kernel $(uname -r))"
-ok=0 bad=0
-for m in $(cat /lib/modules/load-order); do
-	if insmod /lib/modules/$m.ko; then
-		ok=$((ok + 1))
-	else
-		bad=$((bad + 1))
-		echo "vmm-linux-guest: insmod $m failed"
-	fi
+# iperf3 with its loader and libraries, from the extracted packages.
+for d in "${IPERF_DEBS[@]}"; do
+	dpkg-deb -x "$d" "$TMP/userland" || die "dpkg-deb -x $d failed (corrupt download? delete it and rerun)"
 done
-echo "vmm-linux-guest: modules loaded: $ok ok, $bad failed"
-nics=""
-for d in /sys/class/net/*; do
-	n=${d##*/}
-	[ "$n" = lo ] && continue
-	drv=$(basename "$(readlink "$d/device/driver" 2>/dev/null)" 2>/dev/null)
-	nics="$nics $n:${drv:-?}"
-done
-echo "vmm-linux-guest: nics:${nics:- none}"
-case " $(cat /proc/cmdline) " in
-*" vmmguest.shell=1 "*) echo "vmm-linux-guest: shell"; exec sh ;;
-esac
-echo "vmm-linux-guest: powering off"
-sync
-poweroff -f
-# Not reached unless poweroff failed; the kernel panics when init exits.
-sleep 1
-exit 1
-EOF
-chmod 755 "$ROOT/init"
+deb_add_elf "$ROOT" "$TMP/userland" /usr/bin/iperf3
+rm -rf "$TMP/userland"
+
+# busybox init is /init (the kernel runs /init of an initramfs); inittab and
+# the scripts it runs come from guest/linux/rootfs.
+cp -a "$ROOTFS_SRC/." "$ROOT/"
+ln -s sbin/init "$ROOT/init"
+mkdir -p "$ROOT/run" "$ROOT/var/log"
+ln -s ../run "$ROOT/var/run"
 echo "$VERSION_TEXT" >"$ROOT/etc/vmm-linux-guest-version"
 
 deb_pack_initramfs "$ROOT" "$TMP/initramfs.cpio.gz"
