@@ -21,6 +21,7 @@ enum {
 	MON_EXIT_TRIPLE_FAULT = 81,
 	MON_EXIT_EMULATION = 82, /* KVM could not emulate an instruction */
 	MON_EXIT_ENTRY_FAIL = 83,
+	MON_EXIT_HALTED = 84,   /* every vCPU halted with interrupts off: nothing can wake it */
 	MON_EXIT_EXEC_FAILED = 127, /* the monitor could not be executed (vmmd's child) */
 	MON_EXIT_SIGNAL_BASE = 128, /* 128 + signal number */
 };

@@ -12,8 +12,16 @@
 
 int iobus_init(struct iobus *bus)
 {
+	int r;
+
 	memset(bus, 0, sizeof(*bus));
-	return -pthread_rwlock_init(&bus->lock, NULL);
+	r = pthread_mutex_init(&bus->unclaimed_lock, NULL);
+	if (r)
+		return -r;
+	r = pthread_rwlock_init(&bus->lock, NULL);
+	if (r)
+		pthread_mutex_destroy(&bus->unclaimed_lock);
+	return -r;
 }
 
 void iobus_destroy(struct iobus *bus)
@@ -28,6 +36,7 @@ void iobus_destroy(struct iobus *bus)
 		free(s->retired);
 	}
 	pthread_rwlock_destroy(&bus->lock);
+	pthread_mutex_destroy(&bus->unclaimed_lock);
 	memset(bus, 0, sizeof(*bus));
 }
 
@@ -175,6 +184,25 @@ static void account(struct iobus_stats *st, int is_write, uint64_t ns)
 	}
 }
 
+/* An access that hit no region: the total, and the address's own counts
+ * while the table has room (a slow path: the exit cost dominates). */
+static void account_unclaimed(struct iobus *bus, enum io_space sp, uint64_t addr, int is_write,
+			      uint64_t ns)
+{
+	struct iobus_space *s = &bus->space[sp];
+	unsigned i;
+
+	account(&s->unclaimed, is_write, ns);
+	pthread_mutex_lock(&bus->unclaimed_lock);
+	for (i = 0; i < s->n_unclaimed_at && s->unclaimed_at[i].addr != addr; i++)
+		;
+	if (i == s->n_unclaimed_at && i < IOBUS_UNCLAIMED_TRACKED)
+		s->unclaimed_at[s->n_unclaimed_at++].addr = addr;
+	if (i < s->n_unclaimed_at)
+		account(&s->unclaimed_at[i].stats, is_write, ns);
+	pthread_mutex_unlock(&bus->unclaimed_lock);
+}
+
 static uint64_t size_mask(unsigned size)
 {
 	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
@@ -191,7 +219,10 @@ int iobus_read(struct iobus *bus, enum io_space sp, uint64_t addr, unsigned size
 	r = find(bus, sp, addr);
 	if (r && r->ops->read)
 		*value = r->ops->read(r->opaque, addr - r->base, size) & size_mask(size);
-	account(r ? &r->stats : &bus->space[sp].unclaimed, 0, now_ns() - t0);
+	if (r)
+		account(&r->stats, 0, now_ns() - t0);
+	else
+		account_unclaimed(bus, sp, addr, 0, now_ns() - t0);
 	return r && r->ops->read;
 }
 
@@ -205,7 +236,10 @@ int iobus_write(struct iobus *bus, enum io_space sp, uint64_t addr, unsigned siz
 	r = find(bus, sp, addr);
 	if (r && r->ops->write)
 		r->ops->write(r->opaque, addr - r->base, size, value & size_mask(size));
-	account(r ? &r->stats : &bus->space[sp].unclaimed, 1, now_ns() - t0);
+	if (r)
+		account(&r->stats, 1, now_ns() - t0);
+	else
+		account_unclaimed(bus, sp, addr, 1, now_ns() - t0);
 	return r && r->ops->write;
 }
 
@@ -234,4 +268,13 @@ void iobus_foreach(struct iobus *bus, iobus_visit_fn fn, void *ctx)
 			fn(ctx, sp, "unclaimed", 0, 0, &st);
 	}
 	pthread_rwlock_unlock(&bus->lock);
+	pthread_mutex_lock(&bus->unclaimed_lock);
+	for (unsigned sp = 0; sp < ARRAY_SIZE(bus->space); sp++) {
+		struct iobus_space *s = &bus->space[sp];
+		for (unsigned i = 0; i < s->n_unclaimed_at; i++) {
+			snapshot(&s->unclaimed_at[i].stats, &st);
+			fn(ctx, sp, "unclaimed-at", s->unclaimed_at[i].addr, 0, &st);
+		}
+	}
+	pthread_mutex_unlock(&bus->unclaimed_lock);
 }

@@ -394,6 +394,7 @@ int pci_bus_add(struct pci_bus *pb, struct pci_dev *dev, unsigned gsi)
 	set32(&dev->cfg[PCI_ROM_ADDRESS], 0);
 	if (dev->cfg[PCI_CAPABILITY_LIST])
 		dev->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	dev->gsi = gsi;
 	if (gsi == PCI_NO_IRQ) {
 		dev->cfg[PCI_INTERRUPT_LINE] = 0;
 		dev->cfg[PCI_INTERRUPT_PIN] = 0;
@@ -425,6 +426,18 @@ int pci_bus_add(struct pci_bus *pb, struct pci_dev *dev, unsigned gsi)
 out:
 	pthread_mutex_unlock(&pb->lock);
 	return r;
+}
+
+unsigned pci_bus_intx_routes(struct pci_bus *pb, struct pci_intx_route *out, unsigned max)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&pb->lock);
+	for (unsigned s = 1; s < PCI_MAX_SLOTS && n < max; s++)
+		if (pb->slot[s] && pb->slot[s]->gsi != PCI_NO_IRQ)
+			out[n++] = (struct pci_intx_route){ s, pb->slot[s]->gsi };
+	pthread_mutex_unlock(&pb->lock);
+	return n;
 }
 
 void pci_bus_free(struct pci_bus *pb)

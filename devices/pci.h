@@ -112,6 +112,7 @@ struct pci_dev {
 	/* Internal to pci.c. */
 	struct pci_bus *bus;
 	unsigned slot;
+	unsigned gsi; /* INTA's GSI, PCI_NO_IRQ for none */
 	uint32_t bar_mapped[PCI_NUM_BARS]; /* base registered on the iobus, 0 = none */
 	bool bar_conflict_logged;
 };
@@ -162,6 +163,14 @@ int pci_bus_attach(struct pci_bus *pb, struct iobus *bus);
  * pointer or gsi > 254), -ENOSPC (no slot or window space left), or
  * iobus_register's error (nothing is left registered then). */
 int pci_bus_add(struct pci_bus *pb, struct pci_dev *dev, unsigned gsi);
+
+/* Where each device's INTA goes, for the firmware tables (the DSDT's _PRT):
+ * the devices with an interrupt, in slot order, at most max of them. Returns
+ * how many were written. */
+struct pci_intx_route {
+	unsigned slot, gsi;
+};
+unsigned pci_bus_intx_routes(struct pci_bus *pb, struct pci_intx_route *out, unsigned max);
 
 /* Unregisters the config ports and every BAR of every device (call before
  * iobus_destroy, with no vCPU running); the devices themselves stay with

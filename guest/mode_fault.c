@@ -1,8 +1,10 @@
-/* mode_fault.c: "fault kind=reset|triple": ends the machine the hard ways, so
- * that the monitor's exit reasons can be tested on any host:
+/* mode_fault.c: "fault kind=reset|triple|halt": ends the machine the hard
+ * ways, so that the monitor's exit reasons can be tested on any host:
  *   reset   pulse the reset line through the i8042 (0xFE to port 0x64),
  *   triple  load an empty IDT and raise an exception: #UD cannot be
- *           delivered, nor #DF, so the CPU shuts down (a triple fault). */
+ *           delivered, nor #DF, so the CPU shuts down (a triple fault),
+ *   halt    cli; hlt for ever, as Linux's "System halted" does: only the
+ *           monitor's watch can end it. */
 #include "netguest.h"
 
 #define I8042_COMMAND 0x64
@@ -23,8 +25,13 @@ int mode_fault(struct cmdline *c)
 		kprintf("netguest: mode=fault kind=triple\n");
 		irq_disable();
 		__asm__ volatile("lidt %0; ud2" : : "m"(empty_idt));
+	} else if (kind && !kstrcmp(kind, "halt")) {
+		kprintf("netguest: mode=fault kind=halt\n");
+		console_flush();
+		for (;;)
+			__asm__ volatile("cli; hlt");
 	} else {
-		kprintf("netguest: mode=fault result=fail error=bad-kind (want kind=reset|triple)\n");
+		kprintf("netguest: mode=fault result=fail error=bad-kind (want kind=reset|triple|halt)\n");
 		return 1;
 	}
 	kprintf("netguest: mode=fault result=fail error=still-running\n");

@@ -7,7 +7,8 @@
  *   0x2000  command line (up to 4 KiB)
  *   0x7000  boot_params "zero page" (bzImage)
  *   0x9000  identity page tables for the 64-bit Linux entry (PML4, PDPT, 4 PDs)
- *   0x9fc00 .. 0x100000  reserved (EBDA, VGA, BIOS area)
+ *   0x9fc00 .. 0x100000  reserved (EBDA, VGA, BIOS area); the ACPI
+ *                        tables at 0xE0000 (monitor/acpi.h)
  *   0x100000..           kernel; initrd at the top of RAM
  */
 #pragma once
@@ -69,6 +70,8 @@ struct boot_images {
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
 	const char *cmdline; /* may be NULL */
+	uint64_t rsdp;       /* where the ACPI RSDP is, 0 for none: passed in
+				start_info (PVH) or boot_params (bzImage) */
 };
 
 /* Loads the kernel (format detected from its bytes), initrd and command line

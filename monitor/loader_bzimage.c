@@ -12,6 +12,7 @@
 #include "common/util.h"
 
 /* Offsets in struct boot_params / the setup header. */
+#define BP_ACPI_RSDP_ADDR 0x070
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE 0x0c4
 #define BP_EXT_CMD_LINE_PTR 0x0c8
@@ -205,6 +206,10 @@ int boot_load_bzimage(const struct gmem *mem, const struct boot_images *img,
 		memcpy(e + 16, &map[i].type, 4);
 	}
 	bp[BP_E820_ENTRIES] = (uint8_t)nmap;
+	if (img->rsdp) {
+		wr32(bp, BP_ACPI_RSDP_ADDR, (uint32_t)img->rsdp);
+		wr32(bp, BP_ACPI_RSDP_ADDR + 4, (uint32_t)(img->rsdp >> 32));
+	}
 
 	if (write_gdt(mem) < 0 || write_page_tables(mem) < 0)
 		return -ENOSPC;

@@ -196,6 +196,7 @@ int boot_load_pvh(const struct gmem *mem, const struct boot_images *img, struct 
 	memset(si, 0, sizeof(*si));
 	si->magic = PVH_START_MAGIC;
 	si->version = 1;
+	si->rsdp_paddr = img->rsdp;
 
 	nmap = boot_memmap(mem->size, map, ARRAY_SIZE(map));
 	memcpy(gmem_ptr(mem, BOOT_MEMMAP_ADDR, sizeof(map)), map, nmap * sizeof(map[0]));

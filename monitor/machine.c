@@ -6,12 +6,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "common/log.h"
+#include "monitor/acpi.h"
 #include "monitor/nic.h"
 #include "devices/pci.h"
-#include "devices/pm_poweroff.h"
 #include "devices/uart16550.h"
 
 static size_t push_to_com1(void *ctx, const uint8_t *buf, size_t len)
@@ -19,13 +20,24 @@ static size_t push_to_com1(void *ctx, const uint8_t *buf, size_t len)
 	return uart16550_rx_push(ctx, buf, len);
 }
 
-static void send_ctrl_alt_del(void *ctx)
+/* A graceful stop, as virsh shutdown asks: the ACPI power button when the
+ * guest listens to it (an ACPI OS enables the event), else Ctrl-Alt-Del on
+ * the keyboard (our netguest, an OS without ACPI). */
+static void ask_guest_to_stop(void *ctx)
 {
 	struct machine *m = ctx;
-	int r = i8042_send_ctrl_alt_del(m->kbd);
+	int r;
 
+	if (acpi_pm_power_button(m->pm)) {
+		log_info("vm %s: pressed the power button", m->vm->name);
+		return;
+	}
+	r = i8042_send_ctrl_alt_del(m->kbd);
 	if (r < 0)
 		log_errno(r, "vm %s: i8042: Ctrl-Alt-Del", m->vm->name);
+	else
+		log_info("vm %s: sent Ctrl-Alt-Del (the guest does not listen to the ACPI power "
+			 "button)", m->vm->name);
 }
 
 int machine_create(struct machine *m, struct vm *vm, struct console *console)
@@ -37,25 +49,26 @@ int machine_create(struct machine *m, struct vm *vm, struct console *console)
 	m->vm = vm;
 	m->com1_irq = (struct irq_line){ .set = vm_irq_set, .ctx = vm, .gsi = MACHINE_COM1_GSI };
 	m->kbd_irq = (struct irq_line){ .set = vm_irq_set, .ctx = vm, .gsi = MACHINE_KBD_GSI };
+	m->sci = (struct irq_line){ .set = vm_irq_set, .ctx = vm, .gsi = MACHINE_SCI_GSI };
 
 	m->com1 = uart16550_new(&m->com1_irq, console_tx, console);
 	m->kbd = i8042_new(&m->kbd_irq, &vm->ctl);
 	m->debug_exit = debug_exit_new(&vm->ctl);
-	m->poweroff = pm_poweroff_new(&vm->ctl);
+	m->pm = acpi_pm_new(&vm->ctl, &m->sci, NULL);
 	m->pci = pci_bus_new(bus);
-	if (!m->com1 || !m->kbd || !m->debug_exit || !m->poweroff || !m->pci) {
+	if (!m->com1 || !m->kbd || !m->debug_exit || !m->pm || !m->pci) {
 		log_err("vm %s: devices: out of memory", vm->name);
 		return -ENOMEM;
 	}
 	if ((r = uart16550_attach(m->com1, bus, MACHINE_COM1_BASE, "com1")) < 0 ||
 	    (r = i8042_attach(m->kbd, bus)) < 0 ||
 	    (r = debug_exit_attach(m->debug_exit, bus, MACHINE_DEBUG_EXIT_BASE)) < 0 ||
-	    (r = pm_poweroff_attach(m->poweroff, bus, MACHINE_POWEROFF_PORT)) < 0 ||
+	    (r = acpi_pm_attach(m->pm, bus, ACPI_PM_BASE)) < 0 ||
 	    (r = pci_bus_attach(m->pci, bus)) < 0)
 		return log_errno(r, "vm %s: devices: register I/O ports", vm->name);
 
 	console_set_input(console, push_to_com1, m->com1);
-	vm->on_stop_request = send_ctrl_alt_del;
+	vm->on_stop_request = ask_guest_to_stop;
 	vm->on_stop_ctx = m;
 	return 0;
 }
@@ -74,6 +87,36 @@ int machine_add_nics(struct machine *m, const struct monitor_config *cfg, struct
 	return 0;
 }
 
+int machine_build_acpi(struct machine *m)
+{
+	struct pci_intx_route routes[ACPI_MAX_PCI_IRQS];
+	struct acpi_pci_irq irqs[ACPI_MAX_PCI_IRQS];
+	unsigned n = pci_bus_intx_routes(m->pci, routes, ACPI_MAX_PCI_IRQS);
+	struct acpi_machine am = {
+		.nr_vcpus = m->vm->nr_vcpus,
+		.sci_gsi = MACHINE_SCI_GSI,
+		.pm_base = ACPI_PM_BASE,
+		.reset_port = MACHINE_RESET_PORT,
+		.reset_value = MACHINE_RESET_VALUE,
+		.com1_base = MACHINE_COM1_BASE,
+		.com1_irq = MACHINE_COM1_GSI,
+		.kbd_irq = MACHINE_KBD_GSI,
+		.pci_mmio_base = PCI_MMIO_WINDOW_BASE,
+		.pci_mmio_end = PCI_MMIO_WINDOW_END,
+		.pci = irqs,
+		.nr_pci = n,
+	};
+	char err[160];
+	int r;
+
+	for (unsigned i = 0; i < n; i++)
+		irqs[i] = (struct acpi_pci_irq){ routes[i].slot, routes[i].gsi };
+	r = acpi_build(&m->vm->mem, &am, err, sizeof(err));
+	if (r < 0)
+		log_err("vm %s: ACPI tables: %s", m->vm->name, err);
+	return r;
+}
+
 void machine_destroy(struct machine *m)
 {
 	if (m->vm)
@@ -82,8 +125,8 @@ void machine_destroy(struct machine *m)
 		pci_bus_free(m->pci); /* unregisters the NICs' BARs too */
 	for (unsigned i = 0; i < m->nr_nics; i++)
 		nic_free(m->nics[i]);
-	if (m->poweroff)
-		pm_poweroff_free(m->poweroff);
+	if (m->pm)
+		acpi_pm_free(m->pm);
 	if (m->debug_exit)
 		debug_exit_free(m->debug_exit);
 	if (m->kbd)

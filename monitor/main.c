@@ -16,6 +16,7 @@
 #include "common/json_get.h"
 #include "common/jsonl.h"
 #include "common/log.h"
+#include "monitor/acpi.h"
 #include "monitor/nic.h"
 #include "monitor/monitor.h"
 #include "monitor/sandbox.h"
@@ -37,6 +38,7 @@ int monitor_exit_status(enum vm_end end, int status)
 	case VM_END_TRIPLE_FAULT: return MON_EXIT_TRIPLE_FAULT;
 	case VM_END_EMULATION: return MON_EXIT_EMULATION;
 	case VM_END_ENTRY_FAIL: return MON_EXIT_ENTRY_FAIL;
+	case VM_END_HALTED: return MON_EXIT_HALTED;
 	case VM_END_SIGNAL: return MON_EXIT_SIGNAL_BASE + status;
 	case VM_END_NONE:
 	case VM_END_ERROR:
@@ -225,8 +227,24 @@ static void on_stop_timeout(void *ctx, int fd, uint32_t events)
 	vm_end(&m->vm, VM_END_STOPPED, 0);
 }
 
+static void on_watch(void *ctx, int fd, uint32_t events)
+{
+	struct monitor *m = ctx;
+	uint64_t v;
+
+	(void)events;
+	(void)!read(fd, &v, sizeof(v));
+	if (!vm_watch(&m->vm))
+		return;
+	log_warn("vm %s: the guest halted: every vCPU is in HLT with interrupts off and "
+		 "nothing can wake it; ending the VM (a guest that cannot power off by ACPI "
+		 "halts like this)", m->vm.name);
+	vm_end(&m->vm, VM_END_HALTED, 0);
+}
+
 static int setup_loop(struct monitor *m)
 {
+	const struct itimerspec every_second = { { 1, 0 }, { 1, 0 } };
 	sigset_t set;
 	int r;
 
@@ -241,10 +259,13 @@ static int setup_loop(struct monitor *m)
 	signal(SIGPIPE, SIG_IGN);
 	m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	m->stop_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (m->signal_fd < 0 || m->stop_timer_fd < 0)
+	m->watch_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->signal_fd < 0 || m->stop_timer_fd < 0 || m->watch_timer_fd < 0 ||
+	    timerfd_settime(m->watch_timer_fd, 0, &every_second, NULL) < 0)
 		return -errno;
 	if ((r = ioloop_add(m->loop, m->signal_fd, EPOLLIN, on_signal, m)) < 0 ||
 	    (r = ioloop_add(m->loop, m->stop_timer_fd, EPOLLIN, on_stop_timeout, m)) < 0 ||
+	    (r = ioloop_add(m->loop, m->watch_timer_fd, EPOLLIN, on_watch, m)) < 0 ||
 	    (r = ioloop_add(m->loop, m->vm.done_fd, EPOLLIN, on_done, m)) < 0)
 		return r;
 	return 0;
@@ -312,6 +333,9 @@ static int open_host_side(struct monitor *m, const char *name)
 	r = machine_add_nics(&m->machine, cfg, m->loop);
 	if (r < 0)
 		return r == -EINVAL || r == -ENODEV ? MON_EXIT_USAGE : MON_EXIT_OSERR;
+	r = machine_build_acpi(&m->machine);
+	if (r < 0)
+		return r == -E2BIG ? MON_EXIT_CONFIG : MON_EXIT_OSERR;
 	if (cfg->control || cfg->control_fd >= 0) {
 		r = control_open(&m->control, m->loop, cfg->control, cfg->control_fd,
 				 monitor_handle_request, m);
@@ -387,7 +411,8 @@ static int run(struct monitor *m)
 			return MON_EXIT_OSERR;
 		m->vm.vcpu_thread_init = sandbox_vcpu_thread;
 	}
-	img = (struct boot_images){ kernel, kernel_len, initrd, initrd_len, cfg->cmdline };
+	img = (struct boot_images){ kernel, kernel_len, initrd, initrd_len, cfg->cmdline,
+				    ACPI_RSDP_ADDR };
 	r = boot_load(&m->vm.mem, &img, &st, err, sizeof(err));
 	if (r < 0) {
 		log_err("vm %s: kernel %s: %s", name, kname, err);
@@ -425,7 +450,8 @@ static int run(struct monitor *m)
 int main(int argc, char **argv)
 {
 	struct monitor_config cfg;
-	struct monitor m = { .cfg = &cfg, .signal_fd = -1, .stop_timer_fd = -1 };
+	struct monitor m = { .cfg = &cfg, .signal_fd = -1, .stop_timer_fd = -1,
+			     .watch_timer_fd = -1 };
 	int r;
 
 	log_set_ident("vmm-monitor");
@@ -462,6 +488,8 @@ int main(int argc, char **argv)
 		close(m.signal_fd);
 	if (m.stop_timer_fd >= 0)
 		close(m.stop_timer_fd);
+	if (m.watch_timer_fd >= 0)
+		close(m.watch_timer_fd);
 	if (m.vm_inited)
 		vm_destroy(&m.vm);
 	config_free(&cfg);

@@ -21,6 +21,7 @@ struct monitor {
 	struct machine machine;
 	int signal_fd;
 	int stop_timer_fd; /* graceful stop deadline, then forced */
+	int watch_timer_fd; /* once a second: vm_watch, a guest halted for good */
 	bool done;
 	bool vm_inited; /* vm_init() was called: vm_destroy() owed */
 };

@@ -21,6 +21,7 @@
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define CPUID_MAX_ENTRIES 256
+#define VM_HALT_PROBES 5
 
 static const char *const end_names[] = {
 	[VM_END_NONE] = "running",
@@ -33,6 +34,7 @@ static const char *const end_names[] = {
 	[VM_END_STOPPED] = "stopped",
 	[VM_END_SIGNAL] = "signal",
 	[VM_END_ERROR] = "host-error",
+	[VM_END_HALTED] = "halted",
 };
 
 const char *vm_end_name(enum vm_end e)
@@ -629,6 +631,59 @@ static bool handle_exit(struct vcpu *v, enum vm_exit_kind *kind)
 	}
 }
 
+/* The vCPU thread's answer to a probe (it owns the vCPU fd). */
+static void answer_probe(struct vcpu *v)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+	int state = VCPU_BUSY;
+
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0) {
+		if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+		    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+			state = VCPU_WAITING_SIPI;
+		else if (mp.mp_state == KVM_MP_STATE_HALTED &&
+			 ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
+			state = regs.rflags & (1u << 9) ? VCPU_HALTED : VCPU_HALTED_CLI;
+	}
+	__atomic_store_n(&v->probe_runs, v->stats.runs, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->state, state, __ATOMIC_RELEASE);
+}
+
+bool vm_watch(struct vm *vm)
+{
+	unsigned halted = 0, stuck = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		uint64_t runs = __atomic_load_n(&v->stats.runs, __ATOMIC_RELAXED);
+		int state = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+		/* No exit to user space since its last probe but the probe's own:
+		 * the probe's answer (made at most a second ago) still holds. */
+		bool quiet = runs == __atomic_load_n(&v->probe_runs, __ATOMIC_RELAXED);
+
+		if (quiet && state == VCPU_HALTED_CLI)
+			halted++, stuck++;
+		else if (quiet && state == VCPU_WAITING_SIPI)
+			stuck++;
+		/* Quiet since the last call (or since its probe): probe it again.
+		 * A vCPU that exits on its own is busy and left alone. */
+		if (v->started && (quiet || runs == v->watch_runs)) {
+			__atomic_store_n(&v->state, VCPU_BUSY, __ATOMIC_RELAXED);
+			__atomic_store_n(&v->probe, 1, __ATOMIC_RELEASE);
+			pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		}
+		v->watch_runs = runs;
+	}
+	/* A vCPU may run inside KVM for long without an exit to user space (a
+	 * paravirt spinlock wait halts with interrupts off until another vCPU's
+	 * kick), so one probe proves little; VM_HALT_PROBES in a row do. */
+	if (halted > 0 && stuck == vm->nr_vcpus)
+		return ++vm->halt_checks >= VM_HALT_PROBES;
+	vm->halt_checks = 0;
+	return false;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -658,6 +713,8 @@ static void *vcpu_thread(void *arg)
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->stats.count[VMX_INTR]++;
+				if (__atomic_exchange_n(&v->probe, 0, __ATOMIC_ACQ_REL))
+					answer_probe(v);
 				continue;
 			}
 			log_errno(-errno, "vm %s: vcpu %u: KVM_RUN", vm->name, v->id);

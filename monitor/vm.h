@@ -23,6 +23,7 @@ enum vm_end {
 	VM_END_STOPPED,      /* stopped on request (forced, or graceful and the guest complied) */
 	VM_END_SIGNAL,       /* the monitor got a terminating signal */
 	VM_END_ERROR,        /* host-side failure while running */
+	VM_END_HALTED,       /* every vCPU in HLT with interrupts off (vm_watch) */
 };
 const char *vm_end_name(enum vm_end e);
 
@@ -48,6 +49,20 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	struct vm_exit_stats stats; /* written by this vCPU's thread only */
+	/* vm_watch's probe: the I/O thread sets probe and kicks; the vCPU
+	 * thread answers with state and the run count it saw (atomics). */
+	int probe;
+	int state; /* enum vcpu_state */
+	uint64_t probe_runs;
+	uint64_t watch_runs; /* the I/O thread's: runs at its last vm_watch */
+};
+
+/* What a probed vCPU was doing (vm_watch). */
+enum vcpu_state {
+	VCPU_BUSY,          /* not probed, or running */
+	VCPU_HALTED,        /* in HLT, interrupts enabled: a timer or device wakes it */
+	VCPU_HALTED_CLI,    /* in HLT with interrupts off: only an NMI or INIT wakes it */
+	VCPU_WAITING_SIPI,  /* an AP never started (or stopped) by the guest */
 };
 
 #define VM_COALESCED_ZONES_MAX 16
@@ -92,6 +107,7 @@ struct vm {
 	unsigned nr_zones;
 	struct io_accel accel; /* handed to devices: vm_coalesce_add/del */
 	struct vm_msi msi;     /* MSI delivery and routes (msi.c) */
+	unsigned halt_checks;  /* vm_watch: calls in a row that found it halted */
 };
 
 /* Sets up the VM's state and maps its RAM, without KVM: the kernel is loaded
@@ -104,6 +120,15 @@ int vm_init(struct vm *vm, const char *name, uint64_t mem_bytes);
 /* kvm_fd: an open /dev/kvm to use (taken over), or -1 to open it. */
 int vm_create(struct vm *vm, unsigned nr_vcpus, int kvm_fd);
 void vm_destroy(struct vm *vm);
+
+/* Called about once a second by the I/O thread: finds a guest that halted
+ * for good (Linux's "System halted", a crashed guest's cli; hlt). vCPUs
+ * that made no exit to user space since the last call are kicked out of
+ * KVM_RUN and report their state; the VM is halted when 5 probes in a row
+ * found every vCPU in HLT with interrupts off or waiting for a SIPI (at
+ * least one halted), with no exit between them. Returns true then (the
+ * caller ends the VM, VM_END_HALTED): about 6 s after the guest halted. */
+bool vm_watch(struct vm *vm);
 
 /* Sets vCPU 0's registers for the boot state; others wait for INIT/SIPI. */
 int vm_setup_boot(struct vm *vm, const struct boot_state *st);

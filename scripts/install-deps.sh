@@ -10,6 +10,7 @@ libcmocka-dev libclang-rt-14-dev
 qemu-system-x86 iproute2 iputils-ping ethtool tcpdump kmod
 debootstrap busybox-static cpio xz-utils zstd
 python3 gnuplot-nox hyperfine
+acpica-tools iperf3
 "
 
 missing=""

@@ -4,32 +4,37 @@
 #   builds build/tests-san/*/test_*; each test case counts once per build.
 #   integration tests: tests/integration/*.sh; exit 0 pass, 77 skip, else fail.
 #
-# A test that needs KVM says so in its header ("# needs: kvm"). Where this
-# machine's /dev/kvm cannot run a VM (testhost/kvm-usable), those tests run
-# inside the test host (testhost/run: nested KVM under QEMU TCG), booted once,
-# while the others run here; the first line says so. A header line
+# A test that needs KVM says so in its header ("# needs: kvm"; "# needs:
+# kvm-linux" when it runs a stock Linux guest to user space, which kvm_pvm
+# cannot). Where this machine's /dev/kvm cannot run them (testhost/kvm-usable
+# [--linux]), those tests run inside the test host (testhost/run: nested KVM
+# under QEMU TCG), booted once, while the others run here; the first line
+# says so. A header line
 # "# prepare: CMD" names what such a test needs from the network (the test
 # host has none): it runs here first. "# parallel: no" keeps other tests from
 # running beside it when --jobs is more than 1 (a benchmark measures).
 #
-# Usage: tests/run.sh [--only kvm|other] [--jobs N] [--summary FILE] [PATTERN]
+# Usage: tests/run.sh [--only kvm|other] [--jobs N] [--summary FILE] [--names A|B] [PATTERN]
 #   PATTERN     only tests whose path contains it
 #   --only      kvm: only the integration tests that need KVM (no unit tests);
 #               other: everything else
 #   --jobs N    integration tests run N at a time (default 1 here, 2 inside
 #               the test host, where most of a test's time is waiting)
 #   --summary   also write "passed failed skipped" and the failures to FILE
+#   --names     only the integration tests of these names (what the test
+#               host is given)
 # Environment: VMM_SKIP_SLOW=1 skips the slow tests (they check it
 # themselves); VMM_TESTHOST=auto|always|never (testhost/kvm-usable);
 # VMM_TESTHOST_TIMEOUT (seconds for the test host's whole run, default 3600).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-only="" summary="" jobs="" pattern=""
+only="" summary="" jobs="" pattern="" names_only=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
 	--summary) summary=$2; shift 2 ;;
+	--names) names_only=$2; shift 2 ;;
 	--*) echo "tests/run.sh: unknown option $1" >&2; exit 2 ;;
 	*) pattern=$1; shift ;;
 	esac
@@ -42,6 +47,7 @@ logdir=build/test-logs
 mkdir -p "$logdir"
 
 needs_kvm() { grep -q '^# needs: kvm' "$1"; }
+needs_kvm_linux() { grep -q '^# needs: kvm-linux' "$1"; }
 
 run_unit() { # binary
 	local bin=$1 log out ok nok
@@ -120,30 +126,45 @@ kvm_tests=() other_tests=()
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	case $t in *"$pattern"*) ;; *) continue ;; esac
+	base=${t##*/}
+	[ -z "$names_only" ] || case "|$names_only|" in *"|${base%.sh}|"*) ;; *) continue ;; esac
 	if needs_kvm "$t"; then kvm_tests+=("$t"); else other_tests+=("$t"); fi
 done
 case $only in kvm) other_tests=() ;; other) kvm_tests=() ;; esac
 
-# Where the KVM tests run: here, or in the test host beside the others.
+# Where the KVM tests run: here, or in the test host beside the others (all
+# of them where KVM is unusable, the Linux ones where it is kvm_pvm).
 testhost_pid=""
 testhost_summary=$logdir/testhost.summary
+host_tests=()
 if [ ${#kvm_tests[@]} -gt 0 ] && ! why=$(testhost/kvm-usable); then
-	echo "tests: $why: the ${#kvm_tests[@]} tests that need KVM run in the test host (nested KVM under QEMU TCG), the others here"
+	host_tests=("${kvm_tests[@]}")
+	kvm_tests=()
+	echo "tests: $why: the ${#host_tests[@]} tests that need KVM run in the test host (nested KVM under QEMU TCG), the others here"
+elif [ ${#kvm_tests[@]} -gt 0 ] && ! why=$(testhost/kvm-usable --linux); then
+	here=()
 	for t in "${kvm_tests[@]}"; do
+		if needs_kvm_linux "$t"; then host_tests+=("$t"); else here+=("$t"); fi
+	done
+	kvm_tests=("${here[@]}")
+	[ ${#host_tests[@]} -eq 0 ] ||
+		echo "tests: $why: the ${#host_tests[@]} tests of a Linux guest run in the test host (nested KVM under QEMU TCG), the others here"
+fi
+if [ ${#host_tests[@]} -gt 0 ]; then
+	for t in "${host_tests[@]}"; do
 		sed -n 's/^# prepare: //p' "$t"
 	done | sort -u | while read -r cmd; do
 		echo "tests: preparing outside the test host: $cmd"
 		$cmd >"$logdir/prepare.log" 2>&1 || { echo "tests: warning: '$cmd' failed:"; tail -n 3 "$logdir/prepare.log"; }
 	done
 	rm -f "$testhost_summary"
-	names=$(printf '%s\n' "${kvm_tests[@]}" | sed 's|.*/||; s|\.sh$||' | paste -sd'|')
+	names=$(printf '%s\n' "${host_tests[@]}" | sed 's|.*/||; s|\.sh$||' | paste -sd'|')
 	(
 		testhost/run --timeout "${VMM_TESTHOST_TIMEOUT:-3600}" -- \
-			tests/run.sh --only kvm --summary "$testhost_summary" "$pattern" 2>&1 |
+			tests/run.sh --only kvm --names "$names" --summary "$testhost_summary" 2>&1 |
 			sed -u 's/^/[testhost] /'
 	) &
 	testhost_pid=$!
-	kvm_tests=()
 fi
 
 if [ "$only" != kvm ]; then

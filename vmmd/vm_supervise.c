@@ -211,6 +211,10 @@ enum vm_state vm_classify_exit(int status, char *reason, size_t len)
 		snprintf(reason, len, "guest-reset");
 		return VM_STOPPED;
 	}
+	if (status == MON_EXIT_HALTED) {
+		snprintf(reason, len, "guest-halted");
+		return VM_STOPPED;
+	}
 	if (status < 0) {
 		snprintf(reason, len, "monitor-vanished");
 		return VM_CRASHED;

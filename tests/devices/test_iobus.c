@@ -111,9 +111,61 @@ static void test_moves_are_bounded(void **state)
 	iobus_destroy(&bus);
 }
 
+struct at_tally {
+	unsigned n;
+	uint64_t addr[32], reads[32], writes[32];
+	uint64_t total;
+};
+
+static void visit_at(void *ctx, enum io_space sp, const char *name, uint64_t base, uint64_t len,
+		     const struct iobus_stats *st)
+{
+	struct at_tally *t = ctx;
+
+	(void)len;
+	if (sp != IO_PIO)
+		return;
+	if (!strcmp(name, "unclaimed"))
+		t->total = st->reads + st->writes;
+	if (!strcmp(name, "unclaimed-at") && t->n < 32) {
+		t->addr[t->n] = base;
+		t->reads[t->n] = st->reads;
+		t->writes[t->n++] = st->writes;
+	}
+}
+
+/* Each stray address has its own counts, for the first 16; the total
+ * counts them all. */
+static void test_unclaimed_at(void **state)
+{
+	struct iobus bus;
+	struct at_tally t = { 0 };
+	uint64_t v;
+	(void)state;
+
+	assert_int_equal(iobus_init(&bus), 0);
+	assert_int_equal(iobus_read(&bus, IO_PIO, 0x80, 1, &v), 0);
+	assert_int_equal(iobus_write(&bus, IO_PIO, 0x80, 1, 0), 0);
+	assert_int_equal(iobus_read(&bus, IO_PIO, 0x71, 1, &v), 0);
+	assert_int_equal(iobus_read(&bus, IO_PIO, 0x80, 1, &v), 0);
+	for (uint64_t p = 0x200; p < 0x200 + IOBUS_UNCLAIMED_TRACKED; p++)
+		assert_int_equal(iobus_write(&bus, IO_PIO, p, 1, 0), 0);
+	iobus_foreach(&bus, visit_at, &t);
+	assert_int_equal(t.n, IOBUS_UNCLAIMED_TRACKED);
+	assert_int_equal(t.addr[0], 0x80);
+	assert_int_equal(t.reads[0], 2);
+	assert_int_equal(t.writes[0], 1);
+	assert_int_equal(t.addr[1], 0x71);
+	assert_int_equal(t.reads[1], 1);
+	assert_int_equal(t.addr[2], 0x200);
+	assert_int_equal(t.total, 4 + IOBUS_UNCLAIMED_TRACKED);
+	iobus_destroy(&bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_dispatch),
-					    cmocka_unit_test(test_moves_are_bounded) };
+					    cmocka_unit_test(test_moves_are_bounded),
+					    cmocka_unit_test(test_unclaimed_at) };
 	return cmocka_run_group_tests_name("iobus", tests, NULL, NULL);
 }

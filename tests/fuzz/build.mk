@@ -29,7 +29,7 @@ FUZZ_DEVS_pcnet := devices/pcnet.o devices/pcnet_tx.o devices/pcnet_rx.o devices
 FUZZ_DEVS_uart16550 := devices/uart16550.o
 FUZZ_DEVS_i8042 := devices/i8042.o
 FUZZ_DEVS_pci := devices/pci.o
-FUZZ_DEVS_ports := devices/debug_exit.o devices/pm_poweroff.o
+FUZZ_DEVS_ports := devices/debug_exit.o devices/acpi_pm.o
 FUZZ_DEVS_virtio_net := devices/virtio_net.o devices/virtio_pci.o devices/virtqueue.o devices/msix.o devices/pci.o devices/txirq.o
 FUZZ_TARGETS := pcnet uart16550 i8042 pci ports
 # virtio-net where its sources are (a tree from before it has none).

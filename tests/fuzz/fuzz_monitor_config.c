@@ -13,7 +13,8 @@
  * a bad value (usage, data error, resource failure); what a success leaves
  * is consistent: each NIC has a model and exactly one of tap and fd, a file
  * or socket console has its path, a tee only with a file console, fd
- * numbers in 0..65535; config_validate() accepts only a kernel, memory and
+ * numbers in 0..65535; config_validate() accepts only a kernel (a path or
+ * --kernel-fd), memory and
  * vCPUs in range and a command line that fits. After any command line, a
  * good one parses (config_parse_args keeps no state from one call to the
  * next). Everything frees cleanly (LeakSanitizer), also after a refusal. */
@@ -45,7 +46,8 @@ FZ_NOCOV static void check_config(const struct monitor_config *c)
 
 FZ_NOCOV static void check_valid(const struct monitor_config *c)
 {
-	FZ_CHECK(c->kernel && c->kernel[0]);
+	/* A kernel by path, or by an inherited fd (vmmd's --kernel-fd). */
+	FZ_CHECK((c->kernel && c->kernel[0]) || (c->kernel_fd >= 0 && c->kernel_fd <= 65535));
 	FZ_CHECK(c->memory_mib >= MON_MEM_MIN_MIB && c->memory_mib <= MON_MEM_MAX_MIB);
 	FZ_CHECK(c->vcpus >= 1 && c->vcpus <= MON_VCPUS_MAX);
 	FZ_CHECK(!c->cmdline || strlen(c->cmdline) <= MON_CMDLINE_MAX);

@@ -1,5 +1,5 @@
 /* fuzz_ports.c: libFuzzer target for the two one-register devices,
- * devices/debug_exit.c (0xF4-0xF7) and devices/pm_poweroff.c (0x604-0x605),
+ * devices/debug_exit.c (0xF4-0xF7) and devices/acpi_pm.c (0x600-0x60B),
  * on a real iobus. The input is a guest program in the op format of
  * fuzz_common.h: accesses of every width at and around both.
  *
@@ -8,16 +8,17 @@
  * Invariants, from the devices' documented behaviour (devices/README.md),
  * predicted for every access and compared with what the vm_ctl received:
  * any write to debug-exit requests VM_REQ_DEBUG_EXIT with the value masked
- * to the access width; a 2-, 4- or 8-byte write at 0x604 with SLP_EN set and
- * SLP_TYP 0 requests VM_REQ_POWEROFF; nothing else requests anything. */
+ * to the access width; a write that covers PM1a_CNT (0x604-0x605) whole with
+ * SLP_EN set and SLP_TYP 0 in its bytes requests VM_REQ_POWEROFF; nothing
+ * else requests anything. */
+#include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "tests/fuzz/fuzz_common.h"
-#include "devices/pm_poweroff.h"
 
 struct fx {
 	struct iobus bus;
 	struct debug_exit *d;
-	struct pm_poweroff *p;
+	struct acpi_pm *p;
 	uint64_t requests;
 	enum vm_request last_req;
 	int last_status;
@@ -34,7 +35,7 @@ static void vm_req(void *ctx, enum vm_request req, int status)
 
 static const struct fz_region regions[] = {
 	{ .space = IO_PIO, .len = DEBUG_EXIT_NR_PORTS, .fixed_base = DEBUG_EXIT_DEFAULT_BASE },
-	{ .space = IO_PIO, .len = 2, .fixed_base = PM_POWEROFF_PORT },
+	{ .space = IO_PIO, .len = ACPI_PM_LEN, .fixed_base = ACPI_PM_BASE },
 };
 
 /* What the op at the front of f will request: the expected number of
@@ -70,11 +71,14 @@ static void predict(const struct fz *in, uint64_t *n, enum vm_request *req, int 
 		(*n)++;
 		*req = VM_REQ_DEBUG_EXIT;
 		*status = (int)(uint32_t)(val & mask);
-	} else if (addr == PM_POWEROFF_PORT && size >= 2 && (val & PM1_CNT_SLP_EN) &&
-		   !(val & PM1_CNT_SLP_TYP_MASK)) {
-		(*n)++;
-		*req = VM_REQ_POWEROFF;
-		*status = 0;
+	} else if (addr <= ACPI_PM_BASE + ACPI_PM1_CNT && addr + size >= ACPI_PM_BASE + ACPI_PM1_CNT + 2 &&
+		   addr >= ACPI_PM_BASE) {
+		uint16_t cnt = (uint16_t)(((uint64_t)val & mask) >> (8 * (ACPI_PM_BASE + ACPI_PM1_CNT - addr)));
+		if ((cnt & PM1_CNT_SLP_EN) && !(cnt & PM1_CNT_SLP_TYP_MASK)) {
+			(*n)++;
+			*req = VM_REQ_POWEROFF;
+			*status = 0;
+		}
 	}
 }
 
@@ -91,10 +95,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(iobus_init(&x.bus) == 0);
 	vm = (struct vm_ctl){ .request = vm_req, .ctx = &x };
 	x.d = debug_exit_new(&vm);
-	x.p = pm_poweroff_new(&vm);
+	x.p = acpi_pm_new(&vm, NULL, NULL);
 	FZ_CHECK(x.d && x.p);
 	FZ_CHECK(debug_exit_attach(x.d, &x.bus, DEBUG_EXIT_DEFAULT_BASE) == 0);
-	FZ_CHECK(pm_poweroff_attach(x.p, &x.bus, PM_POWEROFF_PORT) == 0);
+	FZ_CHECK(acpi_pm_attach(x.p, &x.bus, ACPI_PM_BASE) == 0);
 
 	/* One op at a time, each predicted first. */
 	while (fz_more(&f)) {
@@ -112,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	debug_exit_free(x.d);
-	pm_poweroff_free(x.p);
+	acpi_pm_free(x.p);
 	iobus_destroy(&x.bus);
 	return 0;
 }

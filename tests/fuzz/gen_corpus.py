@@ -362,7 +362,9 @@ def monitor_config_seeds():
     return {'json_then_flags': bytes([3]) + json_cfg.encode() + b'\0' + b'\0'.join(a.encode() for a in args),
             'flags': bytes([2]) + b'\0'.join(a.encode() for a in flags),
             # an unknown short option left getopt inside "-ab" for the next call
-            'getopt_cluster': bytes([2]) + b'-ab'}
+            'getopt_cluster': bytes([2]) + b'-ab',
+            # the kernel by an abbreviated --kernel-fd: valid with no path
+            'kernel-fd-abbrev': bytes([2]) + b'--kernel-f=0'}
 
 
 def nic_config_seeds():

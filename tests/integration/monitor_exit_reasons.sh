@@ -1,7 +1,8 @@
 #!/bin/bash
 # needs: kvm (tests/run.sh runs it in the test host where this machine has none)
 # Exit statuses say why the VM ended (reset, triple fault with a register
-# dump), and the console backends (file, unix socket) and --config work.
+# dump, a guest halted for good on each of 2 vCPUs), and the console backends
+# (file, unix socket) and --config work.
 . tests/lib/common.sh
 need_kvm
 [ -x "$MONITOR" ] && [ -f "$GUEST" ] || fail "build first"
@@ -16,6 +17,17 @@ rc=$?
 [ $rc -eq 81 ] || fail "triple fault: exit $rc, want 81"
 grep -q 'guest triple fault (shutdown) at rip=0x' "$TMP/err" || fail "no triple-fault message"
 grep -q 'rflags=.*cr0=.*cr3=' "$TMP/err" || fail "no register dump"
+
+# cli; hlt: the watch ends the VM within seconds, with the reason
+start=$SECONDS
+timeout 30 "$MONITOR" --kernel "$GUEST" --cmdline "fault kind=halt" --vcpus 2 --stats json \
+	>"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 84 ] || fail "halt: exit $rc, want 84: $(tail -3 "$TMP/err")"
+grep -q '"end":"halted"' "$TMP/err" || fail "halt: end reason missing: $(cat "$TMP/err")"
+grep -q 'the guest halted: every vCPU is in HLT with interrupts off' "$TMP/err" ||
+	fail "halt: no message"
+((SECONDS - start <= 15)) || fail "halt: took $((SECONDS - start)) s to notice"
 
 # console to a file
 "$MONITOR" --kernel "$GUEST" --cmdline selftest --console "file:$TMP/console.log" --stats none \

@@ -86,7 +86,7 @@ static void test_pvh_loads_segments_and_start_info(void **state)
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 4096);
 	memset(f->mem.host + 0x100000 + 256, 0xee, 4096); /* bss must be zeroed */
-	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "selftest x=1" };
+	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "selftest x=1", 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), 0);
 	assert_int_equal(st.mode, BOOT_PVH32);
 	assert_int_equal(st.entry, 0x100010);
@@ -125,7 +125,7 @@ static void test_pvh_without_note_is_refused(void **state)
 	struct boot_state st;
 
 	make_pvh_elf(f, 0x100010, 0, 0x100000, 0);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -ENOEXEC);
 	assert_non_null(strstr(f->err, "PVH"));
 }
@@ -137,7 +137,7 @@ static void test_pvh_segment_beyond_memory(void **state)
 	struct boot_state st;
 
 	make_pvh_elf(f, MEM_SIZE - 16, 1, MEM_SIZE - 128, 0);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -ENOSPC);
 	assert_non_null(strstr(f->err, "does not fit"));
 }
@@ -149,7 +149,7 @@ static void test_pvh_segment_in_boot_area(void **state)
 	struct boot_state st;
 
 	make_pvh_elf(f, 0x1010, 1, 0x1000, 0);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EINVAL);
 	assert_non_null(strstr(f->err, "below 1 MiB"));
 }
@@ -162,16 +162,16 @@ static void test_pvh_truncated_headers(void **state)
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 0);
 	((Elf64_Ehdr *)f->img)->e_phoff = 0x10000000; /* far outside the file */
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EINVAL);
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 0);
-	img = (struct boot_images){ f->img, 40, NULL, 0, NULL }; /* cut inside the ELF header */
+	img = (struct boot_images){ f->img, 40, NULL, 0, NULL, 0 }; /* cut inside the ELF header */
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EINVAL);
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 0);
 	((Elf64_Phdr *)(f->img + sizeof(Elf64_Ehdr)))[1].p_filesz = 1u << 30;
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EINVAL);
 }
 
@@ -182,7 +182,7 @@ static void test_pvh_entry_outside_image(void **state)
 	struct boot_state st;
 
 	make_pvh_elf(f, 0x200000, 1, 0x100000, 0);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EINVAL);
 }
 
@@ -194,7 +194,7 @@ static void test_pvh_initrd_too_big(void **state)
 	struct boot_state st;
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 0);
-	img = (struct boot_images){ f->img, f->img_len, big, MEM_SIZE - 0x100000, NULL };
+	img = (struct boot_images){ f->img, f->img_len, big, MEM_SIZE - 0x100000, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -ENOSPC);
 	assert_non_null(strstr(f->err, "initrd"));
 	free(big);
@@ -247,7 +247,7 @@ static void test_bzimage_64bit_boot(void **state)
 	uint64_t *gdt = (void *)(f->mem.host + BOOT_GDT_ADDR);
 
 	make_bzimage(f, 0x020f, 1);
-	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "console=ttyS0" };
+	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "console=ttyS0", 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), 0);
 	assert_int_equal(st.mode, BOOT_LINUX64);
 	assert_int_equal(st.entry, 0x1000000 + 0x200);
@@ -288,7 +288,7 @@ static void test_bzimage_old_protocol(void **state)
 	struct boot_state st;
 
 	make_bzimage(f, 0x0206, 0);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EPROTO);
 	assert_non_null(strstr(f->err, "too old"));
 
@@ -306,7 +306,7 @@ static void test_bzimage_cmdline_too_long_for_kernel(void **state)
 	memset(cmdline, 'a', sizeof(cmdline) - 1);
 	cmdline[sizeof(cmdline) - 1] = 0;
 	make_bzimage(f, 0x020f, 1);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, cmdline };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, cmdline, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -ENOSPC);
 }
 
@@ -317,7 +317,7 @@ static void test_not_a_kernel(void **state)
 	struct boot_state st;
 
 	memset(f->img, 0x90, 4096);
-	img = (struct boot_images){ f->img, 4096, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, 4096, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -ENOEXEC);
 	img.kernel_len = 3; /* shorter than any header */
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -ENOEXEC);
@@ -331,7 +331,7 @@ static void test_memory_too_small(void **state)
 	struct boot_state st;
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 0);
-	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL };
+	img = (struct boot_images){ f->img, f->img_len, NULL, 0, NULL, 0 };
 	assert_int_equal(boot_load(&small, &img, &st, f->err, sizeof(f->err)), -ENOSPC);
 }
 
