@@ -239,6 +239,14 @@ static void on_watch(void *ctx, int fd, uint32_t events)
 	log_warn("vm %s: the guest halted: every vCPU is in HLT with interrupts off and "
 		 "nothing can wake it; ending the VM (a guest that cannot power off by ACPI "
 		 "halts like this)", m->vm.name);
+	for (unsigned i = 0; i < m->vm.nr_vcpus; i++) {
+		struct vcpu *v = &m->vm.vcpus[i];
+		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_HALTED_CLI)
+			log_info("vm %s: vcpu %u halted at rip=0x%llx", m->vm.name, i,
+				 (unsigned long long)__atomic_load_n(&v->probe_rip, __ATOMIC_RELAXED));
+		else
+			log_info("vm %s: vcpu %u waits for INIT/SIPI", m->vm.name, i);
+	}
 	vm_end(&m->vm, VM_END_HALTED, 0);
 }
 

@@ -643,8 +643,10 @@ static void answer_probe(struct vcpu *v)
 		    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
 			state = VCPU_WAITING_SIPI;
 		else if (mp.mp_state == KVM_MP_STATE_HALTED &&
-			 ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
+			 ioctl(v->fd, KVM_GET_REGS, &regs) == 0) {
 			state = regs.rflags & (1u << 9) ? VCPU_HALTED : VCPU_HALTED_CLI;
+			__atomic_store_n(&v->probe_rip, regs.rip, __ATOMIC_RELAXED);
+		}
 	}
 	__atomic_store_n(&v->probe_runs, v->stats.runs, __ATOMIC_RELAXED);
 	__atomic_store_n(&v->state, state, __ATOMIC_RELEASE);

@@ -54,6 +54,7 @@ struct vcpu {
 	int probe;
 	int state; /* enum vcpu_state */
 	uint64_t probe_runs;
+	uint64_t probe_rip; /* where the last probe found it halted */
 	uint64_t watch_runs; /* the I/O thread's: runs at its last vm_watch */
 };
 

@@ -2,9 +2,14 @@
 # The main job in one command (`make demo`): inside a network namespace of its
 # own, vmmd with switch sw0 (eBPF, netbridge) whose host port demo-host has
 # 198.51.100.1/24; a netguest VM demo1 ("echo ip=198.51.100.2") with a PCnet
-# NIC on sw0; ping from the namespace; `vmctl list` and `vmctl stats demo1`;
-# then everything is stopped and removed (VM, vmmd, switch, taps, pins,
-# namespace, temporary folder). Needs root (namespace, BPF) and /dev/kvm.
+# NIC on sw0; ping from the namespace; a stock Linux VM demo2 (Debian's
+# kernel and our initramfs from BUILD_DIR/linux, stock pcnet32 driver,
+# 198.51.100.3) on sw0 that pings demo1 and the host port, then waits;
+# `vmctl list` and `vmctl stats`; demo2 stopped by its ACPI power button;
+# then everything is stopped and removed (VMs, vmmd, switch, taps, pins,
+# namespace, temporary folder). Needs root (namespace, BPF) and /dev/kvm;
+# without BUILD_DIR/linux, or on a kvm_pvm host (no Linux user space
+# there), demo2 is left out, saying why.
 # Usage: vmmd/demo.sh [BUILD_DIR]
 set -eu
 B=$(cd "${1:-build}" && pwd)
@@ -25,8 +30,10 @@ pid=
 inns() { nsenter --net="$NSPATH" "$@"; }
 cleanup() {
 	set +e
-	$VMCTL stop demo1 --force >/dev/null 2>&1
-	$VMCTL delete demo1 >/dev/null 2>&1
+	for vm in demo1 demo2; do
+		$VMCTL stop $vm --force >/dev/null 2>&1
+		$VMCTL delete $vm >/dev/null 2>&1
+	done
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	[ -e "$NSPATH" ] && inns "$B/nbctl" -r "$RT" destroy-all >/dev/null 2>&1
 	rm -rf "/sys/fs/bpf/$RT"
@@ -63,8 +70,38 @@ run switch list
 for _ in $(seq 1 100); do grep -q 'mode=echo ready' "$T/state/logs/demo1.log" && break; sleep 0.05; done
 echo "\$ ping -c 3 198.51.100.2   (in namespace $NS, from demo-host 198.51.100.1)"
 inns ping -c 3 -i 0.2 -W 3 198.51.100.2
+
+L=$B/linux
+linux=yes
+if [ ! -s "$L/bzImage" ] || [ ! -s "$L/initramfs.cpio.gz" ]; then
+	linux="no Linux guest in $L (scripts/build-linux-guest.sh $L)"
+elif [ -d /sys/module/kvm_pvm ]; then
+	linux="this /dev/kvm is kvm_pvm, which cannot run Linux to user space"
+fi
+if [ "$linux" = yes ]; then
+	run create demo2 --kernel "$L/bzImage" --initrd "$L/initramfs.cpio.gz" --memory 256 \
+		--cmdline "console=ttyS0 panic=-1 vmm.ip0=198.51.100.3/24 vmm.run=\"ping -c 3 198.51.100.2 && ping -c 3 198.51.100.1 && echo DEMO2-PINGS-OK; sleep 100000\"" \
+		--nic model=pcnet,switch=sw0
+	run start demo2
+	echo "--- waiting for the Linux guest to boot and ping (minutes in a nested test host)"
+	for _ in $(seq 1 1200); do
+		grep -qa 'DEMO2-PINGS-OK\|run: exit' "$T/state/logs/demo2.log" && break
+		sleep 0.5
+	done
+	echo "--- demo2's console: its NIC, and its pings of demo1 and the host port"
+	grep -a 'vmm-linux-guest: eth0\|pcnet32.*79C970A\|bytes from\|packet loss' "$T/state/logs/demo2.log" | tr -d '\r'
+	grep -qa DEMO2-PINGS-OK "$T/state/logs/demo2.log" || { echo "demo: demo2's pings failed"; exit 1; }
+else
+	echo "--- demo2 (a stock Linux guest) left out: $linux"
+fi
 run list
 run stats demo1
 run stop demo1
 echo "--- console log ($T/state/logs/demo1.log):"
 cat "$T/state/logs/demo1.log"
+if [ "$linux" = yes ]; then
+	run stats demo2
+	run stop demo2 --timeout 120
+	echo "--- demo2's shutdown (ACPI power button), from its console:"
+	grep -a 'power button\|shutting down\|Power down' "$T/state/logs/demo2.log" | tr -d '\r'
+fi
