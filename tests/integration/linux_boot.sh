@@ -36,7 +36,7 @@ done
 boot_case() { # label kernel
 	local label=$1 kernel=$2 out=$TMP/$1.serial err=$TMP/$1.stderr rc
 	info "$label: booting $kernel with 2 vCPUs, pcnet + virtio-net"
-	timeout "$LIMIT" "$MONITOR" --kernel "$kernel" --initrd "$LINUX_GUEST/initramfs.cpio.gz" \
+	timeout "$LIMIT" "${LINUX_PIN[@]}" "$MONITOR" --kernel "$kernel" --initrd "$LINUX_GUEST/initramfs.cpio.gz" \
 		--memory 256 --vcpus 2 --stats json \
 		--nic model=pcnet,tap=vmlb-t0 --nic model=virtio-net,tap=vmlb-t1 \
 		--cmdline "$LINUX_CMDLINE" </dev/null >"$out" 2>"$err"
