@@ -27,9 +27,8 @@ cat >"$TMP/net.json" <<EOF
  "switches": [{"name": "sw0", "uplink": null, "host_port": "nt-h0"},
               {"name": "sw1", "uplink": null, "host_port": "nt-h1"}]}
 EOF
-VMMD_WRAP=("${LINUX_PIN[@]}")
 start_net_vmmd "$TMP/net.json"
-grep -q "netbridge runtime $RT: 2 switches" "$VMMD_LOG" || fail "switches not set up: $(tail -n 5 "$VMMD_LOG")"
+grep -q "netbridge runtime $RT: 2 switch" "$VMMD_LOG" || fail "switches not set up: $(tail -n 5 "$VMMD_LOG")"
 inns ip addr add 198.51.100.1/25 dev nt-h0 || fail "nt-h0 address"
 inns ip addr add 198.51.100.129/25 dev nt-h1 || fail "nt-h1 address"
 inns iperf3 -s -D -I "$TMP/iperf3.pid" --logfile "$TMP/iperf3.log" || fail "iperf3 server"
