@@ -37,10 +37,13 @@ CLEANUP+=('kill "$(cat "$TMP/iperf3.pid" 2>/dev/null)" 2>/dev/null')
 # define NAME HOSTNUM RUN: a Linux VM with .HOSTNUM on sw0 and .(128+HOSTNUM) on sw1
 define() {
 	local cmd="$LINUX_CMDLINE vmm.ip0=198.51.100.$2/25 vmm.ip1=198.51.100.$((128 + $2))/25"
+	local m
+	m=$(printf %02x "$2")
 	vmctl create "$1" --kernel "$TMP/bzImage" --initrd "$TMP/initramfs.cpio.gz" --memory 256 \
 		--vcpus 1 --cmdline "$cmd vmm.run=$3" \
-		--nic "model=pcnet,switch=sw0,mac=52:54:00:6c:00:0$2" \
-		--nic "model=virtio-net,switch=sw1,mac=52:54:00:6c:01:0$2" >/dev/null || fail "create $1"
+		--nic "model=pcnet,switch=sw0,mac=52:54:00:6c:00:$m" \
+		--nic "model=virtio-net,switch=sw1,mac=52:54:00:6c:01:$m" >"$TMP/create.out" 2>&1 ||
+		fail "create $1: $(cat "$TMP/create.out")"
 }
 console_has() { grep -aq -- "$2" "$S/logs/$1.log" 2>/dev/null; }
 wait_console() { # NAME TEXT SECONDS
