@@ -21,6 +21,8 @@ command -v iperf3 >/dev/null || skip "iperf3 not installed (scripts/install-deps
 linux_guest_prereqs
 net_setup vmmdlx
 cp "$LINUX_GUEST/bzImage" "$LINUX_GUEST/initramfs.cpio.gz" "$TMP/" || fail "copying the guest"
+# the guests' consoles outlive the test, for a look after a failure
+CLEANUP+=('for f in "$S"/logs/lx*.log; do [ -f "$f" ] && cp "$f" "build/test-logs/linux_net.$(basename "$f" .log).console"; done')
 
 cat >"$TMP/net.json" <<EOF
 {"netbridge_runtime": "$RT", "stop_timeout_s": 60,
@@ -65,8 +67,8 @@ wait_console lx2 'vmm-linux-guest: ready' 300
 vmctl start lx1 >/dev/null || fail "start lx1"
 wait_console lx1 'LX-COUNTERS-END' 600
 console_has lx1 LX-CHECKS-OK || fail "lx1: a check failed: $(grep -a -A3 -i 'unreachable\|error\|100% packet loss' "$S/logs/lx1.log" | head -20)"
-grep -aq 'pcnet32' "$S/logs/lx1.log" && grep -aq 'eth1 virtio_net' "$S/logs/lx1.log" ||
-	fail "lx1: NIC drivers: $(grep -a 'vmm-linux-guest: eth' "$S/logs/lx1.log")"
+grep -aq 'nics: eth0:pcnet32 eth1:virtio_net' "$S/logs/lx1.log" ||
+	fail "lx1: NIC drivers: $(grep -a 'nics:' "$S/logs/lx1.log")"
 got=$(grep -ac ' receiver' "$S/logs/lx1.log")
 [ "$got" = 4 ] || fail "lx1: $got iperf3 runs finished, want 4"
 
