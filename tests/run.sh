@@ -6,7 +6,7 @@
 #
 # A test that needs KVM says so in its header ("# needs: kvm"; "# needs:
 # kvm-linux" when it runs a stock Linux guest to user space, which kvm_pvm
-# cannot: none in make check for now, see testhost/README.md). Where this machine's /dev/kvm cannot run them (testhost/kvm-usable
+# cannot). Where this machine's /dev/kvm cannot run them (testhost/kvm-usable
 # [--linux]), those tests run inside the test host (testhost/run: nested KVM
 # under QEMU TCG), booted once, while the others run here; the first line
 # says so. A header line

@@ -65,8 +65,8 @@ define lx1 11 "\"$script\""
 vmctl start lx2 >/dev/null || fail "start lx2"
 wait_console lx2 'vmm-linux-guest: ready' 300
 vmctl start lx1 >/dev/null || fail "start lx1"
-wait_console lx1 'LX-COUNTERS-END' 600
-console_has lx1 LX-CHECKS-OK || fail "lx1: a check failed: $(grep -a -A3 -i 'unreachable\|error\|100% packet loss' "$S/logs/lx1.log" | head -20)"
+wait_console lx1 '^LX-COUNTERS-END' 600
+console_has lx1 '^LX-CHECKS-OK' || fail "lx1: a check failed: $(grep -a -A3 -i 'unreachable\|error\|100% packet loss' "$S/logs/lx1.log" | head -20)"
 grep -aq 'nics: eth0:pcnet32 eth1:virtio_net' "$S/logs/lx1.log" ||
 	fail "lx1: NIC drivers: $(grep -a 'nics:' "$S/logs/lx1.log")"
 got=$(grep -ac ' receiver' "$S/logs/lx1.log")
