@@ -3,7 +3,9 @@
  * Management Timer"), one block at 0x600 as on QEMU's PIIX4 PM:
  *
  *   0x600 PM1a_STS  16 bits: PWRBTN_STS (8), WAK_STS (15); a 1 written clears
- *   0x602 PM1a_EN   16 bits: PWRBTN_EN (8)
+ *   0x602 PM1a_EN   16 bits: PWRBTN_EN (8); GBL_EN (5) is kept so that the
+ *                   OS's check of it passes (ACPICA warns otherwise), but no
+ *                   firmware here takes the global lock: its event never fires
  *   0x604 PM1a_CNT  16 bits: SCI_EN (0) reads 1 (the machine is always in
  *                   ACPI mode: the FADT has no SMI_CMD), SLP_TYP (12:10),
  *                   SLP_EN (13, write-only)
@@ -32,7 +34,7 @@
 #include "common/log.h"
 
 #define PM1_STS_MASK (PM1_STS_PWRBTN | PM1_STS_WAK)
-#define PM1_EN_MASK PM1_EN_PWRBTN
+#define PM1_EN_MASK (PM1_EN_PWRBTN | PM1_EN_GBL)
 #define PM1_CNT_KEEP (PM1_CNT_SLP_TYP_MASK | 0x0006) /* SLP_TYP, BM_RLD, GBL_RLS */
 
 struct acpi_pm {

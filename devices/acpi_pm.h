@@ -22,6 +22,7 @@
 #define PM1_STS_PWRBTN 0x0100
 #define PM1_STS_WAK 0x8000
 #define PM1_EN_PWRBTN 0x0100
+#define PM1_EN_GBL 0x0020 /* the global lock release event: kept, never raised */
 #define PM1_CNT_SCI_EN 0x0001
 #define PM1_CNT_SLP_EN 0x2000
 #define PM1_CNT_SLP_TYP_MASK 0x1C00

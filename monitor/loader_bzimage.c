@@ -129,6 +129,11 @@ int boot_load_bzimage(const struct gmem *mem, const struct boot_images *img,
 		return -EINVAL;
 	}
 	kernel_len = (uint32_t)(img->kernel_len - kernel_off);
+	if (kernel_len <= 0x200) {
+		snprintf(err, errlen, "bzImage protected-mode code is %u bytes: too short for the "
+				      "64-bit entry at offset 0x200", kernel_len);
+		return -EINVAL;
+	}
 
 	align = rd32(k, HDR_KERNEL_ALIGNMENT);
 	if (align == 0 || (align & (align - 1)) || align > (1u << 30))

@@ -55,8 +55,12 @@ cat >"$T/vmmd.json" <<EOF
 EOF
 echo "== vmmd in namespace $NS, config:"
 cat "$T/vmmd.json"
-# nsenter execs vmmd (no fork): $! is vmmd's pid
-nsenter --net="$NSPATH" "$B/vmmd" --config "$T/vmmd.json" --state-dir "$T/state" \
+# nsenter execs vmmd (no fork): $! is vmmd's pid. In the test host (nested
+# KVM under QEMU TCG) a VM's vCPUs on different CPUs lose wakeups between
+# them (testhost/README.md): there vmmd and its monitors run on one CPU.
+pin=()
+[ -n "${TESTHOST:-}" ] && pin=(taskset -c 0)
+nsenter --net="$NSPATH" "${pin[@]}" "$B/vmmd" --config "$T/vmmd.json" --state-dir "$T/state" \
 	--runtime-dir "$T/run" >"$T/vmmd.log" 2>&1 </dev/null &
 pid=$!
 for _ in $(seq 1 100); do $VMCTL version >/dev/null 2>&1 && break; sleep 0.05; done

@@ -117,8 +117,8 @@ static void test_power_button(void **state)
 	assert_int_equal(inw(&f->bus, STS), PM1_STS_PWRBTN);
 	assert_int_equal(f->sci.rises, 0);
 	/* Enabling it with the status pending raises the SCI. */
-	outw(&f->bus, EN, PM1_EN_PWRBTN | 0x0001); /* TMR_EN is not kept */
-	assert_int_equal(inw(&f->bus, EN), PM1_EN_PWRBTN);
+	outw(&f->bus, EN, PM1_EN_PWRBTN | PM1_EN_GBL | 0x0001); /* TMR_EN is not kept */
+	assert_int_equal(inw(&f->bus, EN), PM1_EN_PWRBTN | PM1_EN_GBL);
 	assert_int_equal(f->sci.rises, 1);
 	assert_int_equal(f->sci.level, 1);
 	assert_int_equal(f->sci.gsi_seen, SCI_GSI);

@@ -375,7 +375,7 @@ def nic_config_seeds():
             'mac_one_digit': b'model=pcnet,tap=tap0,mac=52:54:00:12:34:5'}
 
 
-def bzimage(relocatable=True, pref=0x1000000, payload=256):
+def bzimage(relocatable=True, pref=0x1000000, payload=1024):
     k = bytearray(1024 + payload)
     k[0x1f1] = 1                                  # setup_sects: the kernel at 1024
     k[0x1fe:0x200] = b'\x55\xaa'
@@ -423,7 +423,10 @@ def boot_seeds():
     return {'bzimage_initrd_cmdline': bytes([0x0f]) + extras + bzimage(),
             'bzimage_fixed_address': bytes([0x02]) + bzimage(relocatable=False, pref=0x100000),
             'pvh64_initrd_cmdline': bytes([0x0e]) + extras + pvh_elf(),
-            'pvh32': bytes([0x01]) + pvh_elf(elf64=False)}
+            'pvh32': bytes([0x01]) + pvh_elf(elf64=False),
+            # protected-mode code shorter than the 64-bit entry at 0x200 (an
+            # entry past the code, even beyond memory, was accepted)
+            'bzimage_short_code': bytes([0x03]) + bzimage(payload=256)}
 
 
 def main():

@@ -27,6 +27,7 @@ cat >"$TMP/net.json" <<EOF
  "switches": [{"name": "sw0", "uplink": null, "host_port": "nt-h0"},
               {"name": "sw1", "uplink": null, "host_port": "nt-h1"}]}
 EOF
+VMMD_WRAP=("${LINUX_PIN[@]}")
 start_net_vmmd "$TMP/net.json"
 grep -q "netbridge runtime $RT: 2 switches" "$VMMD_LOG" || fail "switches not set up: $(tail -n 5 "$VMMD_LOG")"
 inns ip addr add 198.51.100.1/25 dev nt-h0 || fail "nt-h0 address"

@@ -86,7 +86,8 @@ static void test_pvh_loads_segments_and_start_info(void **state)
 
 	make_pvh_elf(f, 0x100010, 1, 0x100000, 4096);
 	memset(f->mem.host + 0x100000 + 256, 0xee, 4096); /* bss must be zeroed */
-	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "selftest x=1", 0 };
+	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "selftest x=1",
+				    0xE0000 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), 0);
 	assert_int_equal(st.mode, BOOT_PVH32);
 	assert_int_equal(st.entry, 0x100010);
@@ -100,6 +101,7 @@ static void test_pvh_loads_segments_and_start_info(void **state)
 	si = (void *)(f->mem.host + BOOT_START_INFO_ADDR);
 	assert_int_equal(si->magic, PVH_START_MAGIC);
 	assert_int_equal(si->version, 1);
+	assert_int_equal(si->rsdp_paddr, 0xE0000);
 	assert_int_equal(si->cmdline_paddr, BOOT_CMDLINE_ADDR);
 	assert_string_equal((char *)f->mem.host + BOOT_CMDLINE_ADDR, "selftest x=1");
 	assert_int_equal(si->memmap_entries, 3);
@@ -247,8 +249,10 @@ static void test_bzimage_64bit_boot(void **state)
 	uint64_t *gdt = (void *)(f->mem.host + BOOT_GDT_ADDR);
 
 	make_bzimage(f, 0x020f, 1);
-	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "console=ttyS0", 0 };
+	img = (struct boot_images){ f->img, f->img_len, initrd, sizeof(initrd), "console=ttyS0",
+				    0xE0000 };
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), 0);
+	assert_int_equal(rd64(bp + 0x070), 0xE0000); /* acpi_rsdp_addr */
 	assert_int_equal(st.mode, BOOT_LINUX64);
 	assert_int_equal(st.entry, 0x1000000 + 0x200);
 	assert_int_equal(st.rsi, BOOT_PARAMS_ADDR);
@@ -294,6 +298,13 @@ static void test_bzimage_old_protocol(void **state)
 
 	make_bzimage(f, 0x020f, 0); /* new enough, but no 64-bit entry */
 	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EPROTO);
+
+	/* protected-mode code that ends before the 64-bit entry at 0x200 (found
+	 * by fuzz_boot: the entry could even lie beyond memory) */
+	make_bzimage(f, 0x020f, 1);
+	img.kernel_len = 1024 + 0x200;
+	assert_int_equal(boot_load(&f->mem, &img, &st, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "too short for the 64-bit entry"));
 }
 
 static void test_bzimage_cmdline_too_long_for_kernel(void **state)
