@@ -255,11 +255,12 @@ def start_vm(sysm, cmdline, tmp, cpu, tap=VM_TAP, gmac=GUEST_MAC, qmp=False):
 
 class Lines:
     """Lines of a child's stdout, read from the raw fd (no hidden buffering,
-    so select() never misses a line that already arrived)."""
+    so select() never misses a line that already arrived); each also written
+    to log (a text file) as it arrives, if given."""
 
-    def __init__(self, p):
+    def __init__(self, p, log=None):
         self.p, self.fd, self.buf, self.eof = p, p.stdout.fileno(), b"", False
-        self.text = []
+        self.text, self.log = [], log
 
     def until(self, pat, deadline):
         """The first line matching pat, or None at EOF or the deadline."""
@@ -269,6 +270,9 @@ class Lines:
                 line, self.buf = self.buf.split(b"\n", 1)
                 line = line.decode(errors="replace")
                 self.text.append(line)
+                if self.log:
+                    self.log.write(line + "\n")
+                    self.log.flush()
                 if re.search(pat, line):
                     return line
             if self.eof:
