@@ -22,21 +22,28 @@ Figures per direction (median, min-max over the runs):
   CPU ms/MiB          utime+stime of the VM's process (all threads), bracketed
                       by the guest's "go"/"done" console lines, per MiB moved
   exits/packet        vmm: its stats (control socket at "go" and "done"), every
-                      exit to user space but COM1, by cause; every system:
-                      KVM's own per-VM counters (debugfs kvm/PID-FD: exits,
-                      io_exits, mmio_exits, halt_exits, ...) when mounted
+                      exit to user space but COM1, by cause
+  KVM exits/packet    every system: KVM's own per-VM counters (debugfs
+                      kvm/PID-FD: exits, io_exits, mmio_exits, halt_exits, ...),
+                      every exit from the guest, to user space or not
   NIC exits, IRQs     vmm: the NIC's register exits and interrupts (its stats);
                       every system: the NIC's lines of the guest's
                       /proc/interrupts
   packets             the guest's eth0 frames, rx + tx, over the transfer
                       (/proc/net/dev; a GSO/TSO frame counts once)
 Ratios and the issue's targets side by side; reports, never asserts.
+A boot that stalls (not ready within --boot-timeout; once ready, no frame on
+the tap and no console line for --stall-timeout) is tried again, --tries in
+all; every failure is in the report.
 
 usage: bench/linux_tcp.py [--quick] [--runs N] [--size 100M] [--systems REGEX]
-                          [--out-dir DIR] [--name NAME] [--timeout S]
-e.g. the PCnet steps only, one run of 8 MiB each way, in the test host:
+                          [--out-dir DIR] [--name NAME] [--console-dir DIR]
+                          [--kernel bzImage|vmlinux] [--guest-dir DIR] [--boot-log]
+                          [--timeout S] [--boot-timeout S] [--stall-timeout S]
+                          [--tries N] [--vm-cpu N] [--host-cpu N]
+e.g. the PCnet rows only, one run of 8 MiB each way, in the test host:
   testhost/with-kvm --linux --timeout 1500 -- python3 bench/linux_tcp.py \\
-      --runs 1 --size 8M --systems 'vmm pcnet' --out-dir /tmp/ltcp
+      --runs 1 --size 8M --systems pcnet --out-dir build/ltcp
 """
 import argparse
 import json
