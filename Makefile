@@ -95,5 +95,5 @@ bench-quick: all
 demo: deps all
 	@scripts/build-linux-guest.sh $(B)/linux >$(B)/linux-guest.log 2>&1 || \
 		echo "demo: the Linux guest could not be built (see $(B)/linux-guest.log); the demo runs without it"
-	@testhost/with-kvm --linux --timeout 1500 bash vmmd/demo.sh $(B)
+	@testhost/with-kvm --timeout 900 bash vmmd/demo.sh $(B)
 .PHONY: demo

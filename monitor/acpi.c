@@ -14,7 +14,8 @@
  *   of devices/acpi_pm.c, the SCI, no SMI_CMD (always in ACPI mode), a
  *   fixed-feature power button (no sleep button), RESET_REG (the i8042's
  *   pulse-reset command), IAPC_BOOT_ARCH "8042 present, no VGA, no CMOS
- *   RTC", no C2/C3.
+ *   RTC" (devices/cmos_rtc.c answers the time at 0x70, without interrupts:
+ *   no RTC driver is to bind), CENTURY at CMOS byte 0x32, no C2/C3.
  * - DSDT: \_SB.PCI0 (PNP0A03 host bridge: bus 0, config ports 0xCF8, its I/O
  *   and MMIO windows, a _PRT that sends each device's INTA straight to its
  *   GSI), \_SB.COM1 (PNP0501) and \_SB.PS2K (PNP0303 keyboard, so Linux
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "devices/cmos_rtc.h"
 #include "monitor/aml.h"
 
 #define ACPI_OEM_ID "VMM   "
@@ -170,6 +172,7 @@ static long build_fadt(struct tables *t, const struct acpi_machine *m, long facs
 	w8(p, 91, 4);                /* PM_TMR_LEN */
 	w16(p, 96, 0x0fff);          /* P_LVL2_LAT > 100: no C2 */
 	w16(p, 98, 0x0fff);          /* P_LVL3_LAT > 1000: no C3 */
+	w8(p, 108, RTC_CENTURY);     /* CENTURY: the CMOS byte with it */
 	w16(p, 109, BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC);
 	w32(p, 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC |
 			    FADT_RESET_REG_SUP);

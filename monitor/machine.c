@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "devices/acpi_pm.h"
+#include "devices/cmos_rtc.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "common/log.h"
@@ -53,15 +54,17 @@ int machine_create(struct machine *m, struct vm *vm, struct console *console)
 
 	m->com1 = uart16550_new(&m->com1_irq, console_tx, console);
 	m->kbd = i8042_new(&m->kbd_irq, &vm->ctl);
+	m->rtc = cmos_rtc_new(NULL);
 	m->debug_exit = debug_exit_new(&vm->ctl);
 	m->pm = acpi_pm_new(&vm->ctl, &m->sci, NULL);
 	m->pci = pci_bus_new(bus);
-	if (!m->com1 || !m->kbd || !m->debug_exit || !m->pm || !m->pci) {
+	if (!m->com1 || !m->kbd || !m->rtc || !m->debug_exit || !m->pm || !m->pci) {
 		log_err("vm %s: devices: out of memory", vm->name);
 		return -ENOMEM;
 	}
 	if ((r = uart16550_attach(m->com1, bus, MACHINE_COM1_BASE, "com1")) < 0 ||
 	    (r = i8042_attach(m->kbd, bus)) < 0 ||
+	    (r = cmos_rtc_attach(m->rtc, bus)) < 0 ||
 	    (r = debug_exit_attach(m->debug_exit, bus, MACHINE_DEBUG_EXIT_BASE)) < 0 ||
 	    (r = acpi_pm_attach(m->pm, bus, ACPI_PM_BASE)) < 0 ||
 	    (r = pci_bus_attach(m->pci, bus)) < 0)
@@ -131,6 +134,7 @@ void machine_destroy(struct machine *m)
 		debug_exit_free(m->debug_exit);
 	if (m->kbd)
 		i8042_free(m->kbd);
+	cmos_rtc_free(m->rtc);
 	if (m->com1)
 		uart16550_free(m->com1);
 	memset(m, 0, sizeof(*m));

@@ -1,6 +1,7 @@
 /* machine.h: the PC-like machine a monitor builds around its VM: COM1
  * (16550, IRQ 4), the i8042 (IRQ 1; reset and Ctrl-Alt-Del), the debug-exit
- * port 0xf4, the ACPI PM block at 0x600 (power button, S5 power-off, PM
+ * port 0xf4, the CMOS clock at 0x70 (time only, no IRQ 8), the ACPI PM
+ * block at 0x600 (power button, S5 power-off, PM
  * timer; SCI on GSI 9), the PCI host bridge at 0xcf8 with the NICs, and the
  * ACPI tables that describe it all to the guest (monitor/acpi.c). */
 #pragma once
@@ -22,6 +23,7 @@
 
 struct uart16550;
 struct i8042;
+struct cmos_rtc;
 struct debug_exit;
 struct acpi_pm;
 struct pci_bus;
@@ -33,6 +35,7 @@ struct machine {
 	struct irq_line com1_irq, kbd_irq, sci;
 	struct uart16550 *com1;
 	struct i8042 *kbd;
+	struct cmos_rtc *rtc;
 	struct debug_exit *debug_exit;
 	struct acpi_pm *pm;
 	struct pci_bus *pci;

@@ -244,7 +244,7 @@ static void on_watch(void *ctx, int fd, uint32_t events)
 		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_HALTED_CLI)
 			log_info("vm %s: vcpu %u halted at rip=0x%llx", m->vm.name, i,
 				 (unsigned long long)__atomic_load_n(&v->probe_rip, __ATOMIC_RELAXED));
-		else
+		else /* vm_watch returns true only when the others wait so */
 			log_info("vm %s: vcpu %u waits for INIT/SIPI", m->vm.name, i);
 	}
 	vm_end(&m->vm, VM_END_HALTED, 0);

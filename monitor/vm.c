@@ -658,16 +658,33 @@ bool vm_watch(struct vm *vm)
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		uint64_t runs = __atomic_load_n(&v->stats.runs, __ATOMIC_RELAXED);
 		int state = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+
 		/* No exit to user space since its last probe but the probe's own:
 		 * the probe's answer (made at most a second ago) still holds. */
+		if (__atomic_load_n(&v->stats.runs, __ATOMIC_RELAXED) !=
+		    __atomic_load_n(&v->probe_runs, __ATOMIC_RELAXED))
+			continue;
+		if (state == VCPU_HALTED_CLI)
+			halted++, stuck++;
+		else if (state == VCPU_WAITING_SIPI)
+			stuck++;
+	}
+	/* A vCPU may run inside KVM for long without an exit to user space (a
+	 * paravirt spinlock wait halts with interrupts off until another vCPU's
+	 * kick), so one probe proves little; VM_HALT_PROBES in a row do. The
+	 * states stay as found for the caller's message. */
+	if (halted > 0 && stuck == vm->nr_vcpus) {
+		if (++vm->halt_checks >= VM_HALT_PROBES)
+			return true;
+	} else {
+		vm->halt_checks = 0;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		uint64_t runs = __atomic_load_n(&v->stats.runs, __ATOMIC_RELAXED);
 		bool quiet = runs == __atomic_load_n(&v->probe_runs, __ATOMIC_RELAXED);
 
-		if (quiet && state == VCPU_HALTED_CLI)
-			halted++, stuck++;
-		else if (quiet && state == VCPU_WAITING_SIPI)
-			stuck++;
 		/* Quiet since the last call (or since its probe): probe it again.
 		 * A vCPU that exits on its own is busy and left alone. */
 		if (v->started && (quiet || runs == v->watch_runs)) {
@@ -677,12 +694,6 @@ bool vm_watch(struct vm *vm)
 		}
 		v->watch_runs = runs;
 	}
-	/* A vCPU may run inside KVM for long without an exit to user space (a
-	 * paravirt spinlock wait halts with interrupts off until another vCPU's
-	 * kick), so one probe proves little; VM_HALT_PROBES in a row do. */
-	if (halted > 0 && stuck == vm->nr_vcpus)
-		return ++vm->halt_checks >= VM_HALT_PROBES;
-	vm->halt_checks = 0;
 	return false;
 }
 

@@ -5,11 +5,15 @@
 # both NIC models finds the machine through our ACPI tables and powers off
 # cleanly, as bzImage and as PVH vmlinux:
 #   - ACPI: the kernel reads our RSDP/XSDT/FADT/MADT/DSDT (no "ACPI BIOS
-#     Error", no "ACPI Error"), brings up 2 CPUs ("smp: Brought up 1 node, 2
-#     CPUs"), routes PCI INTx through the IOAPIC from the DSDT's _PRT;
+#     Error", no "ACPI Error", no "ACPI Warning"), finds 2 CPUs in the MADT
+#     ("smpboot: Allowing 2 CPUs") and brings both up ("smp: Brought up 1
+#     node, 2 CPUs"), routes PCI INTx through the IOAPIC from the DSDT's
+#     _PRT;
 #   - the guest's /init loads the modules and sees eth0:pcnet32 and
 #     eth1:virtio_net, then powers off: "reboot: Power down" and the monitor
 #     exits 0 with end "poweroff" (ACPI S5 at PM1a_CNT);
+#   - a guest `reboot` resets the machine (FADT RESET_REG, the i8042's
+#     pulse): the monitor exits 80 with end "reset" (1 vCPU, bzImage);
 #   - the boot touches few ports that nothing claims (fewer than 200
 #     accesses; it was 40,000 before the FADT said "no CMOS RTC": Linux
 #     polled the absent RTC's update flag), and they are listed.
@@ -33,22 +37,23 @@ for t in vmlb-t0 vmlb-t1; do
 	ip link set "$t" master vmlb-br0 up
 done
 
-boot_case() { # label kernel
-	local label=$1 kernel=$2 out=$TMP/$1.serial err=$TMP/$1.stderr rc
-	info "$label: booting $kernel with 2 vCPUs, pcnet + virtio-net"
-	timeout "$LIMIT" "${LINUX_PIN[@]}" "$MONITOR" --kernel "$kernel" --initrd "$LINUX_GUEST/initramfs.cpio.gz" \
-		--memory 256 --vcpus 2 --stats json \
+boot_case() { # label kernel vcpus
+	local label=$1 kernel=$2 n=$3 out=$TMP/$1.serial err=$TMP/$1.stderr rc
+	info "$label: booting $kernel with $n vCPU(s), pcnet + virtio-net"
+	timeout "$LIMIT" "$MONITOR" --kernel "$kernel" --initrd "$LINUX_GUEST/initramfs.cpio.gz" \
+		--memory 256 --vcpus "$n" --stats json \
 		--nic model=pcnet,tap=vmlb-t0 --nic model=virtio-net,tap=vmlb-t1 \
 		--cmdline "$LINUX_CMDLINE" </dev/null >"$out" 2>"$err"
 	rc=$?
 	linux_expect "$label" "$out" "$err" \
-		'smp: Brought up 1 node, 2 CPUs' \
+		"smpboot: Allowing $n CPUs?" \
+		"smp: Brought up 1 node, $n CPUs?\\b" \
 		'ACPI: Interpreter enabled' \
 		'vmm-linux-guest: init reached' \
 		'nics:.*eth0:pcnet32' \
 		'nics:.*eth1:virtio_net' \
 		'reboot: Power down'
-	linux_refuse "$label" "$out" 'ACPI BIOS Error' 'ACPI Error' 'Kernel panic' \
+	linux_refuse "$label" "$out" 'ACPI BIOS Error' 'ACPI Error' 'ACPI Warning' 'Kernel panic' \
 		'No irq handler' 'irq [0-9]*: nobody cared'
 	[[ $rc == 0 ]] || linux_fail "$label" "$out" "$err" "monitor exit $rc, want 0 (poweroff)"
 	grep -q '"end":"poweroff"' "$err" || linux_fail "$label" "$out" "$err" "end reason is not poweroff"
@@ -60,9 +65,21 @@ at = ", ".join("%s %#x: %d r %d w" % (r["space"], r["base"], r["reads"], r["writ
                for r in st["regions"] if r["name"] == "unclaimed-at")
 print("unclaimed accesses: %d (%s)" % (total, at or "none"), file=sys.stderr)
 sys.exit(0 if total < 200 else 1)' || linux_fail "$label" "$out" "$err" "too many accesses to unclaimed ports"
-	info "$label: ok ($(grep -o 'smp: Brought up.*' "$out" | head -1 | tr -d '\r'))"
+	info "$label: ok ($(grep -ao 'smp: Brought up.*' "$out" | head -1 | tr -d '\r'))"
 }
 
-boot_case bzImage "$LINUX_GUEST/bzImage"
-boot_case vmlinux "$LINUX_GUEST/vmlinux"
+boot_case bzImage "$LINUX_GUEST/bzImage" 2
+boot_case vmlinux "$LINUX_GUEST/vmlinux" 2
+
+# reboot: the kernel writes the FADT's reset register (0xfe to port 0x64)
+out=$TMP/reboot.serial err=$TMP/reboot.stderr
+info "reboot: booting bzImage, 1 vCPU, vmm.run=reboot"
+timeout "$LIMIT" "$MONITOR" --kernel "$LINUX_GUEST/bzImage" \
+	--initrd "$LINUX_GUEST/initramfs.cpio.gz" --memory 256 --stats json \
+	--cmdline "$LINUX_CMDLINE vmm.run=reboot" </dev/null >"$out" 2>"$err"
+rc=$?
+linux_expect reboot "$out" "$err" 'vmm-linux-guest: run: reboot' 'reboot: Restarting system'
+[[ $rc == 80 ]] || linux_fail reboot "$out" "$err" "monitor exit $rc, want 80 (reset)"
+grep -q '"end":"reset"' "$err" || linux_fail reboot "$out" "$err" "end reason is not reset"
+info "reboot: ok"
 echo "$NAME: PASS"

@@ -21,15 +21,16 @@ command -v iperf3 >/dev/null || skip "iperf3 not installed (scripts/install-deps
 linux_guest_prereqs
 net_setup vmmdlx
 cp "$LINUX_GUEST/bzImage" "$LINUX_GUEST/initramfs.cpio.gz" "$TMP/" || fail "copying the guest"
+# the guests' consoles outlive the test, for a look after a failure
+CLEANUP+=('for f in "$S"/logs/lx*.log; do [ -f "$f" ] && cp "$f" "build/test-logs/linux_net.$(basename "$f" .log).console"; done')
 
 cat >"$TMP/net.json" <<EOF
 {"netbridge_runtime": "$RT", "stop_timeout_s": 60,
  "switches": [{"name": "sw0", "uplink": null, "host_port": "nt-h0"},
               {"name": "sw1", "uplink": null, "host_port": "nt-h1"}]}
 EOF
-VMMD_WRAP=("${LINUX_PIN[@]}")
 start_net_vmmd "$TMP/net.json"
-grep -q "netbridge runtime $RT: 2 switches" "$VMMD_LOG" || fail "switches not set up: $(tail -n 5 "$VMMD_LOG")"
+grep -q "netbridge runtime $RT: 2 switch" "$VMMD_LOG" || fail "switches not set up: $(tail -n 5 "$VMMD_LOG")"
 inns ip addr add 198.51.100.1/25 dev nt-h0 || fail "nt-h0 address"
 inns ip addr add 198.51.100.129/25 dev nt-h1 || fail "nt-h1 address"
 inns iperf3 -s -D -I "$TMP/iperf3.pid" --logfile "$TMP/iperf3.log" || fail "iperf3 server"
@@ -38,10 +39,13 @@ CLEANUP+=('kill "$(cat "$TMP/iperf3.pid" 2>/dev/null)" 2>/dev/null')
 # define NAME HOSTNUM RUN: a Linux VM with .HOSTNUM on sw0 and .(128+HOSTNUM) on sw1
 define() {
 	local cmd="$LINUX_CMDLINE vmm.ip0=198.51.100.$2/25 vmm.ip1=198.51.100.$((128 + $2))/25"
+	local m
+	m=$(printf %02x "$2")
 	vmctl create "$1" --kernel "$TMP/bzImage" --initrd "$TMP/initramfs.cpio.gz" --memory 256 \
 		--vcpus 1 --cmdline "$cmd vmm.run=$3" \
-		--nic "model=pcnet,switch=sw0,mac=52:54:00:6c:00:0$2" \
-		--nic "model=virtio-net,switch=sw1,mac=52:54:00:6c:01:0$2" >/dev/null || fail "create $1"
+		--nic "model=pcnet,switch=sw0,mac=52:54:00:6c:00:$m" \
+		--nic "model=virtio-net,switch=sw1,mac=52:54:00:6c:01:$m" >"$TMP/create.out" 2>&1 ||
+		fail "create $1: $(cat "$TMP/create.out")"
 }
 console_has() { grep -aq -- "$2" "$S/logs/$1.log" 2>/dev/null; }
 wait_console() { # NAME TEXT SECONDS
@@ -61,10 +65,10 @@ define lx1 11 "\"$script\""
 vmctl start lx2 >/dev/null || fail "start lx2"
 wait_console lx2 'vmm-linux-guest: ready' 300
 vmctl start lx1 >/dev/null || fail "start lx1"
-wait_console lx1 'LX-COUNTERS-END' 600
-console_has lx1 LX-CHECKS-OK || fail "lx1: a check failed: $(grep -a -A3 -i 'unreachable\|error\|100% packet loss' "$S/logs/lx1.log" | head -20)"
-grep -aq 'pcnet32' "$S/logs/lx1.log" && grep -aq 'eth1 virtio_net' "$S/logs/lx1.log" ||
-	fail "lx1: NIC drivers: $(grep -a 'vmm-linux-guest: eth' "$S/logs/lx1.log")"
+wait_console lx1 '^LX-COUNTERS-END' 600
+console_has lx1 '^LX-CHECKS-OK' || fail "lx1: a check failed: $(grep -a -A3 -i 'unreachable\|error\|100% packet loss' "$S/logs/lx1.log" | head -20)"
+grep -aq 'nics: eth0:pcnet32 eth1:virtio_net' "$S/logs/lx1.log" ||
+	fail "lx1: NIC drivers: $(grep -a 'nics:' "$S/logs/lx1.log")"
 got=$(grep -ac ' receiver' "$S/logs/lx1.log")
 [ "$got" = 4 ] || fail "lx1: $got iperf3 runs finished, want 4"
 

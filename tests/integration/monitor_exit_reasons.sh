@@ -25,8 +25,9 @@ timeout 30 "$MONITOR" --kernel "$GUEST" --cmdline "fault kind=halt" --vcpus 2 --
 rc=$?
 [ $rc -eq 84 ] || fail "halt: exit $rc, want 84: $(tail -3 "$TMP/err")"
 grep -q '"end":"halted"' "$TMP/err" || fail "halt: end reason missing: $(cat "$TMP/err")"
-grep -q 'the guest halted: every vCPU is in HLT with interrupts off' "$TMP/err" ||
-	fail "halt: no message"
+grep -q 'the guest halted: every vCPU is in HLT with interrupts off' "$TMP/err" &&
+	grep -q 'vcpu 0 halted at rip=0x' "$TMP/err" && grep -q 'vcpu 1 waits for INIT/SIPI' "$TMP/err" ||
+	fail "halt: no message, or the vCPUs' states missing: $(cat "$TMP/err")"
 ((SECONDS - start <= 15)) || fail "halt: took $((SECONDS - start)) s to notice"
 
 # console to a file

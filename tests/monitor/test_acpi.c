@@ -156,6 +156,7 @@ static void test_tables(void **state)
 	assert_false(rd(f.fadt + 112, 4) & (1u << 4));
 	assert_true(rd(f.fadt + 112, 4) & (1u << 10));
 	assert_false(rd(f.fadt + 112, 4) & (1u << 20)); /* not hardware-reduced */
+	assert_int_equal(rd(f.fadt + 108, 1), 0x32);    /* CENTURY in CMOS */
 	assert_int_equal(rd(f.fadt + 109, 2), 0x26);    /* 8042, no VGA, no RTC */
 	assert_int_equal(f.fadt[116], 1);                /* RESET_REG in I/O space */
 	assert_int_equal(rd(f.fadt + 120, 8), 0x64);

@@ -21,7 +21,6 @@ R=$TMP/run
 SOCK=$R/vmmd.sock
 VMMD_PID=
 VMMD_LOG=$TMP/vmmd.log
-VMMD_WRAP=()
 
 # pids of the monitors of this test (their --control lies under $R): one grep
 # over every process's argument list (NUL-separated), not two processes per
@@ -115,10 +114,9 @@ net_ns_add() {
 	nsenter --net="$p" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
 }
 inns() { nsenter --net="$NSP" "$@"; }
-# start_net_vmmd CONFIG: vmmd in $NS (nsenter execs it: $VMMD_PID is vmmd;
-# VMMD_WRAP, e.g. (taskset -c 0), is put before it and must exec too)
+# start_net_vmmd CONFIG: vmmd in $NS (nsenter execs it: $VMMD_PID is vmmd)
 start_net_vmmd() {
-	nsenter --net="$NSP" "${VMMD_WRAP[@]}" "$VMMD" --config "$1" --state-dir "$S" --runtime-dir "$R" \
+	nsenter --net="$NSP" "$VMMD" --config "$1" --state-dir "$S" --runtime-dir "$R" \
 		>>"$VMMD_LOG" 2>&1 </dev/null &
 	VMMD_PID=$!
 	wait_for "$VMCTL" --socket "$SOCK" version >/dev/null 2>&1 ||
