@@ -13,7 +13,7 @@ import nic_host as host
 from nic_host import (CHILDREN, GG_RX_MAC, GG_RX_TAP, GG_TX_MAC, GG_TX_TAP, GUEST_MAC, HOST_MAC,
                       NATIVE_TAP, NBFRAME, TSO_HDRS, TSO_MSS, TSO_SINK_MAC, VM_TAP, Lines,
                       control_stats, counter, exit_causes, finish, host_cpu, kv, nb_stats,
-                      proc_cpu, start_vm)
+                      proc_cpu, start_vm, vm_pid)
 
 
 def vm_cell(sysm, direction, size, count, args, tmp, tso=False):
@@ -35,8 +35,9 @@ def vm_cell(sysm, direction, size, count, args, tmp, tso=False):
         if not out_lines.until(rf"mode={direction} ready", deadline):
             raise RuntimeError(f"{sysm.name} {direction}: no ready line: "
                                + open(f"{tmp}/vm.err").read()[-300:])
+        vp = vm_pid(p.pid)
         if direction == "tx":  # the guest starts sending right after this line
-            t0, c0, h0 = time.monotonic(), proc_cpu(p.pid), host_cpu()
+            t0, c0, h0 = time.monotonic(), proc_cpu(vp), host_cpu()
         st0 = control_stats(f"{tmp}/ctl.sock") if sysm.kind == "vmm" else None
         if direction == "rx":
             flood = subprocess.Popen(["taskset", "-c", str(args.host_cpu), NBFRAME,
@@ -44,9 +45,9 @@ def vm_cell(sysm, direction, size, count, args, tmp, tso=False):
                                       HOST_MAC, str(int(args.timeout * 1000)), str(size)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             CHILDREN.append(flood)
-            t0, c0, h0 = time.monotonic(), proc_cpu(p.pid), host_cpu()
+            t0, c0, h0 = time.monotonic(), proc_cpu(vp), host_cpu()
         line = out_lines.until(rf"mode={direction} result=", deadline)
-        t1, c1, h1 = time.monotonic(), proc_cpu(p.pid), host_cpu()
+        t1, c1, h1 = time.monotonic(), proc_cpu(vp), host_cpu()
         if not line:
             raise RuntimeError(f"{sysm.name} {direction}: no result line; last output: "
                                + " | ".join(out_lines.text[-2:]))
@@ -317,16 +318,17 @@ def gg_cell(sysm, size, count, args, tmp):
             raise RuntimeError(f"{sysm.name} gg: tx VM: no ready line: "
                                + open(f"{dt}/vm.err").read()[-300:])
         t0, h0 = time.monotonic(), host_cpu()
-        ct0, cr0 = proc_cpu(ptx.pid), proc_cpu(prx.pid)
+        vtx, vrx = vm_pid(ptx.pid), vm_pid(prx.pid)
+        ct0, cr0 = proc_cpu(vtx), proc_cpu(vrx)
         stx0 = control_stats(f"{dt}/ctl.sock") if vmm else None
         tline = lx.until(r"mode=tx result=", deadline)
         ttx = time.monotonic()
-        ct1 = proc_cpu(ptx.pid)
+        ct1 = proc_cpu(vtx)
         if not tline:
             raise RuntimeError(f"{sysm.name} gg: tx VM: no result line; last output: "
                                + " | ".join(lx.text[-2:]))
         rline = lrx.until(r"mode=rx result=", min(deadline, ttx + 1.0))
-        t1, cr1, h1 = time.monotonic(), proc_cpu(prx.pid), host_cpu()
+        t1, cr1, h1 = time.monotonic(), proc_cpu(vrx), host_cpu()
         if not rline:  # frames lost: stop the rx guest, it prints its counts
             stopped = True
             s = request_stop(sysm, dr)

@@ -51,16 +51,25 @@ def inns(*argv):
     return sh("ip", "netns", "exec", NS, *argv)
 
 
-def ns_setup():
+# The taps ns_setup() can make: MAC and address of the host side
+TAP_ADDRS = {VM_TAP: (HOST_MAC, "198.51.100.1/24"),
+             NATIVE_TAP: ("02:00:00:00:00:02", "198.51.100.101/24")}
+
+
+def ns_setup(taps=(VM_TAP, NATIVE_TAP)):
+    """The run's namespace vmmbench<PID>, lo up, with the given taps of
+    TAP_ADDRS (vnet_hdr, IPv6 off: the host sends the guest nothing of its
+    own)."""
     global NS
     NS = f"vmmbench{os.getpid()}"
     sh("ip", "netns", "add", NS)
     inns("ip", "link", "set", "lo", "up")
-    for i, tap in enumerate((VM_TAP, NATIVE_TAP)):
+    for tap in taps:
+        mac, addr = TAP_ADDRS[tap]
         inns("ip", "tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr")
         inns("sysctl", "-qw", f"net.ipv6.conf.{tap}.disable_ipv6=1")
-        inns("ip", "link", "set", tap, "address", HOST_MAC if i == 0 else "02:00:00:00:00:02")
-        inns("ip", "addr", "add", f"198.51.100.{1 + 100 * i}/24", "dev", tap)
+        inns("ip", "link", "set", tap, "address", mac)
+        inns("ip", "addr", "add", addr, "dev", tap)
         inns("ip", "link", "set", tap, "up")
 
 
@@ -142,6 +151,21 @@ def proc_cpu(pid):
         return None
     rest = f[f.rindex(")") + 2:].split()
     return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def vm_pid(pid):
+    """The process that runs the VM started as pid: vmm-monitor jails itself
+    (as root, by default) by forking into a PID namespace, and the process
+    started only waits for that child, which runs the VM (so its own
+    /proc/PID/stat shows almost no CPU); QEMU runs the VM itself. Call it once
+    the guest has printed something (the child exists by then)."""
+    try:
+        kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        return pid
+    if len(kids) == 1 and open(f"/proc/{kids[0]}/comm").read().strip() == "vmm-monitor":
+        return int(kids[0])
+    return pid
 
 
 def host_cpu():
@@ -231,11 +255,12 @@ def start_vm(sysm, cmdline, tmp, cpu, tap=VM_TAP, gmac=GUEST_MAC, qmp=False):
 
 class Lines:
     """Lines of a child's stdout, read from the raw fd (no hidden buffering,
-    so select() never misses a line that already arrived)."""
+    so select() never misses a line that already arrived); each also written
+    to log (a text file) as it arrives, if given."""
 
-    def __init__(self, p):
+    def __init__(self, p, log=None):
         self.p, self.fd, self.buf, self.eof = p, p.stdout.fileno(), b"", False
-        self.text = []
+        self.text, self.log = [], log
 
     def until(self, pat, deadline):
         """The first line matching pat, or None at EOF or the deadline."""
@@ -245,6 +270,9 @@ class Lines:
                 line, self.buf = self.buf.split(b"\n", 1)
                 line = line.decode(errors="replace")
                 self.text.append(line)
+                if self.log:
+                    self.log.write(line + "\n")
+                    self.log.flush()
                 if re.search(pat, line):
                     return line
             if self.eof:

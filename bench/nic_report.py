@@ -23,13 +23,19 @@ SUMMARY_KEYS = ["fps", "mbps", "exits_per_frame", "nic_io_per_frame", "irqs_per_
                 "nic_io_per_frame_tx", "nic_io_per_frame_rx"]
 
 
-def summarize(runs):
+CAUSE_KEYS = ("exits_by_cause", "exits_by_cause_tx", "exits_by_cause_rx")
+
+
+def summarize(runs, keys=SUMMARY_KEYS, cause_keys=CAUSE_KEYS):
+    """Median, min and max of each figure of keys over the runs (those that
+    have it); the dicts of cause_keys (exits by cause) as the median of each
+    cause, a cause absent from a run counting 0."""
     s = {}
-    for k in SUMMARY_KEYS:
+    for k in keys:
         xs = [r[k] for r in runs if r.get(k) is not None]
         if xs:
             s[k] = {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
-    for key in ("exits_by_cause", "exits_by_cause_tx", "exits_by_cause_rx"):
+    for key in cause_keys:
         causes = {}
         for r in runs:
             for c, v in r.get(key, {}).items():

@@ -1,14 +1,20 @@
 #!/bin/bash
-# needs: kvm (tests/run.sh runs it in the test host where this machine has none)
+# needs: kvm-linux (tests/run.sh runs it in the test host where this machine's KVM cannot run Linux)
+# prepare: scripts/build-linux-guest.sh build/linux
 # parallel: no
-# Smoke test of the benchmarks: bench/exitcost.py (one short run) and
-# `bench/nic.py --quick` (what `make
-# bench-quick` runs: 1 run, 64 and 1514 B, every system) into a temporary
-# directory, then checks that every figure was produced (not how big it is):
-# the Markdown table, the JSON with each figure for every available system,
-# direction and size (guest <-> guest through netbridge at 64 B too), the ratios, the start-time table, and a PNG.
-# Skips (77) without KVM, root, /dev/net/tun, QEMU or gnuplot, and under
-# VMM_SKIP_SLOW=1. ~2 minutes.
+# Smoke test of the benchmarks: bench/exitcost.py (one short run),
+# `bench/nic.py --quick` (1 run, 64 and 1514 B, every system) and
+# `bench/linux_tcp.py --quick` (a stock Linux guest, iperf3 4 MiB each way:
+# vmm PCnet opt=all, vmm virtio-net opt=all, QEMU pcnet), what `make
+# bench-quick` runs, into a temporary directory, then checks that every
+# figure was produced (not how big it is): the Markdown tables, the JSON with
+# each figure for every available system, direction and size (guest <-> guest
+# through netbridge at 64 B too), the ratios and targets, the start-time
+# table, and a PNG. It needs a KVM that runs Linux to user space (kvm_pvm
+# cannot: then tests/run.sh runs it in the test host); without the Linux guest
+# (build/linux, no apt) the Linux part is left out with a note.
+# Skips (77) without KVM, root, /dev/net/tun, QEMU, gnuplot or iperf3, and under
+# VMM_SKIP_SLOW=1. ~2 minutes here, ~10 in the test host.
 . tests/lib/common.sh
 [[ ${VMM_SKIP_SLOW:-0} == 1 ]] && skip "slow test (VMM_SKIP_SLOW=1)"
 need_kvm
@@ -17,6 +23,7 @@ need_kvm
 command -v ip >/dev/null || skip "iproute2 (ip) absent"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
 command -v gnuplot >/dev/null || skip "gnuplot not installed"
+command -v iperf3 >/dev/null || skip "iperf3 not installed (scripts/install-deps.sh)"
 command -v taskset >/dev/null || skip "taskset (util-linux) absent"
 [ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (VM and host writer pinned apart)"
 [ -x "$MONITOR" ] && [ -f "$GUEST" ] && [ -x build/nbframe ] || fail "build first: $MONITOR, $GUEST, build/nbframe"
@@ -151,4 +158,62 @@ for h in "guest -> host" "host -> guest" "guest <-> guest through netbridge" "##
 	grep -q -- "$h" "$TMP/out/latest.md" || fail "latest.md: no '$h'"
 done
 grep -E "^(wrote|  )" "$TMP/log" | tail -3
+
+# TCP throughput of a stock Linux guest: one short row of each kind, both
+# directions, every figure (KVM's own exit counters where debugfs has them).
+if [ ! -s build/linux/bzImage ] || [ ! -s build/linux/initramfs.cpio.gz ]; then
+	echo "note: no Linux guest in build/linux (scripts/build-linux-guest.sh needs apt): bench/linux_tcp.py left out"
+	echo "pass"
+	exit 0
+fi
+limit=300
+[ -n "${TESTHOST:-}" ] && limit=1200
+timeout --kill-after=10 $limit python3 bench/linux_tcp.py --quick --out-dir "$TMP/linux" \
+	--console-dir "$TMP/linux/console" >"$TMP/linux.log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || { tail -40 "$TMP/linux.log"; fail "bench/linux_tcp.py --quick: exit $rc"; }
+! ls /var/run/netns 2>/dev/null | grep -q "^vmmbench" || fail "linux_tcp.py left its namespace behind"
+python3 - "$TMP/linux/linux_tcp.json" <<'PY' || { tail -n 30 "$TMP"/linux/console/*; fail "Linux TCP figures missing (above)"; }
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+bad = []
+assert r["config"]["size"] == "4M" and r["config"]["runs"] == 1, r["config"]
+kvm_counters = os.path.isdir("/sys/kernel/debug/kvm")
+for name in ("vmm pcnet opt=all", "vmm virtio-net opt=all", "qemu pcnet"):
+    s = r["systems"].get(name)
+    if not s or not s["available"]:
+        bad.append(f"{name}: not run ({s and s['why']})")
+        continue
+    want = ["mbps", "guest_idle", "cpu_ms_per_mib", "packets", "guest_irqs_per_packet"]
+    if s["kind"] == "vmm":
+        want += ["exits_per_packet", "nic_exits_per_packet", "nic_irqs_per_packet"]
+    if kvm_counters:
+        want += ["kvm_exits_per_packet", "kvm_io_mmio_per_packet"]
+    for d in ("tx", "rx"):
+        summ = r["directions"][d][name]["summary"]
+        if not summ:
+            bad.append(f"{name} {d}: no result")
+            continue
+        bad += [f"{name} {d}: no {k}" for k in want if k not in summ]
+        if summ["mbps"]["median"] <= 0 or summ["packets"]["median"] < 100:
+            bad.append(f"{name} {d}: {summ['mbps']['median']} Mb/s, {summ['packets']['median']} packets")
+rows = {x["ratio"]: x for x in r["ratios"]}
+for k in ("vmm PCnet opt=all / QEMU pcnet", "exits/packet, vmm PCnet opt=all (pcnet32)",
+          "exits/packet, vmm virtio-net opt=all (virtio_net)", "vmm virtio-net / vmm PCnet opt=all"):
+    for d in ("tx", "rx"):
+        if rows.get(k, {}).get(d) is None:
+            bad.append(f"ratio {k} {d}: missing")
+for k in ("nproc", "kernel", "kvm_module", "date", "where"):
+    if not r["machine"].get(k):
+        bad.append(f"machine: no {k}")
+for b in bad:
+    print("missing:", b)
+for f in r.get("failures", []) if bad else []:
+    print("failed boot:", f)
+sys.exit(1 if bad else 0)
+PY
+for h in "## guest -> host" "## host -> guest" "## Ratios" "Met in both directions" "Measured "; do
+	grep -q -- "$h" "$TMP/linux/linux_tcp.md" || fail "linux_tcp.md: no '$h'"
+done
+grep -E "^(wrote|  run)" "$TMP/linux.log" | tail -4
 echo "pass"
