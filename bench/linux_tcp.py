@@ -67,12 +67,17 @@ GUEST_IP = "198.51.100.2/24"
 GUEST_MAC = "52:54:00:12:34:56"
 IPERF_PORT = 5201
 MEMORY_MIB, VCPUS = 256, 1
-# tests/lib/linux_guest.sh's line (nopv in the test host: KVM's paravirt
-# features lose wakeups under nested KVM there, QEMU's guest's too), plus quiet
-# (unless --boot-log): the boot log over a serial port exits per character,
-# which is slow under nested KVM. Every row boots the same line.
-BASE_CMDLINE = ("console=ttyS0 panic=-1 nokaslr mitigations=off init_on_alloc=0"
-                + (" nopv" if os.environ.get("TESTHOST") else ""))
+# tests/lib/linux_guest.sh's line, with testhost/guest-args in the test host
+# (nopv: KVM's paravirt features lose wakeups under nested KVM there, QEMU's
+# guest's too; the TSC's frequency, so that the guest keeps its clock on the
+# TSC, not on the ACPI PM timer (ours) or the HPET (QEMU's), an exit each
+# time), plus quiet (unless --boot-log): the boot log over a serial port exits
+# per character, which is slow under nested KVM. Every row boots the same line.
+BASE_CMDLINE = " ".join(["console=ttyS0 panic=-1 nokaslr mitigations=off init_on_alloc=0"]
+                        + subprocess.run([os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                       "..", "testhost", "guest-args")],
+                                         stdout=subprocess.PIPE,
+                                         text=True).stdout.split())
 QUICK_SYSTEMS = ("vmm pcnet opt=all", "vmm virtio-net opt=all", "qemu pcnet")
 DIRECTIONS = {"tx": "guest -> host", "rx": "host -> guest (-R)"}
 KVM_DEBUGFS = "/sys/kernel/debug/kvm"

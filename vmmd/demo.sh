@@ -9,8 +9,8 @@
 # then everything is stopped and removed (VMs, vmmd, switch, taps, pins,
 # namespace, temporary folder). Needs root (namespace, BPF) and /dev/kvm;
 # without BUILD_DIR/linux or on a kvm_pvm host (no Linux user space there)
-# demo2 is left out, saying why. Inside the test host demo2 boots with nopv
-# (KVM's paravirtual features lose wakeups there: testhost/README.md).
+# demo2 is left out, saying why. Inside the test host demo2 boots with
+# testhost/guest-args (nopv: KVM's paravirtual features lose wakeups there).
 # Usage: vmmd/demo.sh [BUILD_DIR]
 set -eu
 B=$(cd "${1:-build}" && pwd)
@@ -79,8 +79,8 @@ if [ ! -s "$L/bzImage" ] || [ ! -s "$L/initramfs.cpio.gz" ]; then
 elif [ -d /sys/module/kvm_pvm ]; then
 	linux="this /dev/kvm is kvm_pvm, which cannot run Linux to user space"
 fi
-pv=""
-[ -n "${TESTHOST:-}" ] && pv=" nopv"
+pv=$("$(dirname "$0")/../testhost/guest-args")
+pv=${pv:+ $pv}
 if [ "$linux" = yes ]; then
 	run create demo2 --kernel "$L/bzImage" --initrd "$L/initramfs.cpio.gz" --memory 256 \
 		--cmdline "console=ttyS0 panic=-1$pv vmm.ip0=198.51.100.3/24 vmm.run=\"ping -c 3 198.51.100.2 && ping -c 3 198.51.100.1 && echo DEMO2-PINGS-OK; sleep 100000\"" \
