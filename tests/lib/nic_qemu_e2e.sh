@@ -31,7 +31,7 @@ qemu() { # OUT CMDLINE [args]
 		-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off \
 		-device $NIC_QEMU_DEVICE,netdev=n0,romfile=,mac=52:54:00:ab:cd:ef "$@" </dev/null >"$out" 2>"$out.err"
 }
-wait_line() { WAIT_SECS=30 wait_for grep -q "$2" "$1"; }
+wait_line() { WAIT_SECS=$(scaled 30) wait_for grep -q "$2" "$1"; }
 intr_check() { # FILE WHAT
 	[ -z "$INTR" ] || grep -q "nic model=.* intr=$INTR " "$1" || fail "$2: want intr=$INTR"
 }
