@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # needs: kvm-linux (tests/run.sh runs it in the test host where this machine's KVM cannot run Linux)
 # prepare: scripts/build-linux-guest.sh build/linux
+# parallel: no (its 2-vCPU guests load the test host; other guests there stall more beside them)
 # linux_boot.sh (slow): a stock Debian kernel on our monitor with 2 vCPUs and
 # both NIC models finds the machine through our ACPI tables and powers off
 # cleanly, as bzImage and as PVH vmlinux:
@@ -41,23 +42,31 @@ for t in vmlb-t0 vmlb-t1; do
 	ip link set "$t" master vmlb-br0 up
 done
 
-boot_case() { # label kernel vcpus
-	local label=$1 kernel=$2 n=$3 out=$TMP/$1.serial err=$TMP/$1.stderr rc try
+# boot_tries LABEL OUT ERR MONITOR-ARGS...: runs the monitor, and in the test
+# host again while its guest kernel dies or stalls there, up to 3 times; 3 in
+# a row skip the test (no verdict, never a pass). Sets rc.
+boot_tries() {
+	local label=$1 out=$2 err=$3 try
+	shift 3
 	for try in 1 2 3; do
-		info "$label: booting $kernel with $n vCPU(s), pcnet + virtio-net"
-		timeout "$LIMIT" "$MONITOR" --kernel "$kernel" --initrd "$LINUX_GUEST/initramfs.cpio.gz" \
-			--memory 256 --vcpus "$n" --stats json \
-			--nic model=pcnet,tap=vmlb-t0 --nic model=virtio-net,tap=vmlb-t1 \
-			--cmdline "$LINUX_CMDLINE" </dev/null >"$out" 2>"$err"
+		timeout "$LIMIT" "$MONITOR" "$@" </dev/null >"$out" 2>"$err"
 		rc=$?
-		linux_platform_died "$out" $rc || break
+		linux_platform_died "$out" $rc || return 0
 		info "$label: try $try: the guest kernel died or stopped in the test host (monitor exit $rc;" \
 			"$(grep -aoE -m1 "($LINUX_DIED_RE).*" "$out" | tr -d '\r')):" \
 			"the nested machine's hazard (testhost/README.md)"
-		# three in a row: the platform gave no verdict; not a pass either
-		((try < 3)) || skip "$label: the guest kernel died or stopped 3 times in a row in the" \
-			"test host (testhost/README.md, the second hazard): no verdict"
 	done
+	skip "$label: the guest kernel died or stopped 3 times in a row in the test host" \
+		"(testhost/README.md, the second hazard): no verdict"
+}
+
+boot_case() { # label kernel vcpus
+	local label=$1 kernel=$2 n=$3 out=$TMP/$1.serial err=$TMP/$1.stderr rc
+	info "$label: booting $kernel with $n vCPU(s), pcnet + virtio-net"
+	boot_tries "$label" "$out" "$err" --kernel "$kernel" \
+		--initrd "$LINUX_GUEST/initramfs.cpio.gz" --memory 256 --vcpus "$n" --stats json \
+		--nic model=pcnet,tap=vmlb-t0 --nic model=virtio-net,tap=vmlb-t1 \
+		--cmdline "$LINUX_CMDLINE"
 	linux_expect "$label" "$out" "$err" \
 		"smpboot: Allowing $n CPUs?" \
 		"smp: Brought up 1 node, $n CPUs?\\b" \
@@ -87,10 +96,9 @@ boot_case vmlinux "$LINUX_GUEST/vmlinux" 2
 # reboot: the kernel writes the FADT's reset register (0xfe to port 0x64)
 out=$TMP/reboot.serial err=$TMP/reboot.stderr
 info "reboot: booting bzImage, 1 vCPU, vmm.run=reboot"
-timeout "$LIMIT" "$MONITOR" --kernel "$LINUX_GUEST/bzImage" \
+boot_tries reboot "$out" "$err" --kernel "$LINUX_GUEST/bzImage" \
 	--initrd "$LINUX_GUEST/initramfs.cpio.gz" --memory 256 --stats json \
-	--cmdline "$LINUX_CMDLINE vmm.run=reboot" </dev/null >"$out" 2>"$err"
-rc=$?
+	--cmdline "$LINUX_CMDLINE vmm.run=reboot"
 linux_expect reboot "$out" "$err" 'vmm-linux-guest: run: reboot' 'reboot: Restarting system'
 [[ $rc == 80 ]] || linux_fail reboot "$out" "$err" "monitor exit $rc, want 80 (reset)"
 grep -q '"end":"reset"' "$err" || linux_fail reboot "$out" "$err" "end reason is not reset"
