@@ -61,9 +61,9 @@ console_has() { grep -aq -- "$2" "$S/logs/$1.log" 2>/dev/null; }
 # the console of a VM whose kernel died, if any
 died() { grep -alE "$LINUX_DIED_RE" "$S"/logs/lx*.log 2>/dev/null | head -n 1; }
 console_has_or_died() { console_has "$1" "$2" || [ -n "$(died)" ]; }
-wait_console() { # NAME TEXT SECONDS (real ones: wait_for scales by TEST_TIME_SCALE)
+wait_console() { # NAME TEXT SECONDS (real ones: wait_for's scaling off)
 	local d
-	if ! WAIT_SECS=$((($3 + TEST_TIME_SCALE - 1) / TEST_TIME_SCALE)) wait_for console_has_or_died "$1" "$2"; then
+	if ! TEST_TIME_SCALE=1 WAIT_SECS=$3 wait_for console_has_or_died "$1" "$2"; then
 		tail -n 25 "$S/logs/$1.log" | tr -d '\r' >&2
 		# a guest that stalls is the test host's hazard too: once more there
 		linux_platform_fail "$1: no '$2' on its console within $3 s (console above)"
