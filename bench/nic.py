@@ -79,7 +79,8 @@ def parse_args():
     ap.add_argument("--count", type=int, default=2000, help="frames per VM run")
     ap.add_argument("--native-ms", type=int, default=1000)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per VM run")
-    ap.add_argument("--vm-cpu", type=int, default=1)
+    ap.add_argument("--vm-cpu", type=int, default=None,
+                    help="CPU of the VM process (default 1; 0 with one CPU)")
     ap.add_argument("--host-cpu", type=int, default=0)
     ap.add_argument("--out-dir", default="bench/results")
     ap.add_argument("--name", default="latest")
@@ -113,6 +114,10 @@ def parse_args():
         args.gg_sizes = args.gg_sizes or "64"
         args.timeout = min(args.timeout, 30.0)
         args.start_runs = min(args.start_runs, 2)
+    if args.vm_cpu is None:
+        # apart from the host side where there are two CPUs (the test host
+        # has one: one TCG thread runs all of its CPUs anyway)
+        args.vm_cpu = 1 if len(os.sched_getaffinity(0)) >= 2 else 0
     return args, ap.error
 
 

@@ -50,6 +50,7 @@ mkdir -p "$logdir"
 
 needs_kvm() { grep -q '^# needs: kvm' "$1"; }
 needs_kvm_linux() { grep -q '^# needs: kvm-linux' "$1"; }
+testhost_cpus() { sed -n 's/^# testhost-cpus: \([1-9][0-9]*\)\( .*\)\{0,1\}$/\1/p' "$1" | grep . || echo 1; }
 
 run_unit() { # binary
 	local bin=$1 log out ok nok
@@ -168,12 +169,31 @@ if [ ${#host_tests[@]} -gt 0 ]; then
 		echo "tests: preparing outside the test host: $cmd"
 		$cmd >"$logdir/prepare.log" 2>&1 || { echo "tests: warning: '$cmd' failed:"; tail -n 3 "$logdir/prepare.log"; }
 	done
-	rm -f "$testhost_summary"
-	names=$(printf '%s\n' "${host_tests[@]}" | sed 's|.*/||; s|\.sh$||' | paste -sd'|')
+	# One test host per CPU count (a test's "# testhost-cpus: N", default
+	# 1; testhost/README.md says why), one after the other; their summaries
+	# add up.
+	rm -f "$testhost_summary" "$testhost_summary".*
 	(
-		testhost/run --timeout "${VMM_TESTHOST_TIMEOUT:-3600}" -- \
-			tests/run.sh --only kvm --names "$names" --summary "$testhost_summary" 2>&1 |
-			sed -u 's/^/[testhost] /'
+		for cpus in $(for t in "${host_tests[@]}"; do testhost_cpus "$t"; done | sort -u); do
+			names=$(for t in "${host_tests[@]}"; do
+				[ "$(testhost_cpus "$t")" = "$cpus" ] && basename "$t" .sh
+			done | paste -sd'|')
+			testhost/run --cpus "$cpus" --timeout "${VMM_TESTHOST_TIMEOUT:-3600}" -- \
+				tests/run.sh --only kvm --names "$names" --summary "$testhost_summary.$cpus" 2>&1 |
+				sed -u "s/^/[testhost cpus=$cpus] /"
+			if [ -s "$testhost_summary.$cpus" ]; then
+				cat "$testhost_summary.$cpus" >>"$testhost_summary.all"
+			else
+				echo "0 1 0" >>"$testhost_summary.all"
+				echo "the test host (--cpus $cpus) ended before its tests did: none of $names counted (see the [testhost] lines)" >>"$testhost_summary.all"
+			fi
+		done
+		# one summary: the totals, then every failure line
+		awk 'NF == 3 && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { p += $1; f += $2; s += $3; next }
+		     { lines[n++] = $0 }
+		     END { print p + 0, f + 0, s + 0; for (i = 0; i < n; i++) print lines[i] }' \
+			"$testhost_summary.all" >"$testhost_summary.tmp" && mv "$testhost_summary.tmp" "$testhost_summary"
+		rm -f "$testhost_summary".[0-9]* "$testhost_summary.all"
 	) &
 	testhost_pid=$!
 fi
@@ -193,7 +213,7 @@ if [ -n "$testhost_pid" ]; then
 		while IFS= read -r line; do failures+=("$line (in the test host)"); done < <(tail -n +2 "$testhost_summary")
 	else
 		failed=$((failed + 1))
-		failures+=("the test host ended before its tests did: none of $names counted (see the [testhost] lines)")
+		failures+=("the test host ended before its tests did: none of its tests counted (see the [testhost] lines)")
 	fi
 fi
 

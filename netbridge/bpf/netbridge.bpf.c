@@ -31,6 +31,7 @@
  * the switch's row of nb_slots (the verifier rejects bpf_redirect_map in a tc
  * program: devmap redirects exist only for XDP). */
 #include "vmlinux.h"
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "nb_abi.h"
 
@@ -130,6 +131,80 @@ static __always_inline struct ethhdr *eth_header(struct __sk_buff *skb)
 	return data;
 }
 
+/* What a tc program's frame is on the wire: a GSO frame (the host stack's
+ * TCP, a virtio-net guest's TSO; the tap splits it for a VM that does not
+ * take GSO, after the switch) counts as the segments it stands for, with
+ * their headers; any other frame as one. The kernel's segment count when it
+ * has one (the host stack's), else from the headers (a tap's frames leave it
+ * 0); a GSO frame whose headers do not parse counts once. */
+struct wire {
+	__u32 frames;
+	__u64 bytes;
+};
+
+/* Ethernet + IPv4/IPv6 + TCP/UDP header length of a frame, 0 if unknown. */
+static __always_inline __u32 gso_header_len(struct __sk_buff *skb)
+{
+	__u8 b[2];
+	__u32 l3 = sizeof(struct ethhdr), l4;
+	__u16 proto;
+
+	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)))
+		return 0;
+	if (proto == bpf_htons(0x8100)) { /* one VLAN tag */
+		l3 += 4;
+		if (bpf_skb_load_bytes(skb, 16, &proto, sizeof(proto)))
+			return 0;
+	}
+	if (proto == bpf_htons(0x0800)) {
+		if (bpf_skb_load_bytes(skb, l3, &b[0], 1) || bpf_skb_load_bytes(skb, l3 + 9, &b[1], 1))
+			return 0;
+		l4 = l3 + (b[0] & 0xf) * 4u;
+	} else if (proto == bpf_htons(0x86dd)) {
+		if (bpf_skb_load_bytes(skb, l3 + 6, &b[1], 1))
+			return 0;
+		l4 = l3 + 40;
+	} else {
+		return 0;
+	}
+	if (b[1] == 17)
+		return l4 + 8;
+	if (b[1] != 6 || bpf_skb_load_bytes(skb, l4 + 12, &b[0], 1))
+		return 0;
+	return l4 + (b[0] >> 4) * 4u;
+}
+
+static __always_inline struct wire wire_of(struct __sk_buff *skb)
+{
+	struct wire w = { .frames = 1, .bytes = skb->len };
+	__u32 size = skb->gso_size, segs = skb->gso_segs, hdr;
+
+	if (!size)
+		return w;
+	hdr = gso_header_len(skb);
+	if (!hdr || hdr >= skb->len)
+		return w;
+	if (!segs)
+		segs = (skb->len - hdr + size - 1) / size;
+	if (segs > 1) {
+		w.frames = segs;
+		w.bytes += (__u64)(segs - 1) * hdr;
+	}
+	return w;
+}
+
+static __always_inline void count_tx(struct nb_counters *c, struct wire w)
+{
+	c->tx_frames += w.frames;
+	c->tx_bytes += w.bytes;
+}
+
+static __always_inline void count_rx(struct nb_counters *c, struct wire w)
+{
+	c->rx_frames += w.frames;
+	c->rx_bytes += w.bytes;
+}
+
 static __always_inline int limited(__u32 idx, int dir)
 {
 	struct nb_limit *l = bpf_map_lookup_elem(&nb_limits, &idx);
@@ -183,17 +258,15 @@ static __always_inline int limit_check(__u32 idx, int dir, __u32 len, __u64 *dep
  * generic-XDP mode (it has no egress hook); VM taps and the host port in tc
  * modes count at their own egress. kind: a slot's kind (with
  * NB_SLOT_RX_AT_SITE). */
-static __always_inline void count_rx_at_redirect(__u32 stat_idx, __u32 kind, __u32 len)
+static __always_inline void count_rx_at_redirect(__u32 stat_idx, __u32 kind, struct wire w)
 {
 	struct nb_counters *c;
 
 	if (kind != NB_PORT_UPLINK && !(kind & NB_SLOT_RX_AT_SITE))
 		return;
 	c = bpf_map_lookup_elem(&nb_stats, &stat_idx);
-	if (c) {
-		c->rx_frames++;
-		c->rx_bytes += len;
-	}
+	if (c)
+		count_rx(c, w);
 }
 
 /* Flood limiter: at most sw->flood_limit flooded frames per second from one
@@ -221,7 +294,7 @@ static __always_inline void flood(struct __sk_buff *skb, const struct nb_port *i
 				  __u32 in_ifindex, struct nb_counters *c)
 {
 	__u32 base = in->switch_id * NB_MAX_PORTS;
-	__u32 len = skb->len;
+	struct wire w = wire_of(skb);
 
 	for (__u32 i = 0; i < NB_MAX_PORTS; i++) {
 		__u32 idx = base + i;
@@ -233,7 +306,7 @@ static __always_inline void flood(struct __sk_buff *skb, const struct nb_port *i
 			c->drops[NB_DROP_REDIRECT_FAILED]++;
 			continue;
 		}
-		count_rx_at_redirect(idx, s->kind, len);
+		count_rx_at_redirect(idx, s->kind, w);
 	}
 }
 
@@ -252,7 +325,7 @@ static __always_inline int forward(struct __sk_buff *skb, const struct nb_fdb_va
 			     out->kind | ((out->attach & NB_ATTACH_MODE_MASK) == NB_ATTACH_XDP_SKB
 						  ? NB_SLOT_RX_AT_SITE
 						  : 0),
-			     skb->len);
+			     wire_of(skb));
 	return bpf_redirect(e->ifindex, 0);
 }
 
@@ -273,8 +346,7 @@ int nb_port_ingress(struct __sk_buff *skb)
 	c = port_counters(p);
 	if (!c)
 		return TC_ACT_SHOT;
-	c->tx_frames++;
-	c->tx_bytes += skb->len;
+	count_tx(c, wire_of(skb));
 	eth = eth_header(skb);
 	if (!eth) {
 		c->drops[NB_DROP_NO_ROUTE]++;
@@ -319,10 +391,8 @@ int nb_port_egress(struct __sk_buff *skb)
 	if (depart)
 		bpf_skb_set_tstamp(skb, depart, BPF_SKB_TSTAMP_DELIVERY_MONO);
 	c = port_counters(p);
-	if (c) {
-		c->rx_frames++;
-		c->rx_bytes += skb->len;
-	}
+	if (c)
+		count_rx(c, wire_of(skb));
 	return TC_ACT_OK;
 }
 
@@ -369,8 +439,7 @@ int nb_uplink_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	learn(p->switch_id, eth->h_source, ifindex);
 	if (eth->h_dest[0] & 1) {
-		c->tx_frames++;
-		c->tx_bytes += skb->len;
+		count_tx(c, wire_of(skb));
 		if (flood_allowed(p->switch_id, c))
 			flood(skb, p, ifindex, c);
 		else
@@ -382,8 +451,7 @@ int nb_uplink_ingress(struct __sk_buff *skb)
 	e = bpf_map_lookup_elem(&nb_fdb, &key);
 	if (!e || (e->flags & NB_FDB_LEARNED))
 		return TC_ACT_OK; /* not for a VM: the host stack's */
-	c->tx_frames++;
-	c->tx_bytes += skb->len;
+	count_tx(c, wire_of(skb));
 	return forward(skb, e, ifindex, c);
 }
 

@@ -25,7 +25,9 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 command -v gnuplot >/dev/null || skip "gnuplot not installed"
 command -v iperf3 >/dev/null || skip "iperf3 not installed (scripts/install-deps.sh)"
 command -v taskset >/dev/null || skip "taskset (util-linux) absent"
-[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (VM and host writer pinned apart)"
+# the test host has one CPU (one TCG thread runs all of them anyway): there
+# the VM and the host side share it
+[ "$(nproc)" -ge 2 ] || [ -n "${TESTHOST:-}" ] || skip "needs 2 CPUs (VM and host writer pinned apart)"
 [ -x "$MONITOR" ] && [ -f "$GUEST" ] && [ -x build/nbframe ] || fail "build first: $MONITOR, $GUEST, build/nbframe"
 
 # What one exit costs: every kind measured, with and without the optimizations.

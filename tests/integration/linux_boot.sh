@@ -2,6 +2,7 @@
 # needs: kvm-linux (tests/run.sh runs it in the test host where this machine's KVM cannot run Linux)
 # prepare: scripts/build-linux-guest.sh build/linux
 # parallel: no (its 2-vCPU guests load the test host; other guests there stall more beside them)
+# testhost-cpus: 2 (its guest has 2 vCPUs: in a one-CPU test host they starve, testhost/README.md)
 # linux_boot.sh (slow): a stock Debian kernel on our monitor with 2 vCPUs and
 # both NIC models finds the machine through our ACPI tables and powers off
 # cleanly, as bzImage and as PVH vmlinux:

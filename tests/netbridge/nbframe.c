@@ -8,17 +8,26 @@
  *                                    FCS), ethertype 0x88b5, to DST from SRC
  *   flood IFNAME DST SRC MS SIZE     send as fast as possible for MS ms, no
  *                                    reading; prints "IFNAME sent=N" (bench)
+ *   sendtso IFNAME DST SRC PAYLOAD MSS
+ *                                    one IPv4 TCP frame (198.51.100.1 ->
+ *                                    .2) with PAYLOAD bytes after its 54
+ *                                    bytes of headers, given to a tap as
+ *                                    GSO (TCPV4, gso_size MSS): what a TSO
+ *                                    guest sends; a tap without offloads
+ *                                    receives it as ceil(PAYLOAD/MSS) frames
  *   wait MS                          keep receiving for MS milliseconds
  *   report                           per endpoint: "IFNAME rx=N" then one
  *                                    line per (src, dst, type): "IFNAME
  *                                    SRC>DST type=0xTTTT n=N bytes=B"
- * Taps carry a 10-byte virtio-net header (IFF_VNET_HDR), zero here.
+ * Taps carry a 10-byte virtio-net header (IFF_VNET_HDR), zero here but for
+ * sendtso.
  * Exit 0, or 1 with a message naming the failing endpoint or command. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -277,6 +286,57 @@ static void send_frames(char **a)
 	}
 }
 
+/* One IPv4 TCP frame of PAYLOAD bytes handed to the tap as GSO (TCPV4,
+ * gso_size MSS, the checksum left to the kernel: NEEDS_CSUM). */
+static void send_tso(char **a)
+{
+	static uint8_t buf[VNET_HDR_LEN + 65536];
+	struct endpoint *ep = find(a[0]);
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)buf;
+	uint8_t *f = buf + VNET_HDR_LEN, *ip = f + 14, *tcp = ip + 20;
+	unsigned long payload = strtoul(a[3], NULL, 10), mss = strtoul(a[4], NULL, 10);
+	unsigned tot = 40 + (unsigned)payload;
+
+	if (!ep->is_tap)
+		die("sendtso %s: not a tap", a[0], 0);
+	if (payload < 1 || tot > 65535 || mss < 64 || mss > 9000)
+		die("sendtso: payload or MSS out of range at %s", a[3], 0);
+	memset(buf, 0, VNET_HDR_LEN + 54);
+	if (nb_parse_mac(a[1], f) < 0 || nb_parse_mac(a[2], f + 6) < 0)
+		die("sendtso %s: bad MAC", a[0], 0);
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h->hdr_len = 54;
+	h->gso_size = (uint16_t)mss;
+	h->csum_start = 34;
+	h->csum_offset = 16;
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, (uint8_t[]){ 198, 51, 100, 1, 198, 51, 100, 2 }, 8);
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[10] = (uint8_t)(~sum >> 8);
+	ip[11] = (uint8_t)~sum;
+	tcp[0] = 0x9c; /* ports 40000 -> 5201 */
+	tcp[1] = 0x40;
+	tcp[2] = 0x14;
+	tcp[3] = 0x51;
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18; /* PSH ACK */
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	memset(tcp + 20, 0xa5, payload);
+	if (write(ep->fd, buf, VNET_HDR_LEN + 54 + payload) < 0)
+		die("sendtso on %s", ep->name, errno);
+}
+
 /* As fast as possible for ms milliseconds, nothing read meanwhile (a
  * separate nbframe sinks the other end); prints "IFNAME sent=N". */
 static void flood_frames(char **a)
@@ -348,6 +408,9 @@ int main(int argc, char **argv)
 			break;
 		if (!strcmp(a[0], "send") && left >= 6) {
 			send_frames(a + 1);
+			i += 6;
+		} else if (!strcmp(a[0], "sendtso") && left >= 6) {
+			send_tso(a + 1);
 			i += 6;
 		} else if (!strcmp(a[0], "flood") && left >= 6) {
 			flood_frames(a + 1);
