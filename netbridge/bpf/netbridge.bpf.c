@@ -291,10 +291,9 @@ static __always_inline int flood_allowed(__u32 switch_id, struct nb_counters *c)
 
 /* Clones the frame to every port of the switch but the ingress one. */
 static __always_inline void flood(struct __sk_buff *skb, const struct nb_port *in,
-				  __u32 in_ifindex, struct nb_counters *c)
+				  __u32 in_ifindex, struct nb_counters *c, struct wire w)
 {
 	__u32 base = in->switch_id * NB_MAX_PORTS;
-	struct wire w = wire_of(skb);
 
 	for (__u32 i = 0; i < NB_MAX_PORTS; i++) {
 		__u32 idx = base + i;
@@ -312,7 +311,7 @@ static __always_inline void flood(struct __sk_buff *skb, const struct nb_port *i
 
 /* Unicast to a known port of the same switch: redirect. Returns the tc verdict. */
 static __always_inline int forward(struct __sk_buff *skb, const struct nb_fdb_val *e,
-				   __u32 in_ifindex, struct nb_counters *c)
+				   __u32 in_ifindex, struct nb_counters *c, struct wire w)
 {
 	struct nb_port *out;
 
@@ -325,7 +324,7 @@ static __always_inline int forward(struct __sk_buff *skb, const struct nb_fdb_va
 			     out->kind | ((out->attach & NB_ATTACH_MODE_MASK) == NB_ATTACH_XDP_SKB
 						  ? NB_SLOT_RX_AT_SITE
 						  : 0),
-			     wire_of(skb));
+			     w);
 	return bpf_redirect(e->ifindex, 0);
 }
 
@@ -339,6 +338,7 @@ int nb_port_ingress(struct __sk_buff *skb)
 	struct nb_counters *c;
 	struct nb_port *p;
 	struct ethhdr *eth;
+	struct wire w;
 
 	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
 	if (!p)
@@ -346,7 +346,8 @@ int nb_port_ingress(struct __sk_buff *skb)
 	c = port_counters(p);
 	if (!c)
 		return TC_ACT_SHOT;
-	count_tx(c, wire_of(skb));
+	w = wire_of(skb);
+	count_tx(c, w);
 	eth = eth_header(skb);
 	if (!eth) {
 		c->drops[NB_DROP_NO_ROUTE]++;
@@ -363,14 +364,14 @@ int nb_port_ingress(struct __sk_buff *skb)
 		__builtin_memcpy(key.mac, eth->h_dest, NB_ETH_ALEN);
 		e = bpf_map_lookup_elem(&nb_fdb, &key);
 		if (e)
-			return forward(skb, e, ifindex, c);
+			return forward(skb, e, ifindex, c, w);
 	}
 	/* broadcast, multicast, unknown unicast */
 	if (!flood_allowed(p->switch_id, c)) {
 		c->drops[NB_DROP_FLOOD_LIMIT]++;
 		return TC_ACT_SHOT;
 	}
-	flood(skb, p, ifindex, c);
+	flood(skb, p, ifindex, c, w);
 	return TC_ACT_SHOT;
 }
 
@@ -429,6 +430,7 @@ int nb_uplink_ingress(struct __sk_buff *skb)
 	struct nb_counters *c;
 	struct nb_port *p;
 	struct ethhdr *eth;
+	struct wire w;
 
 	p = bpf_map_lookup_elem(&nb_ports, &ifindex);
 	if (!p)
@@ -439,9 +441,10 @@ int nb_uplink_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	learn(p->switch_id, eth->h_source, ifindex);
 	if (eth->h_dest[0] & 1) {
-		count_tx(c, wire_of(skb));
+		w = wire_of(skb);
+		count_tx(c, w);
 		if (flood_allowed(p->switch_id, c))
-			flood(skb, p, ifindex, c);
+			flood(skb, p, ifindex, c, w);
 		else
 			c->drops[NB_DROP_FLOOD_LIMIT]++;
 		return TC_ACT_OK; /* the host stack gets its copy */
@@ -451,8 +454,9 @@ int nb_uplink_ingress(struct __sk_buff *skb)
 	e = bpf_map_lookup_elem(&nb_fdb, &key);
 	if (!e || (e->flags & NB_FDB_LEARNED))
 		return TC_ACT_OK; /* not for a VM: the host stack's */
-	count_tx(c, wire_of(skb));
-	return forward(skb, e, ifindex, c);
+	w = wire_of(skb);
+	count_tx(c, w);
+	return forward(skb, e, ifindex, c, w);
 }
 
 /* ---- XDP ---------------------------------------------------------------- */
