@@ -111,8 +111,8 @@ for i, nic in enumerate(st["nics"]):
           f"({g['tx_bytes']} B); device rx {d['rx']['frames']} ({d['rx']['bytes']} B) "
           f"tx {d['tx']['frames']} ({d['tx']['bytes']} B); switch port rx {sp['rx_frames']} "
           f"({sp['rx_bytes']} B) tx {sp['tx_frames']} ({sp['tx_bytes']} B)")
-    # iperf3 -n 2M each way over each NIC (measured: 2.0-2.2 MB either way)
-    if g["tx_bytes"] < 1500000 or g["rx_bytes"] < 1500000:
+    # iperf3 -n 2M each way over each NIC (measured: 1.8-2.2 MB either way)
+    if g["tx_bytes"] < 1000000 or g["rx_bytes"] < 1000000:
         print(f"eth{i}: too few bytes for the iperf3 runs"); ok = False
     # the device delivered what the guest counted (and at most a few more since);
     # switch port counters are from the VM's side, as the device's
