@@ -86,7 +86,9 @@ bench-quick: all
 .PHONY: bench bench-quick
 
 # Where this machine has no usable /dev/kvm, demo and bench run inside the
-# test host (testhost/with-kvm: nested KVM under QEMU TCG) and say so.
+# test host (testhost/with-kvm: nested KVM under QEMU TCG) and say so; the
+# demo too where its KVM cannot run the Linux guest (kvm_pvm) once that guest
+# is built.
 # The main job: in a network namespace of its own, vmmd with an eBPF switch
 # and a host port, a netguest VM with a PCnet NIC on it pinged from the host
 # port, a stock Linux VM (Debian's kernel, scripts/build-linux-guest.sh) on
@@ -95,5 +97,6 @@ bench-quick: all
 demo: deps all
 	@scripts/build-linux-guest.sh $(B)/linux >$(B)/linux-guest.log 2>&1 || \
 		echo "demo: the Linux guest could not be built (see $(B)/linux-guest.log); the demo runs without it"
-	@testhost/with-kvm --timeout 900 bash vmmd/demo.sh $(B)
+	@if [ -f $(B)/linux/bzImage ]; then linux=--linux; else linux=; fi; \
+		testhost/with-kvm $$linux --timeout 900 bash vmmd/demo.sh $(B)
 .PHONY: demo
