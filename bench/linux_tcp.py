@@ -670,7 +670,7 @@ def parse_args():
         # good in a sleep or a transfer with the VM on CPU 1 and iperf3 -s on
         # 0, never with both on CPU 0 (that was before nopv: see
         # testhost/README.md).
-        args.vm_cpu = 0 if os.environ.get("TESTHOST") or len(os.sched_getaffinity(0)) < 2 else 1
+        args.vm_cpu = 0 if os.environ.get("TESTHOST") else host.default_vm_cpu()
     systems = [s for s in all_systems() if not pick or pick.search(s.name)]
     if not systems or args.runs < 1:
         ap.error(f"--systems {args.systems!r} matches no row" if not systems else "--runs >= 1")

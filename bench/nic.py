@@ -115,9 +115,7 @@ def parse_args():
         args.timeout = min(args.timeout, 30.0)
         args.start_runs = min(args.start_runs, 2)
     if args.vm_cpu is None:
-        # apart from the host side where there are two CPUs (the test host
-        # has one: one TCG thread runs all of its CPUs anyway)
-        args.vm_cpu = 1 if len(os.sched_getaffinity(0)) >= 2 else 0
+        args.vm_cpu = host.default_vm_cpu()
     return args, ap.error
 
 

@@ -168,6 +168,13 @@ def vm_pid(pid):
     return pid
 
 
+def default_vm_cpu():
+    """The VM's CPU when none is given: 1, apart from the host side on 0;
+    0 with one CPU (the test host: one TCG thread runs all of its CPUs
+    anyway)."""
+    return 1 if len(os.sched_getaffinity(0)) >= 2 else 0
+
+
 def host_cpu():
     """(idle, total) jiffies over all CPUs."""
     v = [int(x) for x in open("/proc/stat").readline().split()[1:]]

@@ -51,6 +51,12 @@ mkdir -p "$logdir"
 needs_kvm() { grep -q '^# needs: kvm' "$1"; }
 needs_kvm_linux() { grep -q '^# needs: kvm-linux' "$1"; }
 testhost_cpus() { sed -n 's/^# testhost-cpus: \([1-9][0-9]*\)\( .*\)\{0,1\}$/\1/p' "$1" | grep . || echo 1; }
+testhost_names() { # CPUS: the names of the test-host tests that ask for that many CPUs
+	local t
+	for t in "${host_tests[@]}"; do
+		[ "$(testhost_cpus "$t")" = "$1" ] && basename "$t" .sh
+	done | paste -sd'|'
+}
 
 run_unit() { # binary
 	local bin=$1 log out ok nok
@@ -170,30 +176,17 @@ if [ ${#host_tests[@]} -gt 0 ]; then
 		$cmd >"$logdir/prepare.log" 2>&1 || { echo "tests: warning: '$cmd' failed:"; tail -n 3 "$logdir/prepare.log"; }
 	done
 	# One test host per CPU count (a test's "# testhost-cpus: N", default
-	# 1; testhost/README.md says why), one after the other; their summaries
-	# add up.
-	rm -f "$testhost_summary" "$testhost_summary".*
+	# 1; testhost/README.md says why), one after the other, each with its
+	# own summary.
+	testhost_cpu_counts=$(for t in "${host_tests[@]}"; do testhost_cpus "$t"; done | sort -u)
+	rm -f "$testhost_summary".*
 	(
-		for cpus in $(for t in "${host_tests[@]}"; do testhost_cpus "$t"; done | sort -u); do
-			names=$(for t in "${host_tests[@]}"; do
-				[ "$(testhost_cpus "$t")" = "$cpus" ] && basename "$t" .sh
-			done | paste -sd'|')
+		for cpus in $testhost_cpu_counts; do
 			testhost/run --cpus "$cpus" --timeout "${VMM_TESTHOST_TIMEOUT:-3600}" -- \
-				tests/run.sh --only kvm --names "$names" --summary "$testhost_summary.$cpus" 2>&1 |
+				tests/run.sh --only kvm --names "$(testhost_names "$cpus")" \
+				--summary "$testhost_summary.$cpus" 2>&1 |
 				sed -u "s/^/[testhost cpus=$cpus] /"
-			if [ -s "$testhost_summary.$cpus" ]; then
-				cat "$testhost_summary.$cpus" >>"$testhost_summary.all"
-			else
-				echo "0 1 0" >>"$testhost_summary.all"
-				echo "the test host (--cpus $cpus) ended before its tests did: none of $names counted (see the [testhost] lines)" >>"$testhost_summary.all"
-			fi
 		done
-		# one summary: the totals, then every failure line
-		awk 'NF == 3 && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { p += $1; f += $2; s += $3; next }
-		     { lines[n++] = $0 }
-		     END { print p + 0, f + 0, s + 0; for (i = 0; i < n; i++) print lines[i] }' \
-			"$testhost_summary.all" >"$testhost_summary.tmp" && mv "$testhost_summary.tmp" "$testhost_summary"
-		rm -f "$testhost_summary".[0-9]* "$testhost_summary.all"
 	) &
 	testhost_pid=$!
 fi
@@ -208,13 +201,16 @@ run_integrations "${kvm_tests[@]}" "${other_tests[@]}"
 
 if [ -n "$testhost_pid" ]; then
 	wait "$testhost_pid"
-	if [ -s "$testhost_summary" ] && read -r p f s <"$testhost_summary"; then
-		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-		while IFS= read -r line; do failures+=("$line (in the test host)"); done < <(tail -n +2 "$testhost_summary")
-	else
-		failed=$((failed + 1))
-		failures+=("the test host ended before its tests did: none of its tests counted (see the [testhost] lines)")
-	fi
+	for cpus in $testhost_cpu_counts; do
+		sf=$testhost_summary.$cpus
+		if [ -s "$sf" ] && read -r p n s <"$sf"; then
+			passed=$((passed + p)) failed=$((failed + n)) skipped=$((skipped + s))
+			while IFS= read -r line; do failures+=("$line (in the test host)"); done < <(tail -n +2 "$sf")
+		else
+			failed=$((failed + 1))
+			failures+=("the test host (--cpus $cpus) ended before its tests did: none of $(testhost_names "$cpus") counted (see the [testhost cpus=$cpus] lines)")
+		fi
+	done
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
