@@ -141,16 +141,24 @@ def counter(tap, name):
     return int(inns("cat", f"/sys/class/net/{tap}/statistics/{name}").stdout)
 
 
-def proc_cpu(pid):
-    """utime+stime of a process, all threads including those that have
-    already ended (a vCPU thread is joined right after the result line, so
-    per-thread schedstat would lose it), seconds; 10 ms ticks."""
+def proc_times(pid):
+    """(utime+stime, guest time) of a process, all threads including those
+    that have already ended (a vCPU thread is joined right after the result
+    line, so per-thread schedstat would lose it), seconds, or None; 10 ms
+    ticks. Guest time is the part of utime a vCPU thread spent running the
+    guest (KVM_RUN in guest mode), the rest is the VMM's and the kernel's."""
     try:
         f = open(f"/proc/{pid}/stat").read()
     except OSError:
         return None
-    rest = f[f.rindex(")") + 2:].split()
-    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+    rest = f[f.rindex(")") + 2:].split()  # from field 3 (state): utime 14, guest_time 43
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK, int(rest[40]) / CLK_TCK
+
+
+def proc_cpu(pid):
+    """utime+stime of a process (proc_times), seconds, or None."""
+    t = proc_times(pid)
+    return t and t[0]
 
 
 def vm_pid(pid):
