@@ -103,7 +103,7 @@ start_integration() { # script
 }
 
 collect() { # pid
-	local t=${running[$1]} name rc secs log
+	local t=${running[$1]} name rc secs log why
 	unset "running[$1]"
 	name=$(basename "$t" .sh)
 	log=$logdir/$name.log
@@ -111,7 +111,11 @@ collect() { # pid
 	case $rc in
 	0) passed=$((passed + 1)); printf 'ok   %s (%ss)\n' "$t" "$secs" ;;
 	77) skipped=$((skipped + 1)); printf 'skip %s: %s\n' "$t" "$(tail -n 1 "$log")" ;;
-	*) failed=$((failed + 1)); failures+=("$t (exit $rc, see $log)")
+	*) failed=$((failed + 1))
+	   # the test's own first FAIL line goes into the closing list too: a
+	   # CI log that keeps only its tail still says why
+	   why=$(grep -m1 '^FAIL' "$log" | cut -c1-300)
+	   failures+=("$t (exit $rc, see $log)${why:+: $why}")
 	   printf 'FAIL %s (exit %d, %ss)\n' "$t" "$rc" "$secs"; tail -n 15 "$log" | sed 's/^/    /' ;;
 	esac
 }

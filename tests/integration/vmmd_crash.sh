@@ -26,7 +26,7 @@ vmctl status norestart >/dev/null; [ $? -eq 3 ] || fail "status of crashed: want
 # on-failure: restarted with a new pid after ~1 s
 p=$(vm_pid onfail)
 kill -9 "$p"
-wait_state onfail crashed 5 || fail "onfail not crashed"
+wait_ended onfail "$p" crashed 5 || fail "onfail not crashed"
 wait_new_pid onfail "$p" 5 || fail "onfail not restarted: $(vmctl info onfail)"
 p2=$(vm_pid onfail)
 [ "$p2" != "$p" ] && is_monitor "$p2" || fail "onfail pid $p -> $p2"
@@ -42,16 +42,17 @@ kill -9 "$p"
 wait_new_pid always "$p" 5 || fail "always not restarted"
 p=$(vm_pid always)
 kill -9 "$p"
-wait_state always crashed 5 || fail "always not crashed the second time"
+wait_ended always "$p" crashed 5 || fail "always not crashed the second time"
 grep -q 'vm always: restart policy always: restarting in 2000 ms' "$VMMD_LOG" || fail "backoff not doubled"
 # pending during the 2 s backoff, unless this check itself took longer (the
 # test host's TCG): then the restart has already begun
 [ "$(vmctl info always --output json | field '["restart_pending"]')" = True ] ||
 	grep -q 'vm always: restarting (policy always, restart #2)' "$VMMD_LOG" || fail "no restart pending"
 wait_new_pid always "$p" 5 || fail "always not restarted the second time"
-# kill it, then stop it during the backoff: stays stopped
-kill -9 "$(vm_pid always)"
-wait_state always crashed 5 || fail "always crash 3"
+# kill it, then stop it during the backoff (4 s): stays stopped
+p=$(vm_pid always)
+kill -9 "$p"
+wait_ended always "$p" crashed 5 || fail "always crash 3"
 vmctl stop always >/dev/null || fail "stop during backoff"
 [ "$(vm_state always)" = stopped ] || fail "not stopped"
 sleep 5
@@ -81,8 +82,9 @@ start_vmmd
 wait_new_pid always "$p" 5 || fail "pending restart lost across a vmmd restart: $(vmctl info always)"
 grep -q 'policy restart was pending' "$VMMD_LOG" || fail "no log of the pending restart"
 # ... and a user stop during the backoff leaves nothing pending
-kill -9 "$(vm_pid always)"
-wait_state always crashed 5 || fail "always crash 5"
+p=$(vm_pid always)
+kill -9 "$p"
+wait_ended always "$p" crashed 5 || fail "always crash 5"
 vmctl stop always >/dev/null
 [ -e "$S/run/always.json" ] && fail "pending restart record kept after a stop"
 

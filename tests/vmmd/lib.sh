@@ -70,6 +70,12 @@ is_monitor() { [ "$(basename "$(readlink /proc/"$1"/exe 2>/dev/null)")" = vmm-mo
 state_is() { [ "$(vm_state "$1")" = "$2" ]; }
 # wait_state NAME STATE [SECS]
 wait_state() { WAIT_SECS=${3:-10} wait_for state_is "$1" "$2"; }
+# wait_ended NAME PID STATE [SECS]: vmmd logged that NAME's monitor PID ended
+# in STATE. For a VM that a policy restarts, where STATE lasts only the
+# backoff (1 s at first), less than a poll of vmctl info may take under TCG.
+wait_ended() {
+	WAIT_SECS=${4:-10} wait_for grep -q "vm $1: monitor $2 ended (exit status [0-9-]*): $3," "$VMMD_LOG"
+}
 fail() {
 	echo "FAIL: $*" >&2
 	echo "--- vmmd log (last 30 lines):" >&2
