@@ -71,28 +71,14 @@ WAIT_SECS=$(scaled 20) wait_for grep -q 'mode=echo ready' "$S/logs/vm2.log" || f
 WAIT_SECS=$(scaled 20) wait_for grep -q 'mode=tx ready' "$S/logs/vm1.log" || fail "vm1 not sending"
 inns ip neigh replace 198.51.100.3 lladdr $MAC2 dev lim-host nud permanent
 
-# port_counter PORT FIELD: a counter of a switch port
-port_counter() {
-	vmctl switch stats sw0 --output json | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["switches"][0]["ports"]:
-    if p["port"] == sys.argv[1]:
-        v = p
-        for k in sys.argv[2].split("."):
-            v = v[k]
-        print(v)' "$@"
-}
-HP=$(vmctl switch stats sw0 --output json | python3 -c '
-import json, sys
-print([p["port"] for p in json.load(sys.stdin)["switches"][0]["ports"] if p["type"] == "host"][0])')
-# rate PORT FIELD SECS: frames/s of that counter over SECS seconds. Each
-# reading is timed by the middle of the vmctl call that made it, both in one
-# python: a python start-up (seconds under a loaded TCG, and never the same
-# twice) must not fall inside the timed window.
-rate() {
-	python3 - "$VMCTL" "$SOCK" "$@" <<'PY'
+# port_counter PORT FIELD: a counter of a switch port (FIELD: a key, or keys
+# joined by dots). rate PORT FIELD SECS: that counter's frames/s over SECS
+# seconds. Each reading is timed by the middle of the vmctl call that made
+# it, both readings in one python: a python start-up (seconds under a loaded
+# TCG, and never the same twice) must not fall inside the timed window.
+cat >"$TMP/counter.py" <<'PY'
 import json, subprocess, sys, time
-vmctl, sock, port, field, secs = sys.argv[1:6]
+vmctl, sock, port, field = sys.argv[1:5]
 def read():
     t0 = time.monotonic()
     out = subprocess.run([vmctl, "--socket", sock, "switch", "stats", "sw0", "--output", "json"],
@@ -104,12 +90,19 @@ def read():
                 p = p[k]
             return (t0 + t1) / 2, p
     sys.exit("switch sw0 has no port " + port)
-ta, a = read()
-time.sleep(float(secs))
-tb, b = read()
-print(round((b - a) / (tb - ta)))
+if len(sys.argv) == 5:
+    print(read()[1])
+else:
+    ta, a = read()
+    time.sleep(float(sys.argv[5]))
+    tb, b = read()
+    print(round((b - a) / (tb - ta)))
 PY
-}
+port_counter() { python3 "$TMP/counter.py" "$VMCTL" "$SOCK" "$@"; }
+rate() { port_counter "$@"; }
+HP=$(vmctl switch stats sw0 --output json | python3 -c '
+import json, sys
+print([p["port"] for p in json.load(sys.stdin)["switches"][0]["ports"] if p["type"] == "host"][0])')
 # within RATE LIMIT: RATE is within 10% of LIMIT
 within() { python3 -c "import sys; sys.exit(0 if abs($1 - $2) <= 0.1 * $2 else 1)"; }
 
